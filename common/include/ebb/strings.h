@@ -1,0 +1,22 @@
+// Small string helpers used across modules.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ebb {
+
+std::string_view trim(std::string_view s);
+std::vector<std::string> split(std::string_view s, char sep);  // elements trimmed, empties kept
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+std::string to_lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+// Levenshtein distance, for "did you mean" hints.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+// The candidate closest to `word` if it is plausibly a typo of it (distance <= max(2, len/3)).
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+// Quotes a value for error messages: "abc" with embedded quotes and control chars escaped.
+std::string quoted(std::string_view s);
+
+}  // namespace ebb

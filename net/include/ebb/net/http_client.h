@@ -1,0 +1,66 @@
+// A small blocking HTTP/1.1 client over ebb::net::Stream with keep-alive connection reuse.
+// Thread-safe: concurrent send() calls use separate pooled connections to the same host.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ebb/net/stream.h"
+
+namespace ebb::net {
+
+struct HttpRequest {
+  std::string method = "GET";
+  // Absolute URL, http or https. Userinfo ("user:pass@") in the URL becomes a Basic
+  // Authorization header and is never echoed in errors.
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  Timeout timeout{std::chrono::seconds(3)};  // whole request: connect, write, read
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // Case-insensitive lookup; empty when absent.
+  std::string header(std::string_view name) const;
+};
+
+struct HttpClientOptions {
+  TlsOptions tls;                       // used for https URLs (tls.enabled is implied)
+  std::size_t max_idle_per_host = 4;    // idle keep-alive connections kept per host:port
+  std::size_t max_response_bytes = 64u << 20;
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(HttpClientOptions options = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Any HTTP status is a successful Result; transport failures (DNS, connect, TLS, timeout,
+  // malformed response) are errors naming scheme://host:port without credentials.
+  Result<HttpResponse> send(const HttpRequest& request);
+
+  // Number of connections currently open (idle + in use); for tests and metrics.
+  std::size_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Percent-encodes everything except RFC 3986 unreserved characters (Go's url.PathEscape is
+// close to this but keeps some sub-delims; callers that need Go's exact rules use their own).
+std::string url_escape_component(std::string_view s);
+// Masks the userinfo of a URL ("amqp://user:secret@h/" -> "amqp://user:xxxxx@h/") so URLs can
+// appear in errors and logs without their password.
+std::string redact_url(std::string_view url);
+
+}  // namespace ebb::net

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package Ebb needs to build, test and run its demo.
+# Idempotent: when everything is present it returns in well under a second.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  g++ cmake ninja-build pkg-config ccache mold git ca-certificates curl
+  # libraries
+  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
+  libssl-dev librdkafka-dev librabbitmq-dev libhiredis-dev nlohmann-json3-dev catch2
+  libyaml-cpp-dev libspdlog-dev libcli11-dev libmuparser-dev libpq-dev libmariadb-dev
+  prometheus-cpp-dev
+  # servers the tests and the demo start on loopback ports
+  redis-server redis-sentinel redis-tools rabbitmq-server openssl procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -o DPkg::Lock::Timeout=600 >/dev/null
+$SUDO apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
+# Installing rabbitmq-server leaves a system epmd running on 0.0.0.0:4369; our servers use
+# a private epmd port, so it is only a nuisance. Stop it if it belongs to the package user.
+pkill -u rabbitmq epmd 2>/dev/null || true
