@@ -1,0 +1,117 @@
+// Test support: real servers on loopback ports, started and stopped by tests.
+//
+// Shared, long-running servers (RabbitMQ, the Kafka mock, a Redis cluster and sentinel group)
+// are started once by tests/servers.sh and described by environment variables; env() reads them
+// and fails loudly (throws) when one is missing, so a test never silently skips.
+// Cheap servers (redis-server) are started per test with RedisServer, which is how tests stop
+// and restart a server to check that a scaler reports an error and then recovers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ebb::test {
+
+// A child process; killed (SIGTERM, then SIGKILL) and reaped on stop() or destruction.
+class Process {
+ public:
+  Process() = default;
+  // stdout and stderr go to `log_file` (stdin is /dev/null). Throws if exec fails.
+  static Process start(const std::vector<std::string>& argv, const std::string& log_file);
+  Process(Process&&) noexcept;
+  Process& operator=(Process&&) noexcept;
+  ~Process();
+  void stop();
+  bool running() const;
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::uint16_t free_port();
+// A fresh directory under $TMPDIR (or /tmp), removed recursively by the returned guard.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "ebb-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout);
+std::string read_file(const std::string& path);
+
+// A CA and a server certificate for 127.0.0.1/localhost, and a client certificate, made with the
+// openssl command line in `dir`. Paths and PEM contents are both provided.
+struct TestCerts {
+  std::string ca_file, ca_pem;
+  std::string server_cert_file, server_key_file;
+  std::string client_cert_file, client_cert_pem, client_key_file, client_key_pem;
+};
+TestCerts make_test_certs(const std::string& dir);
+
+// A redis-server of its own on a free loopback port. stop()/start() keep the same port.
+class RedisServer {
+ public:
+  struct Options {
+    std::string password;      // requirepass (user "default")
+    bool tls = false;          // serve TLS only (port() is the TLS port), certs from make_test_certs
+    bool tls_auth_clients = false;
+  };
+  RedisServer();
+  explicit RedisServer(Options options);
+  ~RedisServer();
+  std::uint16_t port() const;
+  const TestCerts& certs() const;  // valid when options.tls
+  void stop();
+  void start();
+  // Runs a command with redis-cli against this server and returns its stdout (trimmed).
+  std::string cli(const std::vector<std::string>& args) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A TCP forwarder on a free loopback port, so a test can cut a path to a shared server
+// (RabbitMQ, Kafka) and restore it without restarting the server. cut() closes every
+// connection and refuses new ones until restore().
+class TcpProxy {
+ public:
+  TcpProxy(std::string target_host, std::uint16_t target_port);
+  ~TcpProxy();
+  std::uint16_t port() const;
+  void cut();
+  void restore();
+  std::size_t connections_accepted() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Shared servers started by tests/servers.sh (variables written to the file named by
+// EBB_TEST_ENV_FILE, default <build>/test-servers.env, or present in the environment).
+struct SharedServers {
+  std::uint16_t rabbitmq_amqp_port = 0;
+  std::uint16_t rabbitmq_http_port = 0;
+  std::string rabbitmq_user, rabbitmq_password;
+  std::string kafka_bootstrap;                    // "127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3"
+  std::vector<std::uint16_t> redis_cluster_ports; // 3 masters
+  std::uint16_t redis_sentinel_port = 0;
+  std::string redis_sentinel_master;              // "mymaster"
+  std::uint16_t redis_sentinel_master_port = 0;
+};
+// Throws std::runtime_error naming the missing variable when the servers are not running.
+const SharedServers& shared_servers();
+
+}  // namespace ebb::test
