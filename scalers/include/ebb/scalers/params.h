@@ -117,7 +117,7 @@ class Table {
   // Metadata keys this table does not know (also accepting "<name>FromEnv"), each with a
   // "did you mean" hint when one is close. Never fatal.
   FieldErrors unknown_metadata_keys(const TriggerContext& ctx) const {
-    return unknown_metadata_keys(ctx, known_names());
+    return params::unknown_metadata_keys(ctx, known_names());
   }
   // Warnings for present parameters that carry an `announce` message.
   FieldErrors announcements(const TriggerContext& ctx) const {

@@ -1,0 +1,15 @@
+// The list of built-in scalers: the one line each scaler adds outside its own file.
+#include "builtin.h"
+
+namespace ebb::scalers {
+
+const Registry& Registry::builtin() {
+  static const Registry registry = [] {
+    Registry r;
+    // one line per scaler file, alphabetical
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace ebb::scalers

@@ -1,0 +1,8 @@
+// Registration functions of the built-in scalers (each defined in its scaler's own file).
+#pragma once
+
+#include "ebb/scalers/registry.h"
+
+namespace ebb::scalers {
+// one declaration per scaler file, alphabetical
+}  // namespace ebb::scalers

@@ -1,0 +1,82 @@
+#include "ebb/scalers/registry.h"
+
+#include <cctype>
+#include <stdexcept>
+
+#include "ebb/strings.h"
+
+namespace ebb::scalers {
+
+std::string_view to_string(MetricTargetType t) {
+  return t == MetricTargetType::Value ? "Value" : "AverageValue";
+}
+
+void Registry::add(ScalerDefinition definition) {
+  const auto type = definition.type;
+  if (!definitions_.emplace(type, std::move(definition)).second)
+    throw std::logic_error("scaler type registered twice: " + type);
+}
+
+const ScalerDefinition* Registry::find(std::string_view type) const {
+  auto it = definitions_.find(type);
+  return it == definitions_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Registry::types() const {
+  std::vector<std::string> out;
+  for (const auto& [name, _] : definitions_) out.push_back(name);
+  return out;
+}
+
+ParseResult Registry::parse(const TriggerContext& ctx) const {
+  const auto* def = find(ctx.type);
+  if (!def) {
+    std::string message = "unsupported trigger type " + quoted(ctx.type) + " (supported: " + join(types(), ", ") + ")";
+    if (auto hint = closest_match(ctx.type, types()); !hint.empty())
+      message = "unknown trigger type " + quoted(ctx.type) + " (did you mean " + quoted(hint) + "?)";
+    return unexpected(FieldErrors{{"type", message}});
+  }
+  if (auto t = parse_metric_type(ctx.metric_type); !t) return unexpected(FieldErrors{t.error()});
+  return def->parse(ctx);
+}
+
+std::string normalize_metric_name(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c == '/' || c == '.' || c == ':' || c == '%' || c == '(' || c == ')') c = '-';
+  }
+  return out;
+}
+
+std::string metric_name(std::size_t trigger_index, std::string_view scaler_specific_name) {
+  return "s" + std::to_string(trigger_index) + "-" + normalize_metric_name(scaler_specific_name);
+}
+
+std::string query_escape(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+Result<MetricTargetType, FieldError> parse_metric_type(std::string_view metric_type) {
+  if (metric_type.empty() || metric_type == "AverageValue") return MetricTargetType::AverageValue;
+  if (metric_type == "Value") return MetricTargetType::Value;
+  if (metric_type == "Utilization")
+    return unexpected(FieldError{"metricType",
+                                 "'Utilization' metric type is unsupported for external metrics, allowed "
+                                 "values are 'Value' or 'AverageValue'"});
+  return unexpected(FieldError{"metricType", "must be one of [AverageValue, Value], got " + quoted(metric_type)});
+}
+
+}  // namespace ebb::scalers
