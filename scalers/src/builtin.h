@@ -5,4 +5,5 @@
 
 namespace ebb::scalers {
 // one declaration per scaler file, alphabetical
+void register_kafka_scaler(Registry& registry);
 }  // namespace ebb::scalers
