@@ -7,6 +7,7 @@ const Registry& Registry::builtin() {
   static const Registry registry = [] {
     Registry r;
     // one line per scaler file, alphabetical
+    register_rabbitmq_scaler(r);
     register_kafka_scaler(r);
     return r;
   }();

@@ -5,5 +5,6 @@
 
 namespace ebb::scalers {
 // one declaration per scaler file, alphabetical
+void register_rabbitmq_scaler(Registry& registry);
 void register_kafka_scaler(Registry& registry);
 }  // namespace ebb::scalers

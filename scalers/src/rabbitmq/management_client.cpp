@@ -1,0 +1,93 @@
+#include "rabbitmq/management_client.h"
+
+#include "ebb/scalers/registry.h"
+
+namespace ebb::scalers::rabbitmq {
+
+namespace {
+
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string tls_key(const net::TlsOptions& tls) {
+  std::string out;
+  auto add = [&out](const std::string& s) { out += std::to_string(s.size()) + ":" + s + ";"; };
+  add(tls.enabled ? "1" : "0");
+  add(tls.insecure_skip_verify ? "1" : "0");
+  add(tls.ca_pem);
+  add(tls.cert_pem);
+  add(tls.key_pem);
+  add(tls.key_password);
+  add(tls.server_name);
+  return out;
+}
+
+// Error bodies can be whole HTML pages from a proxy; keep messages readable.
+std::string excerpt(const std::string& body) {
+  constexpr std::size_t kMax = 512;
+  return body.size() <= kMax ? body : body.substr(0, kMax) + "...";
+}
+
+}  // namespace
+
+std::shared_ptr<net::HttpClient> HttpClientPool::get(const net::TlsOptions& tls) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(clients_, [](const auto& entry) { return entry.second.expired(); });
+  auto& slot = clients_[tls_key(tls)];
+  if (auto existing = slot.lock()) return existing;
+  net::HttpClientOptions options;
+  options.tls = tls;
+  auto created = std::make_shared<net::HttpClient>(options);
+  slot = created;
+  return created;
+}
+
+Result<QueueStats> fetch_queue_stats(net::HttpClient& client, const ManagementQuery& query) {
+  net::HttpRequest request;
+  request.url = query.url();
+  request.timeout = query.timeout;
+  request.headers.emplace_back("Accept", "application/json");
+  if (query.has_credentials)
+    request.headers.emplace_back("Authorization", "Basic " + base64(query.username + ":" + query.password));
+
+  auto response = client.send(request);
+  if (!response) return fail(response.error().message, true);
+  if (response->status != 200)
+    return fail("error requesting RabbitMQ API status: " + std::to_string(response->status) +
+                    ", response: " + excerpt(response->body) + ", from: " + request.url,
+                true);
+  if (!query.use_regex) {
+    auto stats = parse_queue_json(response->body);
+    if (!stats) return fail(stats.error().message + ", from: " + request.url);
+    return stats;
+  }
+  auto queues = parse_queue_list_json(response->body);
+  if (!queues) return fail(queues.error().message + ", from: " + request.url);
+  return combine(*queues, query.operation);
+}
+
+}  // namespace ebb::scalers::rabbitmq
