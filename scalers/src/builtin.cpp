@@ -7,8 +7,10 @@ const Registry& Registry::builtin() {
   static const Registry registry = [] {
     Registry r;
     // one line per scaler file, alphabetical
-    register_rabbitmq_scaler(r);
     register_kafka_scaler(r);
+    register_rabbitmq_scaler(r);
+    register_redis_scaler(r);
+    register_redis_streams_scaler(r);
     return r;
   }();
   return registry;

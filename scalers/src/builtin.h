@@ -5,6 +5,8 @@
 
 namespace ebb::scalers {
 // one declaration per scaler file, alphabetical
-void register_rabbitmq_scaler(Registry& registry);
 void register_kafka_scaler(Registry& registry);
+void register_rabbitmq_scaler(Registry& registry);
+void register_redis_scaler(Registry& registry);
+void register_redis_streams_scaler(Registry& registry);
 }  // namespace ebb::scalers
