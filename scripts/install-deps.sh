@@ -13,6 +13,8 @@ PACKAGES=(
   prometheus-cpp-dev
   # servers the tests and the demo start on loopback ports
   redis-server redis-sentinel redis-tools rabbitmq-server openssl procps
+  # what tests/servers.sh uses to find free ports (ss), isolate and lock (unshare, flock)
+  iproute2 util-linux
 )
 
 missing=()

@@ -50,6 +50,16 @@ class TempDir {
 bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout);
 std::string read_file(const std::string& path);
 
+// Runs a command to completion (stdin /dev/null) and captures its output. A command still
+// running after `timeout` is killed and reported with exit_code -1, so a hung client cannot
+// hang a test. Throws only when the program cannot be started.
+struct CommandResult {
+  int exit_code = -1;  // the exit status, or -1 when killed by a signal or the timeout
+  std::string out, err;
+};
+CommandResult run_command(const std::vector<std::string>& argv,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 // A CA and a server certificate for 127.0.0.1/localhost, and a client certificate, made with the
 // openssl command line in `dir`. Paths and PEM contents are both provided.
 struct TestCerts {
@@ -74,7 +84,8 @@ class RedisServer {
   const TestCerts& certs() const;  // valid when options.tls
   void stop();
   void start();
-  // Runs a command with redis-cli against this server and returns its stdout (trimmed).
+  // Runs a command with redis-cli against this server (with its password and TLS files) and
+  // returns its stdout, trimmed; a refused connection gives "" (redis-cli writes that to stderr).
   std::string cli(const std::vector<std::string>& args) const;
 
  private:
@@ -92,6 +103,7 @@ class TcpProxy {
   std::uint16_t port() const;
   void cut();
   void restore();
+  // Connections accepted and forwarded (those closed at once while cut are not counted).
   std::size_t connections_accepted() const;
 
  private:
