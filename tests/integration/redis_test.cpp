@@ -87,6 +87,30 @@ TEST_CASE("redis: a list of 12 with listLength 5 reads 12 and asks for 3 replica
   CHECK(std::ceil(r.value / cfg->metric_spec().target) == 3);  // HPA AverageValue with one metric
 }
 
+TEST_CASE("redis: PING reaches standalone, cluster and sentinel deployments") {
+  test::RedisServer server;
+  ConnectionPools pools;
+  auto& pool = pools.get<redis::RedisPool>();
+  redis::Deployment standalone;
+  standalone.addresses = {{"127.0.0.1", server.port()}};
+  CHECK(pool.ping(standalone).ok());
+  server.stop();
+  auto down = pool.ping(standalone);
+  REQUIRE_FALSE(down.ok());
+  CHECK(down.error().message.find(local(server.port())) != std::string::npos);
+
+  const auto& shared = test::shared_servers();
+  redis::Deployment cluster;
+  cluster.mode = redis::Mode::Cluster;
+  cluster.addresses = {{"127.0.0.1", shared.redis_cluster_ports.front()}};
+  CHECK(pool.ping(cluster).ok());
+  redis::Deployment sentinel;
+  sentinel.mode = redis::Mode::Sentinel;
+  sentinel.addresses = {{"127.0.0.1", shared.redis_sentinel_port}};
+  sentinel.sentinel_master = shared.redis_sentinel_master;
+  CHECK(pool.ping(sentinel).ok());
+}
+
 TEST_CASE("redis: zset, set, hash and missing keys; other types are errors") {
   test::RedisServer server;
   ConnectionPools pools;

@@ -184,6 +184,13 @@ Result<Reply> RedisPool::execute(const Deployment& d, std::string_view routing_k
   return std::move(replies->front());
 }
 
+Result<void> RedisPool::ping(const Deployment& d) {
+  auto reply = execute(d, "", Command{"PING"});
+  if (!reply) return unexpected(reply.error());
+  if (reply->is_text() && reply->str == "PONG") return {};
+  return fail("redis " + d.describe() + ": PING answered " + (reply->is_error() ? reply->str : "something else"));
+}
+
 // ----- cluster
 
 Result<std::vector<Reply>> RedisPool::execute_cluster(const Deployment& d, std::string_view key,

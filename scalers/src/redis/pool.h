@@ -48,6 +48,10 @@ class RedisPool {
                                      std::span<const Command> commands);
   Result<Reply> execute(const Deployment& d, std::string_view routing_key, const Command& command);
 
+  // PING through the same path a poll takes (sentinel discovery, cluster slot map included), for
+  // probes that want to know a deployment is reachable and the credentials are accepted.
+  Result<void> ping(const Deployment& d);
+
   // Runs `commands` on exactly this server, on one pooled connection.
   Result<std::vector<Reply>> run_on(const ServerOptions& server, const Timeouts& timeouts,
                                     std::span<const Command> commands);

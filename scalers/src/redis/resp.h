@@ -47,7 +47,7 @@ class ReplyParser {
   ReplyParser& operator=(const ReplyParser&) = delete;
 
   void feed(const char* data, std::size_t size);
-  // A complete reply; an empty optional-like Result value (nullptr) means "need more bytes".
+  // The next complete reply, or nullptr when more bytes are needed.
   // A protocol error leaves the parser unusable: the connection must be dropped.
   Result<std::unique_ptr<Reply>> next();
 
