@@ -35,6 +35,9 @@ struct HttpClientOptions {
   TlsOptions tls;                       // used for https URLs (tls.enabled is implied)
   std::size_t max_idle_per_host = 4;    // idle keep-alive connections kept per host:port
   std::size_t max_response_bytes = 64u << 20;
+  // Idle connections older than this are closed instead of reused: NAT tables and load
+  // balancers drop quiet connections silently, and a request on one would only time out.
+  std::chrono::seconds idle_timeout{90};
 };
 
 class HttpClient {

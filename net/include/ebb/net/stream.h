@@ -40,6 +40,13 @@ class Stream {
   virtual Result<void> write_all(std::string_view data, Timeout timeout) = 0;
   // Reads at least one byte; an orderly close by the peer is an error ("connection closed by peer").
   virtual Result<std::size_t> read_some(char* buffer, std::size_t size, Timeout timeout) = 0;
+  // True once a read failed because the peer closed the connection in order (FIN or TLS
+  // close_notify), as opposed to a reset or timeout. Protocols whose messages end at connection
+  // close (HTTP/1.0 bodies without Content-Length) need this distinction.
+  virtual bool peer_closed() const { return false; }
+  // For a connection that sat idle in a pool: false when the peer has closed it (or sent bytes
+  // nobody asked for) in the meantime, so it must not be reused. Never blocks.
+  virtual bool idle_alive() { return is_open(); }
   virtual bool is_open() const = 0;
   virtual void close() = 0;
   virtual const std::string& peer() const = 0;  // "host:port", for messages
