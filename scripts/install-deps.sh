@@ -13,6 +13,8 @@ PACKAGES=(
   prometheus-cpp-dev
   # servers the tests and the demo start on loopback ports
   redis-server redis-sentinel redis-tools rabbitmq-server openssl procps
+  # the HTTP client tests serve pages with python3 -m http.server
+  python3
   # what tests/servers.sh uses to find free ports (ss), isolate and lock (unshare, flock)
   iproute2 util-linux
 )
