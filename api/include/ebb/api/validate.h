@@ -1,0 +1,54 @@
+// Validation of decoded (or code-built) objects: the CRD schema's value rules, the checks KEDA's
+// reconciler and admission webhook apply without a cluster (keda-compat §1.1, §1.2, §3.7, §3.8,
+// §4.8, §4.9), and annotation values (§2). Warnings are findings that do not make the object
+// invalid but usually mean it does not do what its author expects.
+//
+// Not checked here: scaler metadata (the scalers module, paths "spec.triggers[i]. …"), formula
+// syntax (pass ValidationOptions::check_formula), and anything that needs the cluster (other
+// ScaledObjects on the same target, foreign HPAs, container resource requests).
+//
+// idleReplicaCount quirk (keda-compat §3.7, §11 quirk 1): KEDA compares idleReplicaCount with
+// minReplicaCount after turning an explicit 0 into 1 and an unset one into 0. Ebb accepts exactly
+// what KEDA accepts, so existing objects apply unchanged: `idle: 0, min: 0` passes (with a
+// warning that it has no effect), idle with min unset is rejected (with a message that says to
+// set minReplicaCount). See docs/compatibility.md, "Decisions on KEDA quirks".
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ebb/api/objects.h"
+#include "ebb/result.h"
+
+namespace ebb::api {
+
+struct ValidationResult {
+  FieldErrors errors;
+  FieldErrors warnings;
+
+  bool ok() const { return errors.empty(); }
+};
+
+struct ValidationOptions {
+  // Whether Ebb can run a trigger type (the scalers registry decides). Empty: every KEDA type.
+  std::function<bool(std::string_view)> supported_type;
+  // Names listed in "unsupported trigger type … (supported: …)".
+  std::vector<std::string> supported_types;
+  // Checks scalingModifiers.formula against the trigger names it may use (named, non-cpu/memory
+  // triggers). Returns a message when the formula is invalid. Empty: formulas are not checked.
+  std::function<std::optional<std::string>(std::string_view formula,
+                                           const std::vector<std::string>& variables)>
+      check_formula;
+
+  // Options accepting exactly `types` (e.g. the scalers registry's list).
+  static ValidationOptions supporting(std::vector<std::string> types);
+};
+
+ValidationResult validate(const ScaledObject& so, const ValidationOptions& options = {});
+// TriggerAuthentication and ClusterTriggerAuthentication (by `kind`).
+ValidationResult validate(const TriggerAuthentication& auth);
+
+}  // namespace ebb::api
