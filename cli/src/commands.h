@@ -1,0 +1,37 @@
+// The `ebb` subcommands as functions over streams, so tests run them without a process.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "manifests.h"
+
+namespace ebb::cli {
+
+// `ebb validate -f FILE…`: 0 when every object is valid, 1 when any is invalid. Errors go to
+// `err` as "FILE:DOC: path: message", warnings as "FILE:DOC: warning: path: message".
+int run_validate(const std::vector<std::string>& files, const SecretSources& secrets,
+                 std::ostream& out, std::ostream& err);
+
+struct ProbeOptions {
+  bool watch = false;
+  std::chrono::milliseconds interval{std::chrono::seconds(5)};
+  std::optional<int> count;  // stop after this many rounds (watch); --once is count 1
+  std::int32_t current_replicas = 1;
+  bool json = false;
+};
+
+// `ebb probe -f FILE…`: polls every trigger of every ScaledObject, once or repeatedly.
+// Returns 0 when every round completed with every trigger read, 1 when an object is invalid or
+// a trigger failed (in the last round).
+int run_probe(const std::vector<std::string>& files, const SecretSources& secrets,
+              const ProbeOptions& options, std::ostream& out, std::ostream& err);
+
+// Set by SIGINT/SIGTERM handlers to end a --watch loop cleanly.
+void request_stop();
+
+}  // namespace ebb::cli

@@ -1,0 +1,218 @@
+#include <atomic>
+#include <cmath>
+#include <ctime>
+#include <iomanip>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include "commands.h"
+#include "desired_replicas.h"
+#include "ebb/api/validate.h"
+#include "ebb/scalers/connection_pools.h"
+#include "ebb/scalers/quantity.h"
+#include "ebb/scalers/registry.h"
+#include "ebb/strings.h"
+
+namespace ebb::cli {
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+// One trigger being probed: its parsed config and scaler, or why it cannot be polled.
+struct ProbedTrigger {
+  std::size_t index = 0;
+  std::string type;
+  std::unique_ptr<scalers::TriggerConfig> config;
+  std::unique_ptr<scalers::Scaler> scaler;
+  std::string setup_error;  // non-empty: every round reports this error
+};
+
+struct ProbedObject {
+  std::string location;
+  const api::ScaledObject* so = nullptr;
+  std::vector<ProbedTrigger> triggers;
+};
+
+struct TriggerRound {
+  std::optional<double> value;
+  bool active = false;
+  std::string error;
+};
+
+ProbedTrigger prepare(const TriggerInput& input, scalers::ConnectionPools& pools) {
+  ProbedTrigger t;
+  t.index = input.context.index;
+  t.type = input.context.type;
+  if (!input.missing.empty()) {
+    t.setup_error = join(input.missing, "; ");
+    return t;
+  }
+  auto parsed = scalers::Registry::builtin().parse(input.context);
+  if (!parsed) {
+    std::vector<std::string> messages;
+    for (const auto& e : parsed.error()) messages.push_back(e.str());
+    t.setup_error = join(messages, "; ");
+    return t;
+  }
+  t.config = std::move(parsed.value());
+  auto scaler = t.config->create_scaler(pools);
+  if (!scaler) {
+    t.setup_error = scaler.error().message;
+    return t;
+  }
+  t.scaler = std::move(scaler.value());
+  return t;
+}
+
+TriggerRound poll(ProbedTrigger& t) {
+  if (!t.scaler) return {std::nullopt, false, t.setup_error};
+  auto r = t.scaler->poll();
+  if (!r) return {std::nullopt, false, r.error().message};
+  return {r->value, r->active, ""};
+}
+
+nlohmann::json number_or_null(std::optional<double> v) {
+  if (!v || !std::isfinite(*v)) return nullptr;
+  return *v;
+}
+
+std::string now_utc() {
+  const auto t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string cell(std::optional<double> v) {
+  if (!v) return "-";
+  std::ostringstream os;
+  os << *v;
+  return os.str();
+}
+
+void print_table(std::ostream& out, const ProbedObject& o, const std::vector<TriggerRound>& rounds,
+                 std::optional<std::int32_t> desired) {
+  const auto& so = *o.so;
+  out << (so.metadata.namespace_.empty() ? "" : so.metadata.namespace_ + "/") << so.metadata.name
+      << "  desiredReplicas=" << (desired ? std::to_string(*desired) : "unknown")
+      << "  (min " << so.spec.min_replica_count_or_default() << ", max "
+      << so.spec.max_replica_count_or_default() << ")\n";
+  out << "  " << std::left << std::setw(3) << "#" << std::setw(16) << "TYPE" << std::setw(28) << "METRIC"
+      << std::setw(12) << "VALUE" << std::setw(10) << "TARGET" << std::setw(12) << "ACTIVATION"
+      << std::setw(8) << "ACTIVE" << "ERROR\n";
+  for (std::size_t i = 0; i < o.triggers.size(); ++i) {
+    const auto& t = o.triggers[i];
+    const auto* spec = t.config ? &t.config->metric_spec() : nullptr;
+    out << "  " << std::left << std::setw(3) << t.index << std::setw(16) << t.type << std::setw(28)
+        << (spec ? spec->name : "-") << std::setw(12) << cell(rounds[i].value) << std::setw(10)
+        << (spec ? spec->target_quantity : "-") << std::setw(12)
+        << (spec ? cell(spec->activation_target) : "-") << std::setw(8)
+        << (rounds[i].value ? (rounds[i].active ? "true" : "false") : "-") << rounds[i].error << "\n";
+  }
+}
+
+}  // namespace
+
+void request_stop() { stop_requested = true; }
+
+int run_probe(const std::vector<std::string>& files, const SecretSources& secrets,
+              const ProbeOptions& options, std::ostream& out, std::ostream& err) {
+  const auto manifests = load_manifests(files);
+  int status = 0;
+  for (const auto& e : manifests.load_errors) {
+    err << e << "\n";
+    status = 1;
+  }
+  scalers::ConnectionPools pools;
+  const auto validation = api::ValidationOptions::supporting(scalers::Registry::builtin().types());
+  std::vector<ProbedObject> objects;
+  for (const auto& m : manifests.documents) {
+    const auto* so = m.doc.scaled_object();
+    if (!m.doc.ok() || (m.doc.kind == "ScaledObject" && !so)) {
+      for (const auto& e : m.doc.errors) err << m.location() << ": " << e.str() << "\n";
+      status = 1;
+      continue;
+    }
+    if (!so) continue;
+    const auto result = api::validate(*so, validation);
+    if (!result.ok()) {
+      for (const auto& e : result.errors) err << m.location() << ": " << e.str() << "\n";
+      status = 1;
+      continue;
+    }
+    ProbedObject o{m.location(), so, {}};
+    for (const auto& input : trigger_inputs(*so, manifests, secrets)) o.triggers.push_back(prepare(input, pools));
+    objects.push_back(std::move(o));
+  }
+  if (objects.empty()) {
+    err << "probe: no valid ScaledObject in the given files\n";
+    return 1;
+  }
+
+  bool invalid = status != 0;
+  bool last_round_failed = false;
+  const int rounds = options.count.value_or(options.watch ? -1 : 1);
+  for (int round = 0; rounds < 0 || round < rounds; ++round) {
+    if (round > 0) {
+      // Sleep in small steps so SIGINT ends the watch promptly.
+      const auto until = std::chrono::steady_clock::now() + options.interval;
+      while (!stop_requested && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (stop_requested) break;
+    bool any_failed = false;
+    nlohmann::json doc = {{"time", now_utc()}, {"scaledObjects", nlohmann::json::array()}};
+    if (!options.json && options.watch) out << "--- " << now_utc() << "\n";
+    for (auto& o : objects) {
+      std::vector<TriggerRound> results;
+      std::vector<TriggerReading> readings;
+      for (auto& t : o.triggers) {
+        results.push_back(poll(t));
+        const auto& r = results.back();
+        any_failed = any_failed || !r.value;
+        const auto* spec = t.config ? &t.config->metric_spec() : nullptr;
+        readings.push_back({spec ? spec->target_type : scalers::MetricTargetType::AverageValue,
+                            spec ? spec->target : 0, r.value, r.active});
+      }
+      const auto& spec = o.so->spec;
+      const auto desired = desired_replicas(
+          readings, {spec.min_replica_count_or_default(), spec.max_replica_count_or_default(),
+                     spec.idle_replica_count, options.current_replicas});
+      if (options.json) {
+        nlohmann::json triggers = nlohmann::json::array();
+        for (std::size_t i = 0; i < o.triggers.size(); ++i) {
+          const auto& t = o.triggers[i];
+          const auto* ms = t.config ? &t.config->metric_spec() : nullptr;
+          triggers.push_back({{"index", t.index},
+                              {"type", t.type},
+                              {"metricName", ms ? nlohmann::json(ms->name) : nlohmann::json(nullptr)},
+                              {"value", number_or_null(results[i].value)},
+                              {"target", ms ? nlohmann::json(ms->target) : nlohmann::json(nullptr)},
+                              {"activationThreshold",
+                               ms ? nlohmann::json(ms->activation_target) : nlohmann::json(nullptr)},
+                              {"active", results[i].value ? nlohmann::json(results[i].active) : nlohmann::json(nullptr)},
+                              {"error", results[i].error.empty() ? nlohmann::json(nullptr)
+                                                                 : nlohmann::json(results[i].error)}});
+        }
+        doc["scaledObjects"].push_back(
+            {{"namespace", o.so->metadata.namespace_},
+             {"name", o.so->metadata.name},
+             {"desiredReplicas", desired ? nlohmann::json(*desired) : nlohmann::json(nullptr)},
+             {"triggers", triggers}});
+      } else {
+        print_table(out, o, results, desired);
+      }
+    }
+    if (options.json) out << doc.dump() << "\n";
+    out.flush();
+    last_round_failed = any_failed;
+  }
+  return (invalid || last_round_failed) ? 1 : 0;
+}
+
+}  // namespace ebb::cli

@@ -1,0 +1,144 @@
+// `ebb probe` end to end against a real redis-server: values, desired replicas, activation,
+// JSON shape, and a stopped server reported as an error with unknown replicas (never 0).
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "commands.h"
+#include "support/support.h"
+
+using namespace ebb::cli;
+using nlohmann::json;
+
+namespace {
+
+std::string manifest(std::uint16_t port, const std::string& list) {
+  return R"(apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: orders-worker, namespace: shop}
+spec:
+  scaleTargetRef: {name: orders-worker}
+  minReplicaCount: 0
+  maxReplicaCount: 10
+  triggers:
+    - type: redis
+      metadata:
+        address: "127.0.0.1:)" + std::to_string(port) + R"("
+        listName: ")" + list + R"("
+        listLength: "5"
+        activationListLength: "2"
+      authenticationRef: {name: redis-auth}
+---
+apiVersion: keda.sh/v1alpha1
+kind: TriggerAuthentication
+metadata: {name: redis-auth, namespace: shop}
+spec:
+  secretTargetRef:
+    - {parameter: password, name: redis-secret, key: password}
+)";
+}
+
+json probe_json(const std::string& file, const SecretSources& secrets, int* status = nullptr) {
+  std::ostringstream out, err;
+  ProbeOptions options;
+  options.json = true;
+  const int rc = run_probe({file}, secrets, options, out, err);
+  if (status) *status = rc;
+  INFO(err.str());
+  return json::parse(out.str());
+}
+
+}  // namespace
+
+TEST_CASE("ebb probe: values, replicas and errors from a real redis") {
+  ebb::test::RedisServer redis({.password = "probe-secret"});
+  ebb::test::TempDir dir;
+  const auto file = dir.path() + "/so.yaml";
+  std::ofstream(file) << manifest(redis.port(), "orders");
+  SecretSources secrets;
+  secrets.files["redis-secret"]["password"] = "probe-secret";
+
+  // Empty list: inactive, minReplicaCount 0 -> 0 replicas.
+  int status = -1;
+  auto doc = probe_json(file, secrets, &status);
+  CHECK(status == 0);
+  auto so = doc.at("scaledObjects").at(0);
+  CHECK(so.at("namespace") == "shop");
+  CHECK(so.at("name") == "orders-worker");
+  CHECK(so.at("desiredReplicas") == 0);
+  auto trigger = so.at("triggers").at(0);
+  CHECK(trigger.at("index") == 0);
+  CHECK(trigger.at("type") == "redis");
+  CHECK(trigger.at("metricName") == "s0-redis-orders");
+  CHECK(trigger.at("value") == 0.0);
+  CHECK(trigger.at("target") == 5.0);
+  CHECK(trigger.at("activationThreshold") == 2.0);
+  CHECK(trigger.at("active") == false);
+  CHECK(trigger.at("error").is_null());
+
+  // 2 items: not above the activation threshold of 2, still 0 replicas.
+  redis.cli({"-a", "probe-secret", "--no-auth-warning", "rpush", "orders", "a", "b"});
+  doc = probe_json(file, secrets);
+  CHECK(doc["scaledObjects"][0]["triggers"][0]["value"] == 2.0);
+  CHECK(doc["scaledObjects"][0]["triggers"][0]["active"] == false);
+  CHECK(doc["scaledObjects"][0]["desiredReplicas"] == 0);
+
+  // 12 items, listLength 5 -> active, ceil(12/5) = 3 replicas.
+  std::vector<std::string> push = {"-a", "probe-secret", "--no-auth-warning", "rpush", "orders"};
+  for (int i = 0; i < 10; ++i) push.push_back("x" + std::to_string(i));
+  redis.cli(push);
+  doc = probe_json(file, secrets);
+  CHECK(doc["scaledObjects"][0]["triggers"][0]["value"] == 12.0);
+  CHECK(doc["scaledObjects"][0]["triggers"][0]["active"] == true);
+  CHECK(doc["scaledObjects"][0]["desiredReplicas"] == 3);
+
+  // Server stopped: an error naming the endpoint, replicas unknown (null), exit status 1.
+  redis.stop();
+  doc = probe_json(file, secrets, &status);
+  CHECK(status == 1);
+  trigger = doc["scaledObjects"][0]["triggers"][0];
+  CHECK(trigger["value"].is_null());
+  CHECK(trigger["active"].is_null());
+  REQUIRE(trigger["error"].is_string());
+  CHECK(trigger["error"].get<std::string>().find("127.0.0.1:" + std::to_string(redis.port())) != std::string::npos);
+  CHECK(trigger["error"].get<std::string>().find("probe-secret") == std::string::npos);
+  CHECK(doc["scaledObjects"][0]["desiredReplicas"].is_null());
+}
+
+TEST_CASE("ebb probe: a wrong secret is an error, not zero") {
+  ebb::test::RedisServer redis({.password = "right"});
+  ebb::test::TempDir dir;
+  const auto file = dir.path() + "/so.yaml";
+  std::ofstream(file) << manifest(redis.port(), "jobs");
+  SecretSources secrets;
+  secrets.files["redis-secret"]["password"] = "wrong-password";
+  int status = -1;
+  auto doc = probe_json(file, secrets, &status);
+  CHECK(status == 1);
+  auto trigger = doc["scaledObjects"][0]["triggers"][0];
+  REQUIRE(trigger["error"].is_string());
+  CHECK(trigger["error"].get<std::string>().find("wrong-password") == std::string::npos);
+  CHECK(doc["scaledObjects"][0]["desiredReplicas"].is_null());
+}
+
+TEST_CASE("ebb probe: table output and --watch --count") {
+  ebb::test::RedisServer redis({.password = "t"});
+  ebb::test::TempDir dir;
+  const auto file = dir.path() + "/so.yaml";
+  std::ofstream(file) << manifest(redis.port(), "table");
+  SecretSources secrets;
+  secrets.files["redis-secret"]["password"] = "t";
+  std::ostringstream out, err;
+  ProbeOptions options;
+  options.watch = true;
+  options.count = 2;
+  options.interval = std::chrono::milliseconds(100);
+  CHECK(run_probe({file}, secrets, options, out, err) == 0);
+  const auto text = out.str();
+  // Two rounds, each with a header line and the object's line.
+  std::size_t rounds = 0;
+  for (std::size_t pos = 0; (pos = text.find("shop/orders-worker", pos)) != std::string::npos; ++pos) ++rounds;
+  CHECK(rounds == 2);
+  CHECK(text.find("s0-redis-table") != std::string::npos);
+}
