@@ -163,6 +163,8 @@ std::vector<TriggerInput> trigger_inputs(const api::ScaledObject& so, const Mani
         } else {
           for (const auto& e : params.error())
             input.missing.push_back(auth->kind + " " + ebb::quoted(auth->metadata.name) + ": " + e.str());
+          if (!auth->spec.secret_target_ref.empty())
+            input.missing.push_back("secret values can be given with --secret NAME=FILE or EBB_SECRET_<NAME>_<KEY>");
         }
         for (const auto& member : api::unresolved_auth_members(auth->spec))
           input.missing.push_back(auth->kind + " " + ebb::quoted(auth->metadata.name) + ": " + member +
