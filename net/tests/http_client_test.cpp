@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "ebb/net/http_client.h"
-#include "test_servers.h"
+#include "http_test_server.h"
+#include "support.h"
 
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
@@ -15,7 +16,8 @@ using ebb::net::HttpClient;
 using ebb::net::HttpClientOptions;
 using ebb::net::HttpRequest;
 using ebb::net::HttpResponse;
-namespace testing = ebb::net::testing;
+using ebb::net::testing::HttpServer;
+namespace testing = ebb::test;
 
 namespace {
 
@@ -31,8 +33,8 @@ HttpResponse must(ebb::Result<HttpResponse> result) {
 }
 
 // One plain server for the tests that do not need a private one.
-const testing::HttpServer& http_server() {
-  static const testing::HttpServer server;
+const HttpServer& http_server() {
+  static const HttpServer server;
   return server;
 }
 
@@ -134,7 +136,7 @@ TEST_CASE("max_idle_per_host 0 disables pooling", "[http]") {
 }
 
 TEST_CASE("a pooled connection the server closed is not reused", "[http]") {
-  testing::HttpServer server;
+  HttpServer server;
   HttpClient client;
   const auto first = must(client.send(get(server.url("/drop"))));
   CHECK(first.body == "dropping");
@@ -145,7 +147,7 @@ TEST_CASE("a pooled connection the server closed is not reused", "[http]") {
 }
 
 TEST_CASE("a pooled connection that dies on reuse is retried only for idempotent methods", "[http]") {
-  testing::HttpServer server;
+  HttpServer server;
   HttpClient client;
   const std::string first_port = must(client.send(get(server.url("/peer")))).body;
   // The server now reads the next request on this connection and hangs up without answering.
@@ -171,7 +173,7 @@ TEST_CASE("a pooled connection that dies on reuse is retried only for idempotent
 }
 
 TEST_CASE("the request timeout bounds the whole request", "[http]") {
-  testing::HttpServer server;
+  HttpServer server;
   HttpClient client;
   auto request = get(server.url("/slow?2"));
   request.timeout = 300ms;
@@ -247,7 +249,7 @@ TEST_CASE("concurrent requests use separate connections and all return to the po
 }
 
 TEST_CASE("https with keep-alive and certificate verification", "[http][tls]") {
-  testing::HttpServer server(/*tls=*/true);
+  HttpServer server(/*tls=*/true);
   HttpClientOptions options;
   options.tls.ca_pem = server.certs().ca_pem;  // tls.enabled is implied by the https scheme
   HttpClient client(options);
@@ -267,12 +269,13 @@ TEST_CASE("https with keep-alive and certificate verification", "[http][tls]") {
 
 TEST_CASE("a body delimited by connection close (openssl s_server -www, HTTP/1.0)", "[http][tls]") {
   testing::TempDir dir;
-  const auto certs = testing::make_certs(dir.path());
+  const auto certs = testing::make_test_certs(dir.path());
   const auto port = testing::free_port();
-  testing::Process server({"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
-                           certs.server_cert_file, "-key", certs.server_key_file, "-www", "-quiet"},
-                          dir.path() + "/s_server.log");
-  testing::wait_for_port(port);
+  auto server = testing::Process::start({"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port),
+                                         "-cert", certs.server_cert_file, "-key", certs.server_key_file, "-www",
+                                         "-quiet"},
+                                        dir.path() + "/s_server.log");
+  REQUIRE(testing::wait_for_port(port, 10s));
   HttpClientOptions options;
   options.tls.ca_pem = certs.ca_pem;
   HttpClient client(options);

@@ -5,13 +5,13 @@
 #include <thread>
 
 #include "ebb/net/stream.h"
-#include "test_servers.h"
+#include "support.h"
 
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
 using ebb::net::Stream;
 using ebb::net::TlsOptions;
-namespace testing = ebb::net::testing;
+namespace testing = ebb::test;
 
 namespace {
 
@@ -27,7 +27,7 @@ std::string ping(Stream& stream) {
   return std::string(buffer, *n);
 }
 
-TlsOptions trusting(const testing::Certs& certs) {
+TlsOptions trusting(const testing::TestCerts& certs) {
   TlsOptions tls;
   tls.enabled = true;
   tls.ca_pem = certs.ca_pem;
@@ -36,7 +36,7 @@ TlsOptions trusting(const testing::Certs& certs) {
 
 // One TLS redis for the whole binary: generating certificates is the slow part.
 const testing::RedisServer& tls_redis() {
-  static const testing::RedisServer server(testing::RedisServer::Mode::tls);
+  static const testing::RedisServer server({.tls = true});
   return server;
 }
 
@@ -201,7 +201,7 @@ TEST_CASE("TLS to redis: certificate and name verification", "[stream][tls]") {
 }
 
 TEST_CASE("TLS client certificates", "[stream][tls]") {
-  testing::RedisServer redis(testing::RedisServer::Mode::tls_client_auth);
+  testing::RedisServer redis({.tls = true, .tls_auth_clients = true});
   const auto& certs = redis.certs();
   auto tls = trusting(certs);
 

@@ -377,9 +377,14 @@ TestCerts make_test_certs(const std::string& dir) {
   };
   issue("server", "localhost", "server", c.server_cert_file, c.server_key_file);
   issue("client", "ebb-test-client", "client", c.client_cert_file, c.client_key_file);
+  c.client_key_password = "hunter2";
+  const std::string encrypted_key = dir + "/client-encrypted.key";
+  openssl({"pkey", "-in", c.client_key_file, "-aes256", "-passout", "pass:" + c.client_key_password, "-out",
+           encrypted_key});
   c.ca_pem = read_file(c.ca_file);
   c.client_cert_pem = read_file(c.client_cert_file);
   c.client_key_pem = read_file(c.client_key_file);
+  c.client_key_encrypted_pem = read_file(encrypted_key);
   return c;
 }
 
@@ -466,6 +471,25 @@ void RedisServer::start() {
 }
 
 std::string RedisServer::cli(const std::vector<std::string>& args) const { return impl_->cli(args); }
+
+// ---------------------------------------------------------------------------------------------
+// SilentListener
+
+SilentListener::SilentListener() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("SilentListener: " + errno_text(errno));
+  sockaddr_in a = loopback(0);
+  socklen_t len = sizeof a;
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    int e = errno;
+    close_fd(fd_);
+    throw std::runtime_error("SilentListener listen: " + errno_text(e));
+  }
+  port_ = ntohs(a.sin_port);
+}
+
+SilentListener::~SilentListener() { close_fd(fd_); }
 
 // ---------------------------------------------------------------------------------------------
 // TcpProxy

@@ -61,11 +61,13 @@ CommandResult run_command(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // A CA and a server certificate for 127.0.0.1/localhost, and a client certificate, made with the
-// openssl command line in `dir`. Paths and PEM contents are both provided.
+// openssl command line in `dir`. Paths and PEM contents are both provided. The client key also
+// exists encrypted (AES-256) with `client_key_password`, for clients that take encrypted keys.
 struct TestCerts {
   std::string ca_file, ca_pem;
   std::string server_cert_file, server_key_file;
   std::string client_cert_file, client_cert_pem, client_key_file, client_key_pem;
+  std::string client_key_encrypted_pem, client_key_password;
 };
 TestCerts make_test_certs(const std::string& dir);
 
@@ -91,6 +93,21 @@ class RedisServer {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// A loopback socket that listens but never accepts or answers: connects succeed (the kernel
+// completes the handshake from the backlog) and every read waits forever. For timeout tests.
+class SilentListener {
+ public:
+  SilentListener();
+  ~SilentListener();
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
 };
 
 // A TCP forwarder on a free loopback port, so a test can cut a path to a shared server

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <librdkafka/rdkafka.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -112,6 +113,21 @@ TEST_CASE("make_test_certs issues a CA, a server cert for 127.0.0.1/localhost an
         0);
   const std::string san = run_command({"openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", c.server_cert_file}).out;
   CHECK_THAT(san, Catch::Contains("IP Address:127.0.0.1") && Catch::Contains("DNS:localhost"));
+  // The encrypted client key opens with its password only.
+  CHECK(c.client_key_encrypted_pem.find("ENCRYPTED PRIVATE KEY") != std::string::npos);
+  const std::string encrypted = dir.path() + "/client-encrypted.key";
+  CHECK(run_command({"openssl", "pkey", "-in", encrypted, "-passin", "pass:" + c.client_key_password, "-noout"})
+            .exit_code == 0);
+  CHECK(run_command({"openssl", "pkey", "-in", encrypted, "-passin", "pass:wrong", "-noout"}).exit_code != 0);
+}
+
+TEST_CASE("SilentListener accepts connections and never answers") {
+  SilentListener silent;
+  const int fd = connect_loopback(silent.port());
+  REQUIRE(::send(fd, "PING\r\n", 6, MSG_NOSIGNAL) == 6);
+  pollfd p{fd, POLLIN, 0};
+  CHECK(::poll(&p, 1, 200) == 0);  // nothing to read, no hang-up
+  ::close(fd);
 }
 
 TEST_CASE("RedisServer answers PING and restarts on the same port") {
