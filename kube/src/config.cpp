@@ -203,12 +203,12 @@ Result<Config> resolve_kubeconfig(const Kubeconfig& merged, const std::string& c
   const std::string context_name = context.empty() ? merged.current_context : context;
   if (context_name.empty()) return fail("kubeconfig: no current-context is set and no context was given");
   const KubeconfigContext* ctx = find_named(merged.contexts, context_name);
-  if (ctx == nullptr) return fail("kubeconfig: context " + quoted(context_name) + " not found");
+  if (ctx == nullptr) return fail("kubeconfig: context " + ebb::quoted(context_name) + " not found");
   const KubeconfigCluster* cluster = find_named(merged.clusters, ctx->cluster);
   if (cluster == nullptr) {
-    return fail("kubeconfig: cluster " + quoted(ctx->cluster) + " of context " + quoted(context_name) + " not found");
+    return fail("kubeconfig: cluster " + ebb::quoted(ctx->cluster) + " of context " + ebb::quoted(context_name) + " not found");
   }
-  if (cluster->server.empty()) return fail("kubeconfig: cluster " + quoted(ctx->cluster) + " has no server");
+  if (cluster->server.empty()) return fail("kubeconfig: cluster " + ebb::quoted(ctx->cluster) + " has no server");
 
   Config config;
   config.context = context_name;
@@ -218,16 +218,16 @@ Result<Config> resolve_kubeconfig(const Kubeconfig& merged, const std::string& c
   config.tls_server_name = cluster->tls_server_name;
   if (!ctx->namespace_name.empty()) config.namespace_name = ctx->namespace_name;
   auto ca = data_or_file(cluster->certificate_authority_data, cluster->certificate_authority,
-                         "cluster " + quoted(ctx->cluster) + " certificate-authority");
+                         "cluster " + ebb::quoted(ctx->cluster) + " certificate-authority");
   if (!ca) return unexpected(ca.error());
   config.ca_pem = std::move(*ca);
 
   if (!ctx->user.empty()) {
     const KubeconfigUser* user = find_named(merged.users, ctx->user);
     if (user == nullptr) {
-      return fail("kubeconfig: user " + quoted(ctx->user) + " of context " + quoted(context_name) + " not found");
+      return fail("kubeconfig: user " + ebb::quoted(ctx->user) + " of context " + ebb::quoted(context_name) + " not found");
     }
-    const std::string who = "user " + quoted(ctx->user);
+    const std::string who = "user " + ebb::quoted(ctx->user);
     if (!user->token.empty()) {
       config.token = TokenSource::fixed(user->token);
     } else if (!user->token_file.empty()) {

@@ -207,9 +207,82 @@ class Exchange {
   ExchangeFailure failure(const Error& error) const {
     ExchangeFailure result{error, !received_any_};
     if (Clock::now() >= deadline_) {
-      result.error = Error{"timed out after " + format_ms(total_) + " " + phase_, true};
+      result.error = Error{"timed out after " + format_ms(idle_ ? *idle_ : total_) + " " + phase_, true};
     }
     return result;
+  }
+
+ public:
+  // Streams the body of a response to `on_data` after handing the head to `on_head`. From the
+  // body on, each read gets its own deadline of `idle` instead of the request's total.
+  Result<void, ExchangeFailure> run_stream(const std::string& wire, const std::string& method, Timeout idle,
+                                           const HttpStreamHandlers& handlers) {
+    phase_ = "sending the request";
+    if (auto written = write(wire); !written) return unexpected(failure(written.error()));
+    phase_ = "waiting for the response";
+    HttpResponse head;
+    int minor_version = 0;
+    if (auto read = read_head(head, minor_version); !read) return unexpected(failure(read.error()));
+    if (handlers.on_head && !handlers.on_head(head)) return {};
+    phase_ = "streaming the response body";
+    idle_ = idle;
+    const bool no_body = method == "HEAD" || head.status == 204 || head.status == 304 || head.status < 200;
+    if (no_body) return {};
+    const auto deliver = [&](std::string_view data) { return !handlers.on_data || handlers.on_data(data); };
+    Result<bool> streamed = true;
+    const std::string transfer_encoding = head.header("Transfer-Encoding");
+    if (!transfer_encoding.empty() && iequals(split(transfer_encoding, ',').back(), "chunked")) {
+      streamed = stream_chunked(deliver);
+    } else if (transfer_encoding.empty() && !head.header("Content-Length").empty()) {
+      auto length = content_length(head.headers);
+      if (!length) return unexpected(failure(length.error()));
+      streamed = stream_exact(*length, deliver);
+    } else {
+      streamed = stream_until_close(deliver);
+    }
+    if (!streamed) return unexpected(failure(streamed.error()));
+    return {};
+  }
+
+ private:
+  // Each returns false when the consumer stopped, true at the end of the body.
+  template <class F>
+  Result<bool> stream_exact(std::size_t n, F& deliver) {
+    while (n > 0) {
+      if (buffered() == 0) {
+        if (auto filled = fill(); !filled) return unexpected(filled.error());
+      }
+      const std::size_t piece = std::min(n, buffered());
+      n -= piece;
+      if (!deliver(take(piece))) return false;
+    }
+    return true;
+  }
+
+  template <class F>
+  Result<bool> stream_until_close(F& deliver) {
+    while (true) {
+      if (buffered() > 0 && !deliver(take(buffered()))) return false;
+      if (auto filled = fill(); !filled) {
+        if (stream_.peer_closed()) return true;
+        return unexpected(filled.error());
+      }
+    }
+  }
+
+  template <class F>
+  Result<bool> stream_chunked(F& deliver) {
+    while (true) {
+      auto size = chunk_size();
+      if (!size) return unexpected(size.error());
+      if (*size == 0) break;
+      auto piece = stream_exact(*size, deliver);
+      if (!piece || !*piece) return piece;
+      auto terminator = line(0, "chunk terminator");
+      if (!terminator) return unexpected(terminator.error());
+    }
+    if (auto trailers = skip_trailers(); !trailers) return unexpected(trailers.error());
+    return true;
   }
 
   Result<void> write(std::string_view data) {
@@ -220,6 +293,7 @@ class Exchange {
 
   // Appends at least one byte to buffer_.
   Result<void> fill() {
+    if (idle_) deadline_ = Clock::now() + *idle_;
     const Timeout left = remaining(deadline_);
     if (left.count() <= 0) return fail("timed out", true);
     // Drop what has been consumed; usually nothing or a partial line is left to move.
@@ -288,9 +362,7 @@ class Exchange {
     return fail("response body larger than " + std::to_string(max_body_) + " bytes");
   }
 
-  Result<HttpResponse> read_response(const std::string& method, bool& reusable) {
-    HttpResponse response;
-    int minor_version = 0;
+  Result<void> read_head(HttpResponse& response, int& minor_version) {
     for (int interim = 0;; ++interim) {
       response.headers.clear();
       std::size_t header_bytes = 0;
@@ -316,6 +388,13 @@ class Exchange {
       if (response.status >= 200 || response.status == 101) break;
       if (interim >= kMaxInterimResponses) return fail("malformed response: too many 1xx responses");
     }
+    return {};
+  }
+
+  Result<HttpResponse> read_response(const std::string& method, bool& reusable) {
+    HttpResponse response;
+    int minor_version = 0;
+    if (auto head = read_head(response, minor_version); !head) return unexpected(head.error());
 
     const std::string connection = response.header("Connection");
     bool keep_alive = minor_version >= 1 ? !lists_token(connection, "close") : lists_token(connection, "keep-alive");
@@ -403,23 +482,34 @@ class Exchange {
     return *length;
   }
 
+  Result<std::size_t> chunk_size() {
+    auto size_line = line(kMaxChunkLine, "chunk size line");
+    if (!size_line) return unexpected(size_line.error());
+    // Extensions after ';' carry nothing we use.
+    const std::string_view digits = trim(std::string_view(*size_line).substr(0, size_line->find(';')));
+    std::size_t size = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+      return fail("malformed response: bad chunk size " + quoted(digits.substr(0, 32)));
+    }
+    return size;
+  }
+
   Result<void> read_chunked(std::string& body) {
     while (true) {
-      auto size_line = line(kMaxChunkLine, "chunk size line");
-      if (!size_line) return unexpected(size_line.error());
-      // Extensions after ';' carry nothing we use.
-      const std::string_view digits = trim(std::string_view(*size_line).substr(0, size_line->find(';')));
-      std::size_t size = 0;
-      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
-      if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
-        return fail("malformed response: bad chunk size " + quoted(digits.substr(0, 32)));
-      }
+      auto chunk = chunk_size();
+      if (!chunk) return unexpected(chunk.error());
+      const std::size_t size = *chunk;
       if (size == 0) break;
       if (size > max_body_ || body.size() + size > max_body_) return too_large();
       if (auto read = read_exact(size, body); !read) return read;
       auto terminator = line(0, "chunk terminator");
       if (!terminator) return unexpected(terminator.error());
     }
+    return skip_trailers();
+  }
+
+  Result<void> skip_trailers() {
     // Trailer fields are read to find the end of the message, then dropped: nothing we call
     // relies on them.
     std::size_t trailer_bytes = 0;
@@ -440,6 +530,7 @@ class Exchange {
   std::size_t start_ = 0;  // first unconsumed byte of buffer_
   bool received_any_ = false;
   const char* phase_ = "";
+  std::optional<Timeout> idle_;  // set while streaming a body
 };
 
 }  // namespace
@@ -550,7 +641,8 @@ struct HttpClient::Impl {
     return Lease(*this, target.origin, std::move(stream.value()), false);
   }
 
-  Result<HttpResponse> send(const HttpRequest& request) {
+  Result<HttpResponse> send(const HttpRequest& request, bool& request_sent) {
+    request_sent = false;
     const auto deadline = Clock::now() + request.timeout;
     // Checked before the method appears in any message.
     if (!is_token(request.method)) return fail("invalid HTTP method " + quoted(request.method));
@@ -564,6 +656,7 @@ struct HttpClient::Impl {
       auto lease = acquire(*target, deadline);
       if (!lease) return fail(prefix + lease.error().message, lease.error().transient);
       bool reusable = false;
+      request_sent = true;
       Exchange exchange(lease->stream(), deadline, request.timeout, options.max_response_bytes);
       auto response = exchange.run(*wire, request.method, reusable);
       if (response) {
@@ -579,6 +672,34 @@ struct HttpClient::Impl {
     }
   }
 
+  Result<void> stream(const HttpRequest& request, Timeout idle_timeout, const HttpStreamHandlers& handlers,
+                      bool& request_sent) {
+    request_sent = false;
+    const auto deadline = Clock::now() + request.timeout;
+    if (!is_token(request.method)) return fail("invalid HTTP method " + quoted(request.method));
+    auto target = parse_target(request.url);
+    if (!target) return unexpected(target.error());
+    const std::string prefix = request.method + " " + target->origin + ": ";
+    auto wire = serialize(request, *target);
+    if (!wire) return fail(prefix + wire.error().message);
+    // Always a fresh connection: a pooled one may have died, and a stream that fails after
+    // the head cannot be replayed transparently anyway.
+    const Timeout left = remaining(deadline);
+    auto stream = Stream::connect(target->host, target->port, target->https ? tls : TlsOptions{},
+                                  std::max(left, Timeout(0)));
+    if (!stream) return fail(prefix + stream.error().message, stream.error().transient);
+    {
+      std::lock_guard lock(mutex);
+      ++open;
+    }
+    Lease lease(*this, target->origin, std::move(stream.value()), false);  // discarded on return
+    request_sent = true;
+    Exchange exchange(lease.stream(), deadline, request.timeout, options.max_response_bytes);
+    auto streamed = exchange.run_stream(*wire, request.method, idle_timeout, handlers);
+    if (!streamed) return fail(prefix + streamed.error().error.message, streamed.error().error.transient);
+    return {};
+  }
+
   HttpClientOptions options;
   TlsOptions tls;  // options.tls with enabled set, for https URLs
   mutable std::mutex mutex;
@@ -591,12 +712,32 @@ HttpClient::HttpClient(HttpClientOptions options) : impl_(std::make_unique<Impl>
 HttpClient::~HttpClient() = default;
 
 Result<HttpResponse> HttpClient::send(const HttpRequest& request) {
+  bool request_sent = false;
+  return send(request, request_sent);
+}
+
+Result<HttpResponse> HttpClient::send(const HttpRequest& request, bool& request_sent) {
+  request_sent = false;
   try {
-    return impl_->send(request);
+    return impl_->send(request, request_sent);
   } catch (const std::exception& e) {
     // Only allocation failures should get here; the message must still not leak the URL.
     return fail(std::string("HTTP request failed: ") + e.what(), true);
   }
+}
+
+Result<void> HttpClient::stream(const HttpRequest& request, Timeout idle_timeout, const HttpStreamHandlers& handlers,
+                               bool* request_sent) {
+  bool sent = false;
+  Result<void> result;
+  try {
+    result = impl_->stream(request, idle_timeout, handlers, sent);
+  } catch (const std::exception& e) {
+    // A handler's exception must not escape as a broken connection in someone else's pool.
+    result = fail(std::string("HTTP stream failed: ") + e.what(), true);
+  }
+  if (request_sent != nullptr) *request_sent = sent;
+  return result;
 }
 
 std::size_t HttpClient::open_connections() const {

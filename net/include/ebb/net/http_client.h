@@ -2,6 +2,7 @@
 // Thread-safe: concurrent send() calls use separate pooled connections to the same host.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,15 @@ struct HttpResponse {
   std::string header(std::string_view name) const;
 };
 
+// Callbacks for HttpClient::stream().
+struct HttpStreamHandlers {
+  // The status and headers (body empty). Returning false ends the exchange without the body.
+  std::function<bool(const HttpResponse& head)> on_head;
+  // Each piece of the body as it arrives (chunked framing already removed). Returning false
+  // stops reading; the connection is then closed.
+  std::function<bool(std::string_view data)> on_data;
+};
+
 struct HttpClientOptions {
   TlsOptions tls;                       // used for https URLs (tls.enabled is implied)
   std::size_t max_idle_per_host = 4;    // idle keep-alive connections kept per host:port
@@ -50,6 +60,19 @@ class HttpClient {
   // Any HTTP status is a successful Result; transport failures (DNS, connect, TLS, timeout,
   // malformed response) are errors naming scheme://host:port without credentials.
   Result<HttpResponse> send(const HttpRequest& request);
+  // As send(); on failure `request_sent` says whether any byte of the request may have reached
+  // the server. False (DNS, connect or TLS handshake failed) means even a non-idempotent
+  // request can safely be repeated.
+  Result<HttpResponse> send(const HttpRequest& request, bool& request_sent);
+
+  // For long-lived responses (Kubernetes watches): delivers the body as it arrives instead of
+  // buffering it. request.timeout bounds connecting, sending and receiving the response head;
+  // after that every wait for more body bytes is bounded by `idle_timeout` instead, so a stream
+  // may last indefinitely while a silent peer is still detected. Streamed connections are
+  // never pooled. Ok when the body ended normally or a handler stopped it; an error for a
+  // transport failure, including one in the middle of the body. `request_sent` as for send().
+  Result<void> stream(const HttpRequest& request, Timeout idle_timeout, const HttpStreamHandlers& handlers,
+                      bool* request_sent = nullptr);
 
   // Number of connections currently open (idle + in use); for tests and metrics.
   std::size_t open_connections() const;

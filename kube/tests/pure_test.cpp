@@ -1,0 +1,173 @@
+// Pure pieces: token bucket, backoff, selectors, paths, discovery parsing, watch decoding.
+#include <catch2/catch.hpp>
+
+#include "ebb/kube/client.h"
+#include "ebb/kube/discovery.h"
+#include "ebb/kube/rate_limit.h"
+#include "ebb/kube/resource.h"
+#include "encoding.h"
+
+using namespace ebb::kube;
+using namespace std::chrono_literals;
+
+TEST_CASE("token bucket: burst, then qps, reservations queue in order") {
+  const auto t0 = Clock::time_point{} + 1000s;
+  TokenBucket bucket(10, 3, t0);
+  CHECK(bucket.reserve(t0) == 0ns);
+  CHECK(bucket.reserve(t0) == 0ns);
+  CHECK(bucket.reserve(t0) == 0ns);
+  CHECK(bucket.reserve(t0) == 100ms);  // fourth waits one token at 10/s
+  CHECK(bucket.reserve(t0) == 200ms);  // fifth queues behind it
+  bucket.cancel(t0);                   // the fifth gives up
+  CHECK(bucket.reserve(t0 + 200ms) == 0ns);
+  // Idle time refills at most `burst` tokens.
+  const auto later = t0 + 100s;
+  for (int i = 0; i < 3; ++i) CHECK(bucket.reserve(later) == 0ns);
+  CHECK(bucket.reserve(later) > 0ns);
+
+  TokenBucket unlimited(0, 1, t0);
+  for (int i = 0; i < 100; ++i) CHECK(unlimited.reserve(t0) == 0ns);
+}
+
+TEST_CASE("backoff: exponential, capped, jittered within bounds") {
+  Backoff backoff{100ms, 2.0, 1000ms, 0.5};
+  CHECK(backoff.max_delay(0) == 100ms);
+  CHECK(backoff.max_delay(3) == 800ms);
+  CHECK(backoff.max_delay(10) == 1000ms);
+  std::mt19937_64 rng(42);
+  bool varied = false;
+  auto previous = backoff.delay(4, rng);
+  for (int i = 0; i < 200; ++i) {
+    const auto d = backoff.delay(4, rng);
+    CHECK(d >= 500ms);
+    CHECK(d <= 1000ms);
+    varied |= d != previous;
+  }
+  CHECK(varied);
+}
+
+TEST_CASE("retry-after parsing") {
+  CHECK(parse_retry_after("3") == std::chrono::seconds(3));
+  CHECK(parse_retry_after(" 0 ") == std::chrono::seconds(0));
+  CHECK_FALSE(parse_retry_after("").has_value());
+  CHECK_FALSE(parse_retry_after("-1").has_value());
+  CHECK_FALSE(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT").has_value());
+  CHECK(is_idempotent("PUT"));
+  CHECK_FALSE(is_idempotent("POST"));
+  CHECK_FALSE(is_idempotent("PATCH"));
+}
+
+TEST_CASE("paths for namespaced, cluster-scoped, all-namespaces and subresources") {
+  CHECK(resource_path(resources::pods(), "ns", "p") == "/api/v1/namespaces/ns/pods/p");
+  CHECK(resource_path(resources::pods(), "", "") == "/api/v1/pods");
+  CHECK(resource_path(resources::deployments(), "ns", "d", "scale") == "/apis/apps/v1/namespaces/ns/deployments/d/scale");
+  CHECK(resource_path(resources::scaled_objects(), "ns", "so", "status") ==
+        "/apis/keda.sh/v1alpha1/namespaces/ns/scaledobjects/so/status");
+  CHECK(resource_path(resources::namespaces(), "ignored", "kube-system") == "/api/v1/namespaces/kube-system");
+  CHECK(resource_path(resources::custom_resource_definitions(), "", "x.y") ==
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x.y");
+  CHECK(GroupVersion::parse("apps/v1") == GroupVersion{"apps", "v1"});
+  CHECK(GroupVersion::parse("v1").str() == "v1");
+  const Object pod = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "p"}, {"namespace", "n"}}}};
+  CHECK(object_key(pod) == "n/p");
+  CHECK(GroupVersionKind::of(pod) == GroupVersionKind{"", "v1", "Pod"});
+  CHECK(split_key("n/p") == std::pair<std::string, std::string>{"n", "p"});
+  CHECK(split_key("node1") == std::pair<std::string, std::string>{"", "node1"});
+}
+
+TEST_CASE("label selectors: parse, match, render") {
+  const std::map<std::string, std::string> labels{{"app", "web"}, {"tier", "front"}};
+  const auto matches = [&](const char* text) {
+    auto selector = LabelSelector::parse(text);
+    REQUIRE(selector.ok());
+    return selector->matches(labels);
+  };
+  CHECK(matches(""));
+  CHECK(matches("app=web"));
+  CHECK(matches("app==web,tier"));
+  CHECK_FALSE(matches("app!=web"));
+  CHECK(matches("missing!=x"));
+  CHECK(matches("app in (api, web)"));
+  CHECK_FALSE(matches("app notin (web)"));
+  CHECK(matches("!missing"));
+  CHECK_FALSE(matches("!app"));
+  CHECK_FALSE(matches("app=web,env"));
+  CHECK_FALSE(LabelSelector::parse("app in web").ok());
+  CHECK_FALSE(LabelSelector::parse("app in (web").ok());
+  CHECK_FALSE(LabelSelector::parse("app ~ web").ok());
+  CHECK(LabelSelector::parse("a=b, c notin (d,e),!f,g")->str() == "a=b,c notin (d,e),!f,g");
+
+  auto from_json = LabelSelector::from_json(Object::parse(R"({"matchLabels":{"app":"web"},
+      "matchExpressions":[{"key":"tier","operator":"In","values":["front","back"]},{"key":"x","operator":"DoesNotExist"}]})"));
+  REQUIRE(from_json.ok());
+  CHECK(from_json->matches(labels));
+  CHECK(from_json->str() == "app=web,tier in (front,back),!x");
+  CHECK_FALSE(LabelSelector::from_json(Object::parse(R"({"matchExpressions":[{"key":"a","operator":"In"}]})")).ok());
+}
+
+TEST_CASE("discovery documents: resources, subresources, preferred versions") {
+  const auto list = Object::parse(R"({"kind":"APIResourceList","groupVersion":"apps/v1","resources":[
+    {"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["get"]},
+    {"name":"deployments/scale","namespaced":true,"group":"autoscaling","version":"v1","kind":"Scale"},
+    {"name":"deployments/status","namespaced":true,"kind":"Deployment"},
+    {"name":"controllerrevisions","namespaced":true,"kind":"ControllerRevision"}]})");
+  const auto parsed = parse_resource_list(list, {"apps", "v1"});
+  REQUIRE(parsed.size() == 2);
+  CHECK(parsed[0].resource == "deployments");
+  CHECK(parsed[0].group == "apps");
+  CHECK(parsed[0].has_subresource("scale"));
+  CHECK(parsed[0].has_subresource("status"));
+  CHECK_FALSE(parsed[1].has_subresource("scale"));
+
+  const auto groups = Object::parse(R"({"kind":"APIGroupList","groups":[
+    {"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}},
+    {"name":"keda.sh","versions":[{"groupVersion":"keda.sh/v1alpha1","version":"v1alpha1"}]}]})");
+  const auto preferred = parse_preferred_versions(groups);
+  CHECK(preferred.at("apps") == "v1");
+  CHECK(preferred.at("keda.sh") == "v1alpha1");
+}
+
+TEST_CASE("watch decoder: events split anywhere, bookmarks, errors") {
+  const std::string stream =
+      R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"1"}}})" "\n"
+      R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"5"}}})" "\n"
+      R"({"type":"DELETED","object":{"metadata":{"name":"a","resourceVersion":"6"}}})" "\n";
+  for (std::size_t piece : {1u, 2u, 7u, 64u, 1000u}) {
+    WatchDecoder decoder;
+    std::vector<WatchEvent> events;
+    for (std::size_t i = 0; i < stream.size(); i += piece) {
+      REQUIRE(decoder.feed(std::string_view(stream).substr(i, piece), events).ok());
+    }
+    REQUIRE(events.size() == 3);
+    CHECK(events[0].type == WatchEventType::added);
+    CHECK(events[1].type == WatchEventType::bookmark);
+    CHECK(resource_version(events[1].object) == "5");
+    CHECK(events[2].type == WatchEventType::deleted);
+    CHECK(decoder.pending_bytes() == 0);
+  }
+  WatchDecoder decoder;
+  std::vector<WatchEvent> events;
+  REQUIRE(decoder.feed(R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired"}})" "\n{\"ty", events).ok());
+  CHECK(events.size() == 1);
+  CHECK(events[0].type == WatchEventType::error);
+  CHECK(decoder.pending_bytes() == 4);
+  CHECK_FALSE(decoder.feed("pe\":\"WHAT\"}\n", events).ok());
+  CHECK_FALSE(WatchDecoder().feed("not json\n", events).ok());
+  const auto gone = error_from_response("watch", 200, events[0].object.dump());
+  CHECK(gone.code == 410);
+  CHECK(gone.gone());
+}
+
+TEST_CASE("encoding helpers: base64 and Kubernetes times") {
+  using namespace ebb::kube::detail;
+  CHECK(base64_encode("hello") == "aGVsbG8=");
+  CHECK(base64_decode("aGVsbG8=") == "hello");
+  CHECK(base64_decode("aGVs\nbG8") == "hello");
+  CHECK_FALSE(base64_decode("a$==").has_value());
+  const auto t = parse_time("2024-05-01T10:00:00.123456Z");
+  REQUIRE(t.has_value());
+  CHECK(format_micro_time(*t) == "2024-05-01T10:00:00.123456Z");
+  CHECK(format_time(*t) == "2024-05-01T10:00:00Z");
+  CHECK(parse_time("2024-05-01T12:00:00+02:00") == parse_time("2024-05-01T10:00:00Z"));
+  CHECK_FALSE(parse_time("yesterday").has_value());
+}
