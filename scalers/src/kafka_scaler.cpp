@@ -66,12 +66,6 @@ const Table<KafkaConfig>& table() {
   return t;
 }
 
-// Path of a parameter for cross-field messages: where it was found, else where it belongs.
-std::string path_of(const TriggerContext& ctx, const std::string& name, const Sources& sources) {
-  if (auto found = lookup(ctx, {name}, sources)) return found->path;
-  return default_path(sources, name);
-}
-
 // KEDA's Validate, first part: thresholds, partition limitation, option combinations.
 void validate_lag_options(const TriggerContext& ctx, KafkaConfig& c, FieldErrors& errors) {
   if (c.lag_threshold <= 0)
@@ -320,12 +314,7 @@ ParseResult parse_kafka(const TriggerContext& ctx) {
   return std::unique_ptr<TriggerConfig>(std::make_unique<KafkaTrigger>(*std::move(config), std::move(spec)));
 }
 
-FieldErrors kafka_warnings(const TriggerContext& ctx) {
-  auto out = table().unknown_metadata_keys(ctx);
-  auto announced = table().announcements(ctx);
-  out.insert(out.end(), announced.begin(), announced.end());
-  return out;
-}
+FieldErrors kafka_warnings(const TriggerContext& ctx) { return table().warnings(ctx); }
 
 }  // namespace
 

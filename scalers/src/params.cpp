@@ -66,6 +66,12 @@ std::string default_path(const Sources& sources, const std::string& name) {
   return "metadata." + name;
 }
 
+std::string path_of(const TriggerContext& ctx, std::string_view names, const Sources& sources) {
+  const auto all = split_param_names(names);
+  if (auto found = lookup(ctx, all, sources)) return found->path;
+  return default_path(sources, all.front());
+}
+
 static std::string sources_list(const Sources& sources) {
   std::string out = "[";
   for (std::size_t i = 0; i < sources.size(); ++i) {

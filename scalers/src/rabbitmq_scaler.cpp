@@ -67,11 +67,7 @@ const params::Table<Config>& table() {
   return t;
 }
 
-// Where a parameter was found, or where it would be expected, for error paths.
-std::string path_of(const TriggerContext& ctx, const std::string& name, const params::Sources& sources) {
-  if (auto found = params::lookup(ctx, {name}, sources)) return found->path;
-  return params::default_path(sources, name);
-}
+using params::path_of;
 
 void check_pairs(const TriggerContext& ctx, const Config& c, FieldErrors& errors) {
   if (c.cert.empty() != c.key.empty())
@@ -352,12 +348,7 @@ ParseResult parse(const TriggerContext& ctx) {
   return std::unique_ptr<TriggerConfig>(std::make_unique<RabbitTrigger>(std::move(*config), std::move(spec)));
 }
 
-FieldErrors warnings(const TriggerContext& ctx) {
-  auto out = table().unknown_metadata_keys(ctx);
-  auto more = table().announcements(ctx);
-  out.insert(out.end(), more.begin(), more.end());
-  return out;
-}
+FieldErrors warnings(const TriggerContext& ctx) { return table().warnings(ctx); }
 
 }  // namespace
 }  // namespace rabbitmq

@@ -107,12 +107,7 @@ ParseResult parse(const TriggerContext& ctx) {
       std::make_unique<RedisListTrigger>(std::move(spec), std::move(deployment).value(), c.list_name));
 }
 
-FieldErrors warnings(const TriggerContext& ctx) {
-  auto out = table().unknown_metadata_keys(ctx);
-  auto announced = table().announcements(ctx);
-  out.insert(out.end(), announced.begin(), announced.end());
-  return out;
-}
+FieldErrors warnings(const TriggerContext& ctx) { return table().warnings(ctx); }
 
 }  // namespace
 

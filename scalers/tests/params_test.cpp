@@ -190,3 +190,26 @@ TEST_CASE("params: unknown metadata keys get a did-you-mean hint") {
   CHECK(warnings[0].str() ==
         "metadata.adress: unknown parameter \"adress\" for trigger type \"sample\" (did you mean \"address\"?)");
 }
+
+TEST_CASE("params: path_of names where a parameter was found, else where it belongs") {
+  const auto c = ctx({{"addressesFromEnv", "REDIS"}, {"listLength", "3"}}, {{"password", "x"}}, {{"REDIS", "r:1"}});
+  CHECK(path_of(c, "address;addresses", {M, A, E}) == "metadata.addressesFromEnv");
+  CHECK(path_of(c, "listLength", {M}) == "metadata.listLength");
+  CHECK(path_of(c, "password", {A, E}) == "authParams.password");
+  CHECK(path_of(c, "cert;Cert", {A}) == "authParams.cert");
+  CHECK(path_of(c, "host;hosts", {M, E, A}) == "metadata.host");
+}
+
+TEST_CASE("params: a table's warnings are unknown keys, then deprecation announcements") {
+  struct Announced {
+    std::string old_name, name;
+  };
+  const auto t = Table<Announced>()
+                     .add(&Announced::name, "name", {M})
+                     .add(&Announced::old_name, "oldName", {M}, {.optional = true, .announce = "use name"});
+  CHECK(messages(t.warnings(ctx({{"name", "a"}, {"oldName", "b"}, {"nmae", "c"}}))) ==
+        std::vector<std::string>{
+            "metadata.nmae: unknown parameter \"nmae\" for trigger type \"sample\" (did you mean \"name\"?)",
+            "metadata.oldName: parameter \"oldName\" is deprecated: use name"});
+  CHECK(t.warnings(ctx({{"name", "a"}})).empty());
+}

@@ -10,11 +10,6 @@ using params::A;
 using params::E;
 using params::M;
 
-std::string path_of(const TriggerContext& ctx, const std::vector<std::string>& names, const params::Sources& sources) {
-  auto found = params::lookup(ctx, names, sources);
-  return found ? found->path : "metadata." + names.front();
-}
-
 // net.JoinHostPort: IPv6 literals get brackets so the result parses back unambiguously.
 std::string join_host_port(const std::string& host, const std::string& port) {
   return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
@@ -22,7 +17,7 @@ std::string join_host_port(const std::string& host, const std::string& port) {
 
 void parse_addresses(const TriggerContext& ctx, const ConnectionParams& p, Deployment& d, FieldErrors& errors) {
   if (!p.addresses.empty()) {
-    const auto path = path_of(ctx, {"address", "addresses"}, {M, A, E});
+    const auto path = params::path_of(ctx, "address;addresses", {M, A, E});
     for (const auto& a : p.addresses) {
       if (auto ep = parse_endpoint(a))
         d.addresses.push_back(*ep);
@@ -37,9 +32,9 @@ void parse_addresses(const TriggerContext& ctx, const ConnectionParams& p, Deplo
                       "and port"});
     return;
   }
-  const auto hosts_path = path_of(ctx, {"host", "hosts"}, {M, E, A});
+  const auto hosts_path = params::path_of(ctx, "host;hosts", {M, E, A});
   if (p.hosts.size() != p.ports.size()) {
-    errors.push_back({p.ports.empty() ? "metadata.port" : path_of(ctx, {"port", "ports"}, {M, E, A}),
+    errors.push_back({params::path_of(ctx, "port;ports", {M, E, A}),
                       "not enough hosts or ports given: " + std::to_string(p.hosts.size()) + " host(s) and " +
                           std::to_string(p.ports.size()) + " port(s); every host needs its port"});
     return;

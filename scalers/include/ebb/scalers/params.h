@@ -82,6 +82,9 @@ std::vector<std::string> split_param_names(std::string_view names);
 std::string quote_value(std::string_view s, bool secret);
 // Path used for a defaulted value: the first source's prefix plus the canonical name.
 std::string default_path(const Sources& sources, const std::string& name);
+// Path for a cross-field message about a parameter (`names` as in Table::add, "name;alias"):
+// where it was found, else where it belongs (default_path of the canonical name).
+std::string path_of(const TriggerContext& ctx, std::string_view names, const Sources& sources);
 
 namespace detail {
 template <class T> struct is_optional : std::false_type {};
@@ -118,6 +121,14 @@ class Table {
   // "did you mean" hint when one is close. Never fatal.
   FieldErrors unknown_metadata_keys(const TriggerContext& ctx) const {
     return params::unknown_metadata_keys(ctx, known_names());
+  }
+  // A scaler's non-fatal findings (ScalerDefinition::warnings): unknown metadata keys, then
+  // announcements of deprecated parameters.
+  FieldErrors warnings(const TriggerContext& ctx) const {
+    FieldErrors out = unknown_metadata_keys(ctx);
+    FieldErrors announced = announcements(ctx);
+    out.insert(out.end(), announced.begin(), announced.end());
+    return out;
   }
   // Warnings for present parameters that carry an `announce` message.
   FieldErrors announcements(const TriggerContext& ctx) const {
