@@ -1,7 +1,5 @@
 #include "ebb/api/auth.h"
 
-#include <cctype>
-
 #include "decode_context.h"
 #include "ebb/api/decode.h"
 #include "ebb/strings.h"
@@ -12,24 +10,6 @@ namespace ebb::api {
 using nlohmann::json;
 
 namespace {
-
-// Go url.QueryEscape: unreserved bytes stay, space becomes '+', the rest %XX.
-std::string query_escape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 // Go url.Values.Encode: keys sorted (std::map already is), k=v joined by '&'.
 std::string encode_query(const StringMap& values) {

@@ -1,6 +1,5 @@
 #include "ebb/scalers/registry.h"
 
-#include <cctype>
 #include <stdexcept>
 
 #include "ebb/strings.h"
@@ -50,23 +49,6 @@ std::string normalize_metric_name(std::string_view s) {
 
 std::string metric_name(std::size_t trigger_index, std::string_view scaler_specific_name) {
   return "s" + std::to_string(trigger_index) + "-" + normalize_metric_name(scaler_specific_name);
-}
-
-std::string query_escape(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
 }
 
 Result<MetricTargetType, FieldError> parse_metric_type(std::string_view metric_type) {

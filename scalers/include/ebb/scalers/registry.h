@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ebb/scalers/scaler.h"
+#include "ebb/strings.h"
 
 namespace ebb::scalers {
 
@@ -43,7 +44,7 @@ class Registry {
 std::string metric_name(std::size_t trigger_index, std::string_view scaler_specific_name);
 std::string normalize_metric_name(std::string_view s);
 // Go's url.QueryEscape (space -> '+'), used by scalers that escape user input in metric names.
-std::string query_escape(std::string_view s);
+using ebb::query_escape;
 
 // Metric type of a trigger: "" and "AverageValue" -> AverageValue, "Value" -> Value.
 // "Utilization" and anything else is an error with KEDA's message.
