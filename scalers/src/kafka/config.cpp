@@ -2,6 +2,8 @@
 
 #include <regex>
 
+#include "ebb/strings.h"
+
 namespace ebb::scalers::kafka {
 
 namespace {
@@ -17,12 +19,6 @@ std::string security_protocol(const KafkaConfig& c) {
   const bool sasl = c.sasl_mode != SaslMode::None;
   if (c.enable_tls) return sasl ? "SASL_SSL" : "SSL";
   return sasl ? "SASL_PLAINTEXT" : "PLAINTEXT";
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
-  return out;
 }
 
 using Properties = std::vector<std::pair<std::string, std::string>>;

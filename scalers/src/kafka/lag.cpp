@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "ebb/strings.h"
+
 namespace ebb::scalers::kafka {
 
 namespace {
@@ -29,23 +31,6 @@ std::optional<std::int32_t> parse_int32(std::string_view s) {
 }
 
 constexpr std::int64_t kMaxLimitedPartitions = 100000;
-
-std::string_view trim(std::string_view s) {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  for (std::size_t start = 0;;) {
-    const auto pos = s.find(sep, start);
-    out.push_back(s.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));
-    if (pos == std::string_view::npos) return out;
-    start = pos + 1;
-  }
-}
 
 }  // namespace
 
@@ -126,8 +111,8 @@ std::int64_t next_balancing_factor(std::int64_t total_lag, std::int64_t partitio
 
 Result<std::vector<std::int32_t>, std::string> parse_partition_limitation(std::string_view text) {
   std::vector<std::int32_t> out;
-  for (auto part : split(text, ',')) {
-    part = trim(part);
+  // ebb::split trims every element and range end.
+  for (const std::string& part : split(text, ',')) {
     if (part.find('-') == std::string_view::npos) {
       auto value = parse_int32(part);
       if (!value) return unexpected("invalid partition limitation: " + std::string(part));
@@ -136,8 +121,8 @@ Result<std::vector<std::int32_t>, std::string> parse_partition_limitation(std::s
     }
     const auto bounds = split(part, '-');
     if (bounds.size() != 2) return unexpected("invalid partition limitation range: " + std::string(part));
-    const auto first = parse_int32(trim(bounds[0]));
-    const auto last = parse_int32(trim(bounds[1]));
+    const auto first = parse_int32(bounds[0]);
+    const auto last = parse_int32(bounds[1]);
     if (!first || !last) return unexpected("invalid partition limitation: " + std::string(part));
     // A typo such as "0-2147483647" must not allocate gigabytes.
     if (static_cast<std::int64_t>(*last) - *first >= kMaxLimitedPartitions)
