@@ -1,0 +1,254 @@
+// Informer (resume, relist on 410, no duplicates) over a scripted transport, and the work queue.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "ebb/kube/informer.h"
+#include "ebb/kube/work_queue.h"
+
+using namespace ebb;
+using namespace ebb::kube;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string pod(const std::string& name, const std::string& rv, const std::string& app = "web") {
+  return Object{{"metadata", {{"name", name}, {"namespace", "n"}, {"resourceVersion", rv}, {"labels", {{"app", app}}}}}}
+      .dump();
+}
+std::string event(const std::string& type, const std::string& object) {
+  return R"({"type":")" + type + R"(","object":)" + object + "}\n";
+}
+
+// Lists and watches scripted in order; records each request's URL.
+class FakeApi final : public Transport {
+ public:
+  struct Watch {
+    std::string events;
+    bool drop = false;  // end with a transport failure
+  };
+  std::mutex mutex;
+  std::deque<std::string> lists;
+  std::deque<Watch> watches;
+  std::vector<std::string> urls;
+
+  Result<net::HttpResponse> send(const net::HttpRequest& request, bool& sent) override {
+    sent = true;
+    std::lock_guard lock(mutex);
+    urls.push_back(request.url);
+    net::HttpResponse response;
+    if (lists.empty()) return fail("no list scripted");
+    response.status = 200;
+    response.body = lists.front();
+    lists.pop_front();
+    return response;
+  }
+  Result<void> stream(const net::HttpRequest& request, net::Timeout, const net::HttpStreamHandlers& handlers,
+                      bool& sent) override {
+    sent = true;
+    Watch watch;
+    {
+      std::lock_guard lock(mutex);
+      urls.push_back(request.url);
+      if (watches.empty()) {
+        watch.events = "";
+      } else {
+        watch = watches.front();
+        watches.pop_front();
+      }
+    }
+    if (watch.events.empty() && !watch.drop) std::this_thread::sleep_for(20ms);  // a quiet, ended watch
+    net::HttpResponse head;
+    head.status = 200;
+    handlers.on_head(head);
+    // Deliver in awkward pieces to exercise the incremental decoder.
+    for (std::size_t i = 0; i < watch.events.size(); i += 13) {
+      if (!handlers.on_data(std::string_view(watch.events).substr(i, 13))) return {};
+    }
+    if (watch.drop) return fail("connection reset by peer", true);
+    return {};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("informer: resume after a drop, skip replays, relist on 410, each change once in order") {
+  auto transport = std::make_unique<FakeApi>();
+  auto* api = transport.get();
+  api->lists.push_back(R"({"metadata":{"resourceVersion":"10"},"items":[)" + pod("a", "10") + "]}");
+  api->watches.push_back({event("ADDED", pod("b", "11")) + event("MODIFIED", pod("a", "12")), true});
+  api->watches.push_back({event("MODIFIED", pod("a", "12")) + event("DELETED", pod("b", "13")) +
+                              event("BOOKMARK", R"({"metadata":{"resourceVersion":"14"}})"),
+                          false});
+  api->watches.push_back({event("ERROR", R"({"kind":"Status","code":410,"reason":"Expired","message":"too old"})"), false});
+  api->lists.push_back(R"({"metadata":{"resourceVersion":"20"},"items":[)" + pod("a", "15") + "," + pod("c", "16", "api") + "]}");
+
+  RestOptions rest_options;
+  rest_options.qps = 0;
+  Config config;
+  config.server = "https://api.test";
+  Client client(std::make_shared<RestClient>(config, rest_options, std::move(transport)));
+  InformerOptions options;
+  options.backoff = Backoff{1ms, 2.0, 5ms, 0.5};
+  Informer informer(client, resources::pods(), options);
+  std::mutex mutex;
+  std::vector<std::string> seen;
+  informer.add_handlers({
+      [&](const Object& o) {
+        std::lock_guard lock(mutex);
+        seen.push_back("add " + meta_string(o, "name") + "@" + resource_version(o));
+      },
+      [&](const Object& old_object, const Object& o) {
+        std::lock_guard lock(mutex);
+        seen.push_back("update " + meta_string(o, "name") + "@" + resource_version(old_object) + "->" + resource_version(o));
+      },
+      [&](const Object& o) {
+        std::lock_guard lock(mutex);
+        seen.push_back("delete " + meta_string(o, "name"));
+      },
+  });
+  informer.start();
+  REQUIRE(informer.wait_for_sync(2s));
+  for (int i = 0; i < 200 && informer.last_resource_version() != "20"; ++i) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(50ms);
+  informer.stop();
+
+  const std::vector<std::string> expected = {"add a@10", "add b@11", "update a@10->12", "delete b",
+                                             "update a@12->15", "add c@16"};
+  CHECK(seen == expected);
+  CHECK(informer.lists() == 2);
+  CHECK(informer.cache().size() == 2);
+  CHECK(informer.cache().by_label("app", "api").size() == 1);
+  CHECK(informer.cache().by_namespace("n").size() == 2);
+  CHECK(informer.cache().select(*LabelSelector::parse("app=web"), "n").size() == 1);
+  CHECK(informer.cache().get("n/a").has_value());
+
+  std::vector<std::string> watch_urls;
+  for (const auto& url : api->urls) {
+    if (url.find("watch=true") != std::string::npos) watch_urls.push_back(url);
+  }
+  REQUIRE(watch_urls.size() >= 4);
+  CHECK_THAT(watch_urls[0], Catch::Contains("resourceVersion=10") && Catch::Contains("allowWatchBookmarks=true"));
+  CHECK_THAT(watch_urls[1], Catch::Contains("resourceVersion=12"));  // resumed, not relisted
+  CHECK_THAT(watch_urls[2], Catch::Contains("resourceVersion=14"));  // from the bookmark
+  CHECK_THAT(watch_urls[3], Catch::Contains("resourceVersion=20"));  // after the relist
+  CHECK_THAT(api->urls.front(), Catch::Contains("limit=500"));
+}
+
+TEST_CASE("informer: resync re-delivers cached objects as updates") {
+  auto transport = std::make_unique<FakeApi>();
+  transport->lists.push_back(R"({"metadata":{"resourceVersion":"1"},"items":[)" + pod("a", "1") + "]}");
+  Config config;
+  config.server = "https://api.test";
+  Client client(std::make_shared<RestClient>(config, RestOptions{}, std::move(transport)));
+  InformerOptions options;
+  options.resync = 50ms;
+  Informer informer(client, resources::pods(), options);
+  std::atomic<int> resyncs{0};
+  informer.add_handlers({nullptr, [&](const Object& a, const Object& b) { resyncs += a == b; }, nullptr});
+  informer.start();
+  REQUIRE(informer.wait_for_sync(2s));
+  std::this_thread::sleep_for(300ms);
+  informer.stop();
+  CHECK(resyncs >= 2);
+}
+
+TEST_CASE("work queue: dedup, never two workers on one key, dirty keys come back") {
+  WorkQueue queue;
+  queue.add("a");
+  queue.add("a");
+  queue.add("b");
+  CHECK(queue.length() == 2);
+  auto first = queue.get();
+  REQUIRE(first == "a");
+  queue.add("a");  // while processing: marked dirty, not handed out
+  CHECK(queue.length() == 1);
+  CHECK(queue.get() == "b");
+  CHECK(queue.length() == 0);
+  queue.done("a");
+  CHECK(queue.length() == 1);  // back after done
+  CHECK(queue.get() == "a");
+  queue.done("a");
+  queue.done("b");
+  queue.shut_down();
+  CHECK_FALSE(queue.get().has_value());
+}
+
+TEST_CASE("work queue: per-key exponential backoff capped, forget resets, overall bucket") {
+  WorkQueue queue({.base_delay = 5ms, .max_delay = 100ms, .qps = 1000, .burst = 1000});
+  CHECK(queue.next_delay("k") == 5ms);
+  CHECK(queue.next_delay("k") == 10ms);
+  CHECK(queue.next_delay("k") == 20ms);
+  CHECK(queue.next_delay("other") == 5ms);
+  for (int i = 0; i < 10; ++i) (void)queue.next_delay("k");
+  CHECK(queue.next_delay("k") == 100ms);
+  CHECK(queue.requeues("k") == 14);
+  queue.forget("k");
+  CHECK(queue.next_delay("k") == 5ms);
+
+  WorkQueue slow({.base_delay = 1ms, .max_delay = 1000ms, .qps = 10, .burst = 1});
+  CHECK(slow.next_delay("a") == 1ms);
+  CHECK(slow.next_delay("b") >= 99ms);  // the overall bucket is empty: 1/10 s
+
+  WorkQueue delayed;
+  const auto start = Clock::now();
+  delayed.add_after("x", 50ms);
+  CHECK(delayed.length() == 0);
+  CHECK(delayed.get() == "x");
+  CHECK(Clock::now() - start >= 45ms);
+  delayed.done("x");
+}
+
+TEST_CASE("work queue: bounded workers, failures retried, no key processed concurrently") {
+  WorkQueue queue({.base_delay = 1ms, .max_delay = 10ms, .qps = 1000, .burst = 1000});
+  std::mutex mutex;
+  std::set<std::string> in_flight;
+  std::map<std::string, int> attempts;
+  std::atomic<int> concurrent{0}, max_concurrent{0}, overlaps{0}, completed{0};
+  for (int i = 0; i < 20; ++i) queue.add("k" + std::to_string(i));
+  std::thread adder([&] {
+    for (int round = 0; round < 50; ++round) {
+      queue.add("k" + std::to_string(round % 20));
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  std::thread runner([&] {
+    run_workers(queue, 3, [&](const std::string& key) {
+      {
+        std::lock_guard lock(mutex);
+        if (!in_flight.insert(key).second) ++overlaps;
+        ++attempts[key];
+      }
+      const int now = ++concurrent;
+      int seen = max_concurrent;
+      while (now > seen && !max_concurrent.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::sleep_for(2ms);
+      --concurrent;
+      bool first_try = false;
+      {
+        std::lock_guard lock(mutex);
+        in_flight.erase(key);
+        first_try = key == "k0" && attempts[key] < 3;
+      }
+      ++completed;
+      return ReconcileResult{!first_try, 0ms};  // k0 fails twice, then succeeds
+    });
+  });
+  adder.join();
+  for (int i = 0; i < 300 && (queue.length() > 0 || concurrent > 0); ++i) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(100ms);
+  queue.shut_down();
+  runner.join();
+  CHECK(overlaps == 0);
+  CHECK(max_concurrent <= 3);
+  CHECK(max_concurrent >= 2);
+  std::lock_guard lock(mutex);
+  CHECK(attempts["k0"] >= 3);
+  CHECK(queue.requeues("k0") == 0);  // forgotten after the success
+  for (int i = 0; i < 20; ++i) CHECK(attempts["k" + std::to_string(i)] >= 1);
+}
