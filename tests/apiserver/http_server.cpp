@@ -48,6 +48,7 @@ struct HttpServer::Impl {
   std::unique_ptr<asio::ssl::context> ssl;
   std::thread accept_thread;
   std::atomic<bool> stopping{false};
+  std::uint16_t bound_port = 0;  // cached: the acceptor is busy in accept() on another thread
   std::mutex mu;
   std::list<std::shared_ptr<Conn>> conns;
 
@@ -209,15 +210,13 @@ HttpServer::HttpServer(Router& router, HttpServerOptions options)
   if (ec)
     throw std::runtime_error("test apiserver: listen on " + im.opt.host + ":" + std::to_string(im.opt.port) +
                              ": " + ec.message());
+  im.bound_port = im.acceptor.local_endpoint(ec).port();
   im.accept_thread = std::thread([&im] { im.accept_loop(); });
 }
 
 HttpServer::~HttpServer() { stop(); }
 
-std::uint16_t HttpServer::port() const {
-  beast::error_code ec;
-  return impl_->acceptor.local_endpoint(ec).port();
-}
+std::uint16_t HttpServer::port() const { return impl_->bound_port; }
 
 void HttpServer::drop_connections() { impl_->drop_all(nullptr); }
 
