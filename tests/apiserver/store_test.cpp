@@ -473,7 +473,7 @@ TEST_CASE("CRDs: served versions, scope, status and scale subresources with cust
   CHECK_FALSE(s.find("example.com", "v1", "widgets"));
 }
 
-TEST_CASE("namespaces: default ones exist; deleting one removes its contents and waits for finalizers") {
+TEST_CASE("namespaces: default ones exist, deleting one removes its contents and waits for finalizers") {
   Store s;
   auto nsr = res(s, "", "v1", "namespaces");
   CHECK(s.get(nsr, "v1", "", "default").code == 200);
