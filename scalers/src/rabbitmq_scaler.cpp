@@ -78,6 +78,15 @@ void check_pairs(const TriggerContext& ctx, const Config& c, FieldErrors& errors
   if (c.page_size < 1) errors.push_back({path_of(ctx, "pageSize", {M}), "pageSize should be 1 or greater"});
 }
 
+// A URL whose password ends its authority early would show that password in endpoints and
+// errors; KEDA cannot use it either (Go: "invalid port"), so it is refused here, unquoted.
+void check_host_url(const TriggerContext& ctx, const Config& c, FieldErrors& errors) {
+  if (split_url(c.host).userinfo_cut)
+    errors.push_back({path_of(ctx, "host", {M, A, E}),
+                      "the password in the host URL holds an unescaped '/', '?' or '#'; percent-encode it (e.g. '/' "
+                      "as %2F)"});
+}
+
 // `auto` follows the host URL's scheme. Returns false when the protocol stays unknown.
 bool resolve_protocol(const TriggerContext& ctx, Config& c, FieldErrors& errors) {
   if (c.protocol_text == "amqp") c.protocol = Protocol::Amqp;
@@ -183,6 +192,7 @@ Result<Config, FieldErrors> parse_config(const TriggerContext& ctx) {
   FieldErrors errors = table().parse(ctx, c);
   if (!errors.empty()) return unexpected(std::move(errors));
   check_pairs(ctx, c, errors);
+  check_host_url(ctx, c, errors);
   const bool protocol_known = resolve_protocol(ctx, c, errors);
   if (protocol_known) {
     check_auth_methods(ctx, c, errors);

@@ -236,6 +236,28 @@ TEST_CASE("rabbitmq: secrets never appear in errors") {
   }
 }
 
+TEST_CASE("rabbitmq: a password cut short by an unescaped '/', '?' or '#' is rejected, never echoed") {
+  // "user:pa/ss@h": for a URL parser the authority ends at the '/', so the password would be
+  // shown as part of the host and path in endpoints and errors. KEDA cannot use such a URL
+  // either (Go's url.Parse: invalid port).
+  for (const std::string host : {"amqp://user:pa/ss@h:5672/vhost", "amqps://user:pa?ss@h/", "http://user:pa#ss@h:15672/v",
+                                 "https://user:p:a/ss@h/"}) {
+    INFO(host);
+    for (const auto& protocol : {"auto", "amqp", "http"}) {
+      const auto errors = errors_of({{"queueName", "q"}, {"host", host}, {"protocol", protocol}});
+      REQUIRE(errors.size() == 1);
+      CHECK(errors[0] ==
+            "metadata.host: the password in the host URL holds an unescaped '/', '?' or '#'; percent-encode it "
+            "(e.g. '/' as %2F)");
+      CHECK(errors[0].find("ss@") == std::string::npos);
+    }
+  }
+  // An escaped password is fine, and so is a '@' later in the path of an ordinary URL.
+  CHECK(errors_of({{"queueName", "q"}, {"hostFromEnv", "myHostSecret"}}) == kOk);
+  CHECK(errors_of({{"queueName", "q"}, {"host", "amqp://user:pa%2Fss@h/vhost"}}) == kOk);
+  CHECK(errors_of({{"queueName", "q"}, {"host", "http://h:15672/v@host"}}) == kOk);
+}
+
 TEST_CASE("rabbitmq: mode and value resolution") {
   auto parsed = parse_config(context({{"queueName", "sample"}, {"hostFromEnv", "myHostSecret"}}));
   REQUIRE(parsed);

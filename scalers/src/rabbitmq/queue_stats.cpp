@@ -156,6 +156,12 @@ UrlParts split_url(std::string_view url) {
       out.userinfo = std::string(authority.substr(0, at));
       out.has_userinfo = true;
       authority.remove_prefix(at + 1);
+    } else if (const auto colon = authority.find(':');
+               colon != std::string_view::npos && authority.front() != '[' &&
+               url.find('@') != std::string_view::npos &&
+               !std::all_of(authority.begin() + colon + 1, authority.end(),
+                            [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+      out.userinfo_cut = true;  // "user:pa" is no host:port, and an '@' follows
     }
     out.authority = std::string(authority);
   }

@@ -53,6 +53,10 @@ struct UrlParts {
   bool has_userinfo = false;
   std::string authority;  // "host:port" without userinfo
   std::string path;       // escaped path, may be ""
+  // "user:pa/ss@host": an unescaped '/', '?' or '#' in the password ended the authority early,
+  // so authority and path above hold pieces of the password. Such a URL must not be used or
+  // shown (net::redact_url masks the same shape).
+  bool userinfo_cut = false;
 };
 UrlParts split_url(std::string_view url);
 // Percent-decoding as Go's url.PathUnescape (invalid escapes are kept as written).
