@@ -412,15 +412,29 @@ TEST_CASE("rabbitmq: management API replies") {
   CHECK(one->publish_rate == 1.4);
   CHECK(one->deliver_get_rate == 0.8);
 
-  auto fresh = parse_queue_json(R"({"name": "q"})");  // stats not emitted yet
-  REQUIRE(fresh);
-  CHECK(fresh->messages == 0);
+  // A queue whose statistics the broker has not collected yet (the first seconds after it was
+  // declared, or after a broker restart) has no counts: unknown, not 0 (KEDA reads 0).
+  auto fresh = parse_queue_json(R"({"name": "q", "durable": true})");
+  REQUIRE_FALSE(fresh);
+  CHECK(fresh.error().message ==
+        "the management API reports no message count for queue \"q\" yet (statistics not collected yet)");
+  CHECK(fresh.error().transient);
+  // Rates are absent whenever nothing was published or delivered: those are 0.
+  auto idle = parse_queue_json(R"({"messages": 0, "messages_ready": 0})");
+  REQUIRE(idle);
+  CHECK(idle->publish_rate == 0);
+  CHECK(idle->deliver_get_rate == 0);
 
   CHECK_FALSE(parse_queue_json("<html>"));
 
-  auto list = parse_queue_list_json(R"({"items":[{"messages": 4},{"messages": 2}], "page_count": 1})");
+  auto list = parse_queue_list_json(
+      R"({"items":[{"messages": 4, "messages_ready": 4},{"messages": 2, "messages_ready": 1}], "page_count": 1})");
   REQUIRE(list);
   CHECK(list->size() == 2);
+  auto one_fresh = parse_queue_list_json(R"({"items":[{"messages": 4, "messages_ready": 4},{"name": "new"}]})");
+  REQUIRE_FALSE(one_fresh);
+  CHECK(one_fresh.error().message ==
+        "the management API reports no message count for queue \"new\" yet (statistics not collected yet)");
   auto empty = parse_queue_list_json(R"({"items":[]})");
   REQUIRE(empty);
   CHECK(empty->empty());

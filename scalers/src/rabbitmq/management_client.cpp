@@ -82,11 +82,11 @@ Result<QueueStats> fetch_queue_stats(net::HttpClient& client, const ManagementQu
                 true);
   if (!query.use_regex) {
     auto stats = parse_queue_json(response->body);
-    if (!stats) return fail(stats.error().message + ", from: " + request.url);
+    if (!stats) return fail(stats.error().message + ", from: " + request.url, stats.error().transient);
     return stats;
   }
   auto queues = parse_queue_list_json(response->body);
-  if (!queues) return fail(queues.error().message + ", from: " + request.url);
+  if (!queues) return fail(queues.error().message + ", from: " + request.url, queues.error().transient);
   return combine(*queues, query.operation);
 }
 

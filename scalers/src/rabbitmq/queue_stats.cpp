@@ -205,9 +205,20 @@ double rate_field(const nlohmann::json& j, const char* details) {
   return rate != d->end() && rate->is_number() ? rate->get<double>() : 0;
 }
 
-QueueStats stats_from_json(const nlohmann::json& j) {
-  return {count_field(j, "messages"), count_field(j, "messages_ready"), rate_field(j, "publish_details"),
-          rate_field(j, "deliver_get_details")};
+// The counts are absent until the broker has collected the queue's statistics (the first
+// seconds after it was declared, or after a restart). KEDA reads 0 then; for Ebb an unknown
+// count is an error, never 0. Absent rates are 0: RabbitMQ omits them for queues without traffic.
+Result<QueueStats> stats_from_json(const nlohmann::json& j) {
+  for (const char* count : {"messages", "messages_ready"}) {
+    if (const auto it = j.find(count); it != j.end() && it->is_number()) continue;
+    const auto name = j.find("name");
+    const std::string queue = name != j.end() && name->is_string() ? "queue " + ebb::quoted(name->get<std::string>())
+                                                                     : "the queue";
+    return fail("the management API reports no message count for " + queue + " yet (statistics not collected yet)",
+                true);
+  }
+  return QueueStats{count_field(j, "messages"), count_field(j, "messages_ready"), rate_field(j, "publish_details"),
+                    rate_field(j, "deliver_get_details")};
 }
 
 Result<nlohmann::json> parse_object(std::string_view body) {
@@ -231,8 +242,12 @@ Result<std::vector<QueueStats>> parse_queue_list_json(std::string_view body) {
   if (count_field(*j, "page_count") > 1) return fail("regex matches more queues than can be recovered at once");
   std::vector<QueueStats> out;
   if (const auto items = j->find("items"); items != j->end() && items->is_array())
-    for (const auto& item : *items)
-      if (item.is_object()) out.push_back(stats_from_json(item));
+    for (const auto& item : *items) {
+      if (!item.is_object()) continue;
+      auto stats = stats_from_json(item);
+      if (!stats) return unexpected(stats.error());
+      out.push_back(*stats);
+    }
   return out;
 }
 

@@ -62,7 +62,8 @@ UrlParts split_url(std::string_view url);
 // Percent-decoding as Go's url.PathUnescape (invalid escapes are kept as written).
 std::string percent_decode(std::string_view s);
 
-// Management API reply bodies; absent fields are 0, as Go's JSON decoding leaves them.
+// Management API reply bodies. Absent rates are 0, as Go's JSON decoding leaves them; absent
+// counts (statistics not collected yet) are an error, where KEDA reads 0.
 Result<QueueStats> parse_queue_json(std::string_view body);
 // The regex listing: every matched queue; an error when the broker says there is more than one
 // page ("regex matches more queues than can be recovered at once").
