@@ -732,6 +732,12 @@ SharedServers load_shared_servers() {
   s.rabbitmq_http_port = get_port("EBB_TEST_RABBITMQ_HTTP_PORT");
   s.rabbitmq_user = get("EBB_TEST_RABBITMQ_USER");
   s.rabbitmq_password = get("EBB_TEST_RABBITMQ_PASSWORD");
+  s.rabbitmq_amqps_port = get_port("EBB_TEST_RABBITMQ_AMQPS_PORT");
+  s.rabbitmq_https_port = get_port("EBB_TEST_RABBITMQ_HTTPS_PORT");
+  s.rabbitmq_ca_file = get("EBB_TEST_RABBITMQ_CA_FILE");
+  s.rabbitmq_client_cert_file = get("EBB_TEST_RABBITMQ_CLIENT_CERT_FILE");
+  s.rabbitmq_client_key_file = get("EBB_TEST_RABBITMQ_CLIENT_KEY_FILE");
+  s.rabbitmq_cert_user = get("EBB_TEST_RABBITMQ_CERT_USER");
   s.kafka_bootstrap = get("EBB_TEST_KAFKA_BOOTSTRAP");
   {
     std::stringstream list(get("EBB_TEST_REDIS_CLUSTER_PORTS"));

@@ -134,6 +134,13 @@ struct SharedServers {
   std::uint16_t rabbitmq_amqp_port = 0;
   std::uint16_t rabbitmq_http_port = 0;
   std::string rabbitmq_user, rabbitmq_password;
+  // The same RabbitMQ over TLS (AMQPS, HTTPS management), with certificates from its own CA for
+  // 127.0.0.1/localhost. It verifies a client certificate when one is presented; the client
+  // certificate below logs in with SASL EXTERNAL as rabbitmq_cert_user (who has no password).
+  std::uint16_t rabbitmq_amqps_port = 0;
+  std::uint16_t rabbitmq_https_port = 0;
+  std::string rabbitmq_ca_file, rabbitmq_client_cert_file, rabbitmq_client_key_file;  // PEM files
+  std::string rabbitmq_cert_user;  // the client certificate's CN
   std::string kafka_bootstrap;                    // "127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3"
   std::vector<std::uint16_t> redis_cluster_ports; // 3 masters
   std::uint16_t redis_sentinel_port = 0;

@@ -211,6 +211,12 @@ TEST_CASE("shared_servers describes every shared server") {
   CHECK(s.rabbitmq_http_port > 0);
   CHECK_FALSE(s.rabbitmq_user.empty());
   CHECK_FALSE(s.rabbitmq_password.empty());
+  CHECK(s.rabbitmq_amqps_port > 0);
+  CHECK(s.rabbitmq_https_port > 0);
+  CHECK_FALSE(s.rabbitmq_ca_file.empty());
+  CHECK_FALSE(s.rabbitmq_client_cert_file.empty());
+  CHECK_FALSE(s.rabbitmq_client_key_file.empty());
+  CHECK_FALSE(s.rabbitmq_cert_user.empty());
   CHECK_FALSE(s.kafka_bootstrap.empty());
   CHECK(s.redis_cluster_ports.size() == 3);
   CHECK(s.redis_sentinel_port > 0);
@@ -229,6 +235,31 @@ TEST_CASE("shared RabbitMQ: management API with the test user and guest, AMQP po
   }
   CHECK(run_command({"curl", "-sS", "--fail", "-u", s.rabbitmq_user + ":wrong", url}).exit_code != 0);
   CHECK(wait_for_port(s.rabbitmq_amqp_port, 1s));
+}
+
+TEST_CASE("shared RabbitMQ: HTTPS and AMQPS verify with the test CA, and the client cert names its user") {
+  const SharedServers& s = shared_servers();
+  const std::string url = "https://127.0.0.1:" + std::to_string(s.rabbitmq_https_port) + "/api/overview";
+  const std::string credentials = s.rabbitmq_user + ":" + s.rabbitmq_password;
+  CommandResult r = run_command({"curl", "-sS", "--fail", "--cacert", s.rabbitmq_ca_file, "-u", credentials, url});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("\"rabbitmq_version\""));
+  // Without the CA the server is not trusted.
+  CHECK(run_command({"curl", "-sS", "--fail", "-u", credentials, url}).exit_code != 0);
+
+  const std::string amqps = "127.0.0.1:" + std::to_string(s.rabbitmq_amqps_port);
+  r = run_command({"openssl", "s_client", "-connect", amqps, "-verify_return_error", "-CAfile", s.rabbitmq_ca_file,
+                   "-verify_ip", "127.0.0.1", "-cert", s.rabbitmq_client_cert_file, "-key",
+                   s.rabbitmq_client_key_file});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(run_command({"openssl", "s_client", "-connect", amqps, "-verify_return_error"}).exit_code != 0);
+  const std::string subject =
+      run_command({"openssl", "x509", "-noout", "-subject", "-nameopt", "RFC2253", "-in",
+                   s.rabbitmq_client_cert_file})
+          .out;
+  CHECK(subject == "subject=CN=" + s.rabbitmq_cert_user + "\n");
 }
 
 TEST_CASE("shared Kafka mock: metadata lists 3 brokers and the pre-created topic") {
