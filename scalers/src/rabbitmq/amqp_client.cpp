@@ -1,5 +1,6 @@
 #include "rabbitmq/amqp_client.h"
 
+#include <arpa/inet.h>
 #include <sys/time.h>
 
 #include <openssl/bio.h>
@@ -7,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <cstring>
 
@@ -68,9 +70,59 @@ BioPtr memory_bio(const std::string& pem) {
   return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
 }
 
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// Asked for the password of an encrypted key. Without a callback OpenSSL would prompt for it on
+// the terminal (and block an `ebb` run from one).
+struct KeyPassword {
+  const std::string& password;
+  bool asked = false;
+};
+int key_password_callback(char* buf, int size, int /*rwflag*/, void* user) {
+  auto* key = static_cast<KeyPassword*>(user);
+  key->asked = true;
+  if (key->password.empty() || key->password.size() > static_cast<std::size_t>(size)) return -1;
+  std::memcpy(buf, key->password.data(), key->password.size());
+  return static_cast<int>(key->password.size());
+}
+
+// Records why certificate verification failed (the first reason: later ones follow from it), so
+// the error can say more than rabbitmq-c's "SSL connection failed".
+int verify_callback(int preverify_ok, X509_STORE_CTX* store) {
+  if (preverify_ok == 1) return 1;
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (ssl) {
+    if (auto* reason = static_cast<std::string*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))); reason && reason->empty())
+      *reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
+  }
+  return 0;
+}
+
 // Applies CA, client certificate and key given as PEM text (KEDA passes PEM contents, not
-// files), so secrets never touch the disk.
-Result<void> configure_tls(SSL_CTX* ctx, const AmqpTls& tls) {
+// files), so secrets never touch the disk, and sets up verification as Go's crypto/tls does it:
+// the chain and the server name (a DNS name, or an IP address against the IP SANs) are checked
+// during the handshake, which fails with the reason in `verify_error`.
+//
+// rabbitmq-c 0.11's own checks stay off: its host name check knows only DNS names, so a broker
+// reached by IP address (as in KEDA's amqps://user:pass@10.0.0.5/) failed even with a valid
+// certificate, and its peer check runs after the handshake and loses the reason.
+Result<void> configure_tls(SSL_CTX* ctx, const AmqpTls& tls, std::string* verify_error) {
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) return fail("TLS: cannot require TLS 1.2");
+  if (tls.insecure_skip_verify) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  } else {
+    X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    const int set = is_ip_literal(tls.server_name)
+                        ? X509_VERIFY_PARAM_set1_ip_asc(param, tls.server_name.c_str())
+                        : X509_VERIFY_PARAM_set1_host(param, tls.server_name.c_str(), tls.server_name.size());
+    if (set != 1) return fail("TLS: cannot verify server name " + quoted(tls.server_name));
+    SSL_CTX_set_app_data(ctx, verify_error);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_callback);
+  }
   // System roots are trusted as Go's crypto/tls does; `ca` only adds to them.
   SSL_CTX_set_default_verify_paths(ctx);
   if (!tls.ca_pem.empty()) {
@@ -99,9 +151,12 @@ Result<void> configure_tls(SSL_CTX* ctx, const AmqpTls& tls) {
   }
   if (!tls.key_pem.empty()) {
     auto bio = memory_bio(tls.key_pem);
-    // With no callback, OpenSSL uses the user data as the passphrase for encrypted keys.
-    void* passphrase = tls.key_password.empty() ? nullptr : const_cast<char*>(tls.key_password.c_str());
-    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, passphrase);
+    KeyPassword password{tls.key_password};
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, key_password_callback, &password);
+    if (!key && password.asked && tls.key_password.empty()) {
+      ERR_clear_error();
+      return fail("TLS: key is encrypted and no keyPassword is given");
+    }
     if (!key) return fail("TLS: key is not a PEM private key (or keyPassword is wrong): " + openssl_error());
     const int ok = SSL_CTX_use_PrivateKey(ctx, key);
     EVP_PKEY_free(key);
@@ -215,6 +270,7 @@ struct AmqpConnection::State {
   amqp_connection_state_t conn = amqp_new_connection();
   amqp_channel_t channel = 0;  // 0: no open channel
   amqp_channel_t next_channel = 1;
+  std::string verify_error;  // why the TLS handshake rejected the server's certificate
   ~State() {
     if (conn) amqp_destroy_connection(conn);  // also closes the socket
   }
@@ -245,18 +301,27 @@ Result<void> AmqpConnection::open_connection() {
   amqp_socket_t* socket = s.tls.enabled ? amqp_ssl_socket_new(state->conn) : amqp_tcp_socket_new(state->conn);
   if (!socket) return fail("cannot create an AMQP socket");
   if (s.tls.enabled) {
+    // rabbitmq-c gives each socket an SSL_CTX of its own, so it can carry this attempt's state.
     auto* ctx = static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket));
-    if (auto ok = configure_tls(ctx, s.tls); !ok) return ok;
-    amqp_ssl_socket_set_verify_peer(socket, s.tls.insecure_skip_verify ? 0 : 1);
-    amqp_ssl_socket_set_verify_hostname(socket, s.tls.insecure_skip_verify ? 0 : 1);
+    if (auto ok = configure_tls(ctx, s.tls, &state->verify_error); !ok) return ok;
+    amqp_ssl_socket_set_verify_peer(socket, 0);  // configure_tls verifies in the handshake
+    amqp_ssl_socket_set_verify_hostname(socket, 0);
   }
   timeval tv = to_timeval(s.timeout);
   amqp_set_handshake_timeout(state->conn, &tv);
   amqp_set_rpc_timeout(state->conn, &tv);
 
   ++connects_;
-  if (int rc = amqp_socket_open_noblock(socket, s.host.c_str(), s.port, &tv); rc != AMQP_STATUS_OK)
-    return fail(std::string("connect: ") + amqp_error_string2(rc), true);
+  ERR_clear_error();
+  if (int rc = amqp_socket_open_noblock(socket, s.host.c_str(), s.port, &tv); rc != AMQP_STATUS_OK) {
+    // Not transient: retrying cannot help until the certificates or the options change.
+    if (!state->verify_error.empty())
+      return fail("TLS handshake: certificate verify failed: " + state->verify_error, false);
+    std::string what = std::string("connect: ") + amqp_error_string2(rc);
+    // The TLS layer's reason, e.g. an alert from a broker that rejected our certificate.
+    if (s.tls.enabled && ERR_peek_error() != 0) what += ": " + openssl_error();
+    return fail(what, true);
+  }
 
   const std::string name = s.connection_name();
   amqp_table_entry_t entry{};
@@ -264,6 +329,9 @@ Result<void> AmqpConnection::open_connection() {
   entry.value.kind = AMQP_FIELD_KIND_UTF8;
   entry.value.value.bytes = bytes_of(name);
   amqp_table_t properties{1, &entry};
+  // RabbitMQ's EXTERNAL takes the user from the certificate and ignores the response, which
+  // amqp091-go leaves empty; rabbitmq-c 0.11 cannot send an empty one ("could not allocate
+  // memory"), so it carries the URI's user name.
   const amqp_rpc_reply_t reply =
       s.sasl_external
           ? amqp_login_with_properties(state->conn, s.vhost.c_str(), AMQP_DEFAULT_MAX_CHANNELS, kFrameMax,
@@ -273,8 +341,13 @@ Result<void> AmqpConnection::open_connection() {
                                        s.password.c_str());
   if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
     // Refused logins arrive as a connection.close (ACCESS_REFUSED) or as the socket closing.
+    // Over TLS 1.3 a broker that rejects our certificate says so only after the handshake, in an
+    // alert that reaches us here; OpenSSL's queue has the reason ("alert unknown ca").
+    std::string why = describe_reply(reply);
+    if (s.tls.enabled && reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && ERR_peek_error() != 0)
+      why += ": " + openssl_error();
     return fail("login as " + std::string(s.sasl_external ? "(client certificate)" : quoted(s.username)) +
-                    " to vhost " + quoted(s.vhost) + ": " + describe_reply(reply),
+                    " to vhost " + quoted(s.vhost) + ": " + why,
                 reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION);
   }
   state_ = std::move(state);
