@@ -123,6 +123,22 @@ TEST_CASE("redis: invalid metadata gives exact located errors") {
   }
 }
 
+TEST_CASE("redis: a URL or user info in place of host:port is refused without quoting it") {
+  // Tools other than KEDA take "redis://user:password@host:6379"; as a KEDA address it can never
+  // connect, and echoing it would print the password in every error and log line.
+  const std::string kNotHostPort =
+      "must be host:port, not a URL or user info; credentials go in the username and password parameters";
+  CHECK(errors_of(parse(trigger("redis", {{"listName", "l"}, {"address", "redis://:hunter2@cache:6379"}}))) ==
+        std::vector<std::string>{"metadata.address: address " + kNotHostPort});
+  CHECK(errors_of(parse(trigger("redis", {{"listName", "l"}, {"address", "cache:6379,app:hunter2@cache:6380"}}))) ==
+        std::vector<std::string>{"metadata.address: address " + kNotHostPort});
+  CHECK(errors_of(parse(trigger("redis-cluster", {{"listName", "l"}, {"hosts", "app:hunter2@a,b"}, {"ports", "1,2"}}))) ==
+        std::vector<std::string>{"metadata.hosts: host and port " + kNotHostPort});
+  CHECK(errors_of(parse(trigger("redis", {{"listName", "l"}, {"address", "redis://cache:6379"}}))) ==
+        std::vector<std::string>{"metadata.address: address " + kNotHostPort});
+  CHECK_FALSE(redis::parse_endpoint("user@host:6379").ok());
+}
+
 TEST_CASE("redis: metricType Utilization is rejected") {
   auto c = trigger("redis", {{"listName", "l"}, {"address", "redis:6379"}});
   c.metric_type = "Utilization";

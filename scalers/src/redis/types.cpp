@@ -12,6 +12,10 @@ std::string Endpoint::str() const {
 }
 
 Result<Endpoint> parse_endpoint(std::string_view text) {
+  // "redis://user:password@host:6379" (what other Redis tools take) can never connect as an
+  // address, and the text may hold a password: refuse it without quoting it.
+  if (text.find_first_of("/@") != std::string_view::npos)
+    return fail("must be host:port, not a URL or user info; credentials go in the username and password parameters");
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos) return fail("must be host:port, got \"" + std::string(text) + "\"");
   std::string_view host = text.substr(0, colon);

@@ -23,6 +23,7 @@ struct Endpoint {
 };
 
 // Parses "host:port" ("[::1]:6379" for IPv6). The port must be 1..65535 and the host non-empty.
+// URLs and user info ('/' or '@') are refused, and never quoted: they may hold a password.
 Result<Endpoint> parse_endpoint(std::string_view text);
 
 // KEDA's TLS parameters (PEM texts), as given; the client maps them onto net::TlsOptions.
