@@ -9,9 +9,7 @@
 // so a trigger without `topic` ("every topic the group committed to") is not tested here.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -26,11 +24,6 @@ using Map = std::map<std::string, std::string>;
 namespace {
 
 constexpr int kTimeoutMs = 10000;
-
-std::string unique_name(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  return prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-}
 
 std::string shared_bootstrap() { return ebb::test::shared_servers().kafka_bootstrap; }
 
@@ -105,8 +98,8 @@ PollResult poll_ok(Trigger& t) {
 // partition 0 and 6 on partition 1 (nothing on 2 and 3): real lags 6, 0, -, -.
 struct Scenario {
   std::string bootstrap = shared_bootstrap();
-  std::string topic = unique_name("ebb-kafka");
-  std::string group = unique_name("ebb-group");
+  std::string topic = ebb::test::unique_name("ebb-kafka");
+  std::string group = ebb::test::unique_name("ebb-group");
   Scenario() {
     produce(bootstrap, topic, {10, 6, 4, 0});
     commit(bootstrap, group, topic, {{0, 4}, {1, 6}});
@@ -211,9 +204,9 @@ TEST_CASE("kafka: excludePersistentLag across polls") {
 TEST_CASE("kafka: a group that committed nothing") {
   Scenario s;
   ConnectionPools pools;
-  auto t = trigger(pools, s.metadata({{"consumerGroup", unique_name("fresh")}}));
+  auto t = trigger(pools, s.metadata({{"consumerGroup", ebb::test::unique_name("fresh")}}));
   CHECK(poll_ok(t).value == 4);  // one per partition under the latest policy
-  auto earliest = trigger(pools, s.metadata({{"consumerGroup", unique_name("fresh")}, {"offsetResetPolicy", "earliest"}}));
+  auto earliest = trigger(pools, s.metadata({{"consumerGroup", ebb::test::unique_name("fresh")}, {"offsetResetPolicy", "earliest"}}));
   CHECK(poll_ok(earliest).value == 20);
 }
 
@@ -221,7 +214,7 @@ TEST_CASE("kafka: triggers share one handle per brokers + credentials") {
   Scenario s;
   ConnectionPools pools;
   auto a = trigger(pools, s.metadata());
-  auto b = trigger(pools, s.metadata({{"consumerGroup", unique_name("other")}}));
+  auto b = trigger(pools, s.metadata({{"consumerGroup", ebb::test::unique_name("other")}}));
   poll_ok(a);
   poll_ok(b);
   CHECK(pools.get<kafka::KafkaPool>().size() == 1);

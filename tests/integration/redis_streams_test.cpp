@@ -1,8 +1,6 @@
 // The redis-streams family against real servers: stream length, pending entries and consumer
 // group lag, built with real XADD / XGROUP / XREADGROUP; plus the cluster and sentinel variants.
-#include <unistd.h>
 
-#include <atomic>
 #include <catch2/catch.hpp>
 #include <functional>
 
@@ -15,11 +13,6 @@ using namespace ebb::scalers;
 using Map = std::map<std::string, std::string>;
 
 namespace {
-
-std::string unique(const std::string& base) {
-  static std::atomic<int> counter{0};
-  return base + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-}
 
 std::string local(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
@@ -78,7 +71,7 @@ void prepare(const Cli& cli, const std::string& stream) {
 }
 
 void check_modes(ConnectionPools& pools, const std::string& type, Map connection, const Cli& cli) {
-  const auto stream = unique("{orders}");
+  const auto stream = ebb::test::unique_name("{orders}");
   prepare(cli, stream);
   auto with = [&](Map m) {
     m.insert(connection.begin(), connection.end());
@@ -106,7 +99,7 @@ TEST_CASE("redis-streams: missing stream and missing group") {
     m.insert(conn.begin(), conn.end());
     return m;
   };
-  const auto missing = unique("nostream");
+  const auto missing = ebb::test::unique_name("nostream");
   CHECK(value(poll(pools, "redis-streams", with({{"stream", missing}}))) == 0);
   CHECK(value(poll(pools, "redis-streams", with({{"stream", missing}, {"consumerGroup", "g"}, {"lagCount", "1"}}))) == 0);
   auto pending = poll(pools, "redis-streams", with({{"stream", missing}, {"consumerGroup", "g"}}));
@@ -115,7 +108,7 @@ TEST_CASE("redis-streams: missing stream and missing group") {
   CHECK(pending.error().message.find("NOGROUP") != std::string::npos);
 
   // A stream without the group: its whole length is lag.
-  const auto stream = unique("nogroup");
+  const auto stream = ebb::test::unique_name("nogroup");
   server_cli(server).xadd(stream, 8);
   CHECK(value(poll(pools, "redis-streams", with({{"stream", stream}, {"consumerGroup", "g"}, {"lagCount", "1"}}))) == 8);
 }
@@ -123,7 +116,7 @@ TEST_CASE("redis-streams: missing stream and missing group") {
 TEST_CASE("redis-streams: activationLagCount decides activity in every mode") {
   test::RedisServer server;
   ConnectionPools pools;
-  const auto stream = unique("act");
+  const auto stream = ebb::test::unique_name("act");
   prepare(server_cli(server), stream);
   auto active = [&](Map m) {
     m["address"] = local(server.port());
@@ -143,7 +136,7 @@ TEST_CASE("redis-streams: activationLagCount decides activity in every mode") {
 TEST_CASE("redis-streams: server down is an error, and it recovers") {
   test::RedisServer server;
   ConnectionPools pools;
-  const auto stream = unique("down");
+  const auto stream = ebb::test::unique_name("down");
   TriggerContext ctx;
   ctx.type = "redis-streams";
   ctx.metadata = {{"address", local(server.port())}, {"stream", stream}};

@@ -1,7 +1,6 @@
 // The redis, redis-cluster and redis-sentinel list scalers against real servers: a redis-server
 // per test (stopped and restarted to check errors and recovery, with a password or TLS), and the
 // shared cluster and sentinel group from tests/servers.sh.
-#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -19,11 +18,6 @@ using namespace ebb::scalers;
 using Map = std::map<std::string, std::string>;
 
 namespace {
-
-std::string unique(const std::string& base) {
-  static std::atomic<int> counter{0};
-  return base + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-}
 
 std::string local(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
@@ -75,7 +69,7 @@ std::string cluster_cli(std::uint16_t port, std::vector<std::string> args) {
 
 TEST_CASE("redis: a list of 12 with listLength 5 reads 12 and asks for 3 replicas") {
   test::RedisServer server;
-  const auto key = unique("jobs");
+  const auto key = ebb::test::unique_name("jobs");
   server.cli(numbered("RPUSH", key, 12));
   ConnectionPools pools;
   auto cfg = config("redis", {{"address", local(server.port())}, {"listName", key}, {"listLength", "5"}});
@@ -118,7 +112,7 @@ TEST_CASE("redis: zset, set, hash and missing keys; other types are errors") {
     auto cfg = config("redis", {{"address", local(server.port())}, {"listName", key}});
     return scaler(pools, *cfg)->poll();
   };
-  const auto zset = unique("z"), set = unique("s"), hash = unique("h"), str = unique("str");
+  const auto zset = ebb::test::unique_name("z"), set = ebb::test::unique_name("s"), hash = ebb::test::unique_name("h"), str = ebb::test::unique_name("str");
   server.cli(numbered("ZADD", zset, 3, true));
   server.cli(numbered("SADD", set, 4));
   server.cli(numbered("HSET", hash, 6, false, true));
@@ -126,7 +120,7 @@ TEST_CASE("redis: zset, set, hash and missing keys; other types are errors") {
   CHECK(poll_key(zset)->value == 3);
   CHECK(poll_key(set)->value == 4);
   CHECK(poll_key(hash)->value == 6);
-  const auto missing = poll_key(unique("missing"));
+  const auto missing = poll_key(ebb::test::unique_name("missing"));
   REQUIRE(missing.ok());
   CHECK(missing->value == 0);
   CHECK_FALSE(missing->active);
@@ -138,7 +132,7 @@ TEST_CASE("redis: zset, set, hash and missing keys; other types are errors") {
 
 TEST_CASE("redis: activation is value > activationListLength") {
   test::RedisServer server;
-  const auto key = unique("act");
+  const auto key = ebb::test::unique_name("act");
   server.cli(numbered("RPUSH", key, 12));
   ConnectionPools pools;
   auto at = config("redis", {{"address", local(server.port())}, {"listName", key}, {"activationListLength", "12"}});
@@ -148,9 +142,9 @@ TEST_CASE("redis: activation is value > activationListLength") {
 }
 
 TEST_CASE("redis: password authentication, and a wrong password is an error that does not echo it") {
-  const std::string password = "pw-" + unique("secret");
+  const std::string password = "pw-" + ebb::test::unique_name("secret");
   test::RedisServer server(test::RedisServer::Options{.password = password});
-  const auto key = unique("auth");
+  const auto key = ebb::test::unique_name("auth");
   server.cli(numbered("LPUSH", key, 2));
   ConnectionPools pools;
   auto good = config("redis", {{"address", local(server.port())}, {"listName", key}}, {{"password", password}});
@@ -176,7 +170,7 @@ TEST_CASE("redis: password authentication, and a wrong password is an error that
 
 TEST_CASE("redis: a stopped server is an error, never 0, and the next poll after a restart succeeds") {
   test::RedisServer server;
-  const auto key = unique("restart");
+  const auto key = ebb::test::unique_name("restart");
   server.cli(numbered("RPUSH", key, 3));
   ConnectionPools pools;
   auto cfg = config("redis", {{"address", local(server.port())}, {"listName", key}});
@@ -195,7 +189,7 @@ TEST_CASE("redis: a stopped server is an error, never 0, and the next poll after
 
 TEST_CASE("redis: a restart between polls does not cost a failed poll (stale pooled connections)") {
   test::RedisServer server;
-  const auto key = unique("stale");
+  const auto key = ebb::test::unique_name("stale");
   ConnectionPools pools;
   auto cfg = config("redis", {{"address", local(server.port())}, {"listName", key}});
   auto s = scaler(pools, *cfg);
@@ -209,7 +203,7 @@ TEST_CASE("redis: a restart between polls does not cost a failed poll (stale poo
 TEST_CASE("redis: TLS with the server's CA, with unsafeSsl, and with a client certificate") {
   test::RedisServer server(test::RedisServer::Options{.tls = true, .tls_auth_clients = true});
   const auto& certs = server.certs();
-  const auto key = unique("tls");
+  const auto key = ebb::test::unique_name("tls");
   server.cli(numbered("RPUSH", key, 7));
   ConnectionPools pools;
   const Map client{{"cert", certs.client_cert_pem}, {"key", certs.client_key_pem}};
@@ -249,7 +243,7 @@ TEST_CASE("redis-cluster: keys on different slots and nodes, MOVED redirections 
   std::vector<std::string> keys;
   std::set<std::string> owners;
   for (int i = 0; i < 6; ++i) {
-    keys.push_back(unique("cl" + std::to_string(i)));
+    keys.push_back(ebb::test::unique_name("cl" + std::to_string(i)));
     cluster_cli(first, numbered("RPUSH", keys.back(), i + 1));
   }
   ConnectionPools pools;
@@ -284,7 +278,7 @@ TEST_CASE("redis-cluster: keys on different slots and nodes, MOVED redirections 
 
 TEST_CASE("redis-sentinel: the master is discovered through the sentinel") {
   const auto& shared = test::shared_servers();
-  const auto key = unique("sent");
+  const auto key = ebb::test::unique_name("sent");
   auto cli = test::run_command(
       {"redis-cli", "-p", std::to_string(shared.redis_sentinel_master_port), "RPUSH", key, "a", "b", "c", "d"});
   REQUIRE(cli.exit_code == 0);
@@ -308,7 +302,7 @@ TEST_CASE("redis: 100 triggers on one server share at most 4 connections, also w
   std::vector<std::unique_ptr<TriggerConfig>> configs;
   std::vector<std::unique_ptr<Scaler>> scalers;
   for (int i = 0; i < 100; ++i) {
-    const auto key = unique("many");
+    const auto key = ebb::test::unique_name("many");
     server.cli(numbered("RPUSH", key, i % 7 + 1));
     configs.push_back(config("redis", {{"address", local(server.port())}, {"listName", key}}));
     scalers.push_back(scaler(pools, *configs.back()));

@@ -49,6 +49,9 @@ class TempDir {
 };
 bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout);
 std::string read_file(const std::string& path);
+// "<prefix>-<pid>-<n>", a name for a key, queue, topic or group that no other test of this run
+// and no concurrent run against the same shared servers uses.
+std::string unique_name(const std::string& prefix);
 
 // Runs a command to completion (stdin /dev/null) and captures its output. A command still
 // running after `timeout` is killed and reported with exit_code -1, so a hung client cannot
