@@ -73,6 +73,20 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
   return best;
 }
 
+std::string join_host_port(std::string_view host, std::string_view port) {
+  std::string out;
+  if (host.find(':') != std::string_view::npos) {
+    out += '[';
+    out += host;
+    out += ']';
+  } else {
+    out += host;
+  }
+  out += ':';
+  out += port;
+  return out;
+}
+
 std::string query_escape(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

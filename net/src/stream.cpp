@@ -31,6 +31,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "ebb/strings.h"
+
 namespace ebb::net {
 namespace {
 
@@ -43,8 +45,7 @@ using Clock = std::chrono::steady_clock;
 std::string format_ms(Timeout t) { return std::to_string(t.count()) + "ms"; }
 
 std::string format_peer(const std::string& host, std::uint16_t port) {
-  const bool ipv6_literal = host.find(':') != std::string::npos;
-  return (ipv6_literal ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return join_host_port(host, std::to_string(port));
 }
 
 bool is_ip_literal(const std::string& host) {

@@ -10,11 +10,6 @@ using params::A;
 using params::E;
 using params::M;
 
-// net.JoinHostPort: IPv6 literals get brackets so the result parses back unambiguously.
-std::string join_host_port(const std::string& host, const std::string& port) {
-  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
-}
-
 void parse_addresses(const TriggerContext& ctx, const ConnectionParams& p, Deployment& d, FieldErrors& errors) {
   if (!p.addresses.empty()) {
     const auto path = params::path_of(ctx, "address;addresses", {M, A, E});

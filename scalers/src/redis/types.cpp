@@ -6,10 +6,7 @@
 
 namespace ebb::scalers::redis {
 
-std::string Endpoint::str() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
+std::string Endpoint::str() const { return join_host_port(host, std::to_string(port)); }
 
 Result<Endpoint> parse_endpoint(std::string_view text) {
   // "redis://user:password@host:6379" (what other Redis tools take) can never connect as an
