@@ -73,6 +73,12 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
   return best;
 }
 
+void append_key_field(std::string& key, std::string_view field) {
+  key += std::to_string(field.size());
+  key += ':';
+  key += field;
+}
+
 std::string join_host_port(std::string_view host, std::string_view port) {
   std::string out;
   if (host.find(':') != std::string_view::npos) {

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ebb/strings.h"
+
 namespace ebb::scalers::kafka {
 
 namespace {
@@ -293,11 +295,7 @@ Result<std::map<TopicPartition, std::int64_t>> KafkaClient::high_watermarks(
 
 std::string pool_key(const KafkaConfig& c) {
   std::string key;
-  const auto add = [&key](const std::string& s) {
-    key += std::to_string(s.size());
-    key += ':';
-    key += s;
-  };
+  const auto add = [&key](const std::string& s) { append_key_field(key, s); };
   for (const auto& [name, value] : librdkafka_config(c)) {
     add(name);
     add(value);

@@ -192,9 +192,8 @@ std::string describe_reply(const amqp_rpc_reply_t& reply) {
 // ---- settings ------------------------------------------------------------------------------
 
 std::string AmqpSettings::identity() const {
-  // Length-prefixed fields, so no value can imitate a separator.
   std::string out;
-  auto add = [&out](const std::string& s) { out += std::to_string(s.size()) + ":" + s + ";"; };
+  auto add = [&out](const std::string& s) { append_key_field(out, s); };
   add(host);
   add(std::to_string(port));
   add(vhost);

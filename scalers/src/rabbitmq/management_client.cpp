@@ -1,6 +1,7 @@
 #include "rabbitmq/management_client.h"
 
 #include "ebb/scalers/registry.h"
+#include "ebb/strings.h"
 
 namespace ebb::scalers::rabbitmq {
 
@@ -35,14 +36,11 @@ std::string base64(std::string_view in) {
 
 std::string tls_key(const net::TlsOptions& tls) {
   std::string out;
-  auto add = [&out](const std::string& s) { out += std::to_string(s.size()) + ":" + s + ";"; };
-  add(tls.enabled ? "1" : "0");
-  add(tls.insecure_skip_verify ? "1" : "0");
-  add(tls.ca_pem);
-  add(tls.cert_pem);
-  add(tls.key_pem);
-  add(tls.key_password);
-  add(tls.server_name);
+  for (std::string_view field : {std::string_view(tls.enabled ? "1" : "0"),
+                                 std::string_view(tls.insecure_skip_verify ? "1" : "0"), std::string_view(tls.ca_pem),
+                                 std::string_view(tls.cert_pem), std::string_view(tls.key_pem),
+                                 std::string_view(tls.key_password), std::string_view(tls.server_name)})
+    append_key_field(out, field);
   return out;
 }
 

@@ -1,22 +1,15 @@
 #include "redis/connection.h"
 
-namespace ebb::scalers::redis {
+#include "ebb/strings.h"
 
-namespace {
-// Length-prefixed fields cannot collide however the values are chosen.
-void append_field(std::string& out, std::string_view field) {
-  out += std::to_string(field.size());
-  out += ':';
-  out += field;
-}
-}  // namespace
+namespace ebb::scalers::redis {
 
 std::string ServerOptions::pool_key() const {
   std::string key;
   for (std::string_view f : {std::string_view(endpoint.host), std::string_view(username), std::string_view(password),
                              std::string_view(tls.ca_pem), std::string_view(tls.cert_pem), std::string_view(tls.key_pem),
                              std::string_view(tls.key_password)})
-    append_field(key, f);
+    append_key_field(key, f);
   key += std::to_string(endpoint.port) + '/' + std::to_string(db) + '/' + (tls.enabled ? 'T' : 't') +
          (tls.insecure_skip_verify ? 'I' : 'i') + (require_master ? 'M' : 'm');
   return key;
