@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ebb/net/http_client.h"
+#include "ebb/strings.h"
 #include "http_test_server.h"
 #include "support.h"
 
@@ -305,4 +306,14 @@ TEST_CASE("url_escape_component keeps only unreserved characters", "[http][url]"
   CHECK(url_escape_component("a b/c?d&e=f+g%") == "a%20b%2Fc%3Fd%26e%3Df%2Bg%25");
   CHECK(url_escape_component("\xc3\xa9") == "%C3%A9");
   CHECK(url_escape_component("") == "");
+}
+
+TEST_CASE("base64_encode pads as RFC 4648 says (Basic authorization)", "[http][url]") {
+  using ebb::base64_encode;
+  CHECK(base64_encode("") == "");
+  CHECK(base64_encode("f") == "Zg==");
+  CHECK(base64_encode("fo") == "Zm8=");
+  CHECK(base64_encode("foo") == "Zm9v");
+  CHECK(base64_encode("foobar") == "Zm9vYmFy");
+  CHECK(base64_encode("guest:gu\xff\x01st") == "Z3Vlc3Q6Z3X/AXN0");
 }

@@ -16,6 +16,8 @@ bool iequals(std::string_view a, std::string_view b);
 std::size_t edit_distance(std::string_view a, std::string_view b);
 // The candidate closest to `word` if it is plausibly a typo of it (distance <= max(2, len/3)).
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+// Standard base64 (RFC 4648, with padding), e.g. for HTTP Basic authorization.
+std::string base64_encode(std::string_view in);
 // Appends `field` to a pool or cache key with its length in front ("5:hello"), so that no choice
 // of values (a password containing the separator, say) makes two different settings one key.
 void append_key_field(std::string& key, std::string_view field);

@@ -7,33 +7,6 @@ namespace ebb::scalers::rabbitmq {
 
 namespace {
 
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 std::string tls_key(const net::TlsOptions& tls) {
   std::string out;
   for (std::string_view field : {std::string_view(tls.enabled ? "1" : "0"),
@@ -70,7 +43,7 @@ Result<QueueStats> fetch_queue_stats(net::HttpClient& client, const ManagementQu
   request.timeout = query.timeout;
   request.headers.emplace_back("Accept", "application/json");
   if (query.has_credentials)
-    request.headers.emplace_back("Authorization", "Basic " + base64(query.username + ":" + query.password));
+    request.headers.emplace_back("Authorization", "Basic " + base64_encode(query.username + ":" + query.password));
 
   auto response = client.send(request);
   if (!response) return fail(response.error().message, true);
