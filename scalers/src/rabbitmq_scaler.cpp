@@ -24,6 +24,7 @@
 #include "rabbitmq/amqp_client.h"
 #include "rabbitmq/config.h"
 #include "rabbitmq/management_client.h"
+#include "tls_params.h"
 
 namespace ebb::scalers {
 
@@ -255,15 +256,13 @@ class ManagementApiScaler final : public Scaler {
   Config config_;
 };
 
+// The management API honours unsafeSsl always, the PEM files only with `tls: enable` (KEDA).
 net::TlsOptions tls_from(const Config& c) {
   net::TlsOptions tls;
-  tls.insecure_skip_verify = c.unsafe_ssl;
-  if (c.tls == "enable") {
-    tls.ca_pem = c.ca;
-    tls.cert_pem = c.cert;
-    tls.key_pem = c.key;
-    tls.key_password = c.key_password;
-  }
+  if (c.tls == "enable")
+    apply_tls_params(c, tls);
+  else
+    tls.insecure_skip_verify = c.unsafe_ssl;
   return tls;
 }
 
@@ -276,14 +275,8 @@ Result<AmqpSettings> amqp_settings(const Config& c) {
     s.username = c.username;
     s.password = c.password;
   }
-  if (s.tls.enabled && c.tls == "enable") {
-    // KEDA applies its TLS config (and so unsafeSsl) to AMQP only with `tls: enable`.
-    s.tls.insecure_skip_verify = c.unsafe_ssl;
-    s.tls.ca_pem = c.ca;
-    s.tls.cert_pem = c.cert;
-    s.tls.key_pem = c.key;
-    s.tls.key_password = c.key_password;
-  }
+  // KEDA applies its TLS config (and so unsafeSsl) to AMQP only with `tls: enable`.
+  if (s.tls.enabled && c.tls == "enable") apply_tls_params(c, s.tls);
   // A client certificate without any password identifies the user: SASL EXTERNAL.
   const UrlParts url = split_url(c.host);
   const bool uri_has_password = url.has_userinfo && url.userinfo.find(':') != std::string::npos;

@@ -109,7 +109,7 @@ int verify_callback(int preverify_ok, X509_STORE_CTX* store) {
 // rabbitmq-c 0.11's own checks stay off: its host name check knows only DNS names, so a broker
 // reached by IP address (as in KEDA's amqps://user:pass@10.0.0.5/) failed even with a valid
 // certificate, and its peer check runs after the handshake and loses the reason.
-Result<void> configure_tls(SSL_CTX* ctx, const AmqpTls& tls, std::string* verify_error) {
+Result<void> configure_tls(SSL_CTX* ctx, const net::TlsOptions& tls, std::string* verify_error) {
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) return fail("TLS: cannot require TLS 1.2");
   if (tls.insecure_skip_verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);

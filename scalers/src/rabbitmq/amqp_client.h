@@ -19,17 +19,10 @@
 #include <optional>
 #include <string>
 
+#include "ebb/net/stream.h"
 #include "ebb/result.h"
 
 namespace ebb::scalers::rabbitmq {
-
-// TLS for amqps, with PEM text as KEDA's TriggerAuthentication carries it.
-struct AmqpTls {
-  bool enabled = false;
-  bool insecure_skip_verify = false;  // unsafeSsl
-  std::string ca_pem, cert_pem, key_pem, key_password;
-  std::string server_name;  // verified name; the host
-};
 
 struct AmqpSettings {
   std::string host;
@@ -38,7 +31,9 @@ struct AmqpSettings {
   std::string username = "guest";
   std::string password = "guest";
   bool sasl_external = false;  // TLS client certificate identifies the user (SASL EXTERNAL)
-  AmqpTls tls;                 // tls.enabled for amqps
+  // tls.enabled for amqps; PEM texts as KEDA's TriggerAuthentication carries them; the
+  // verified server_name is the host.
+  net::TlsOptions tls;
   std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // connect, handshake, each RPC
 
   // Everything that makes two connections interchangeable; the pool key.

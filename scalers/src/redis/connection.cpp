@@ -8,7 +8,7 @@ std::string ServerOptions::pool_key() const {
   std::string key;
   for (std::string_view f : {std::string_view(endpoint.host), std::string_view(username), std::string_view(password),
                              std::string_view(tls.ca_pem), std::string_view(tls.cert_pem), std::string_view(tls.key_pem),
-                             std::string_view(tls.key_password)})
+                             std::string_view(tls.key_password), std::string_view(tls.server_name)})
     append_key_field(key, f);
   key += std::to_string(endpoint.port) + '/' + std::to_string(db) + '/' + (tls.enabled ? 'T' : 't') +
          (tls.insecure_skip_verify ? 'I' : 'i') + (require_master ? 'M' : 'm');
@@ -18,21 +18,8 @@ std::string ServerOptions::pool_key() const {
 Connection::Connection(std::unique_ptr<net::Stream> stream, std::string peer)
     : stream_(std::move(stream)), peer_(std::move(peer)) {}
 
-namespace {
-net::TlsOptions to_net(const Tls& tls) {
-  net::TlsOptions out;
-  out.enabled = tls.enabled;
-  out.insecure_skip_verify = tls.insecure_skip_verify;
-  out.ca_pem = tls.ca_pem;
-  out.cert_pem = tls.cert_pem;
-  out.key_pem = tls.key_pem;
-  out.key_password = tls.key_password;
-  return out;
-}
-}  // namespace
-
 Result<std::unique_ptr<Connection>> Connection::open(const ServerOptions& options, const Timeouts& timeouts) {
-  auto stream = net::Stream::connect(options.endpoint.host, options.endpoint.port, to_net(options.tls), timeouts.connect);
+  auto stream = net::Stream::connect(options.endpoint.host, options.endpoint.port, options.tls, timeouts.connect);
   if (!stream) return unexpected(Error{stream.error().message, true});
   std::unique_ptr<Connection> conn(new Connection(std::move(stream).value(), options.endpoint.str()));
   if (auto ok = conn->handshake(options, timeouts.command); !ok) return unexpected(ok.error());

@@ -1,6 +1,7 @@
 #include "redis/metadata.h"
 
 #include "ebb/strings.h"
+#include "tls_params.h"
 
 namespace ebb::scalers::redis {
 
@@ -53,11 +54,7 @@ void parse_tls(const ConnectionParams& p, Deployment& d, FieldErrors& errors) {
     errors.push_back({p.cert.empty() ? "authParams.cert" : "authParams.key", "cert and key must be given together"});
   d.tls.enabled = p.enable_tls.value_or(false) || p.tls.value_or("") == "enable";
   if (!d.tls.enabled) return;
-  d.tls.insecure_skip_verify = p.unsafe_ssl;
-  d.tls.ca_pem = p.ca;
-  d.tls.cert_pem = p.cert;
-  d.tls.key_pem = p.key;
-  d.tls.key_password = p.key_password;
+  apply_tls_params(p, d.tls);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Plain descriptions of where and how to reach Redis, shared by the parameter parsing (pure)
-// and the client (I/O). Kept free of net/ headers so pure code and its tests do not need them.
+// and the client (I/O). TLS is net::TlsOptions, from net/'s light public header.
 #pragma once
 
 #include <chrono>
@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ebb/net/stream.h"
 #include "ebb/result.h"
 
 namespace ebb::scalers::redis {
@@ -26,14 +27,8 @@ struct Endpoint {
 // URLs and user info ('/' or '@') are refused, and never quoted: they may hold a password.
 Result<Endpoint> parse_endpoint(std::string_view text);
 
-// KEDA's TLS parameters (PEM texts), as given; the client maps them onto net::TlsOptions.
-struct Tls {
-  bool enabled = false;
-  bool insecure_skip_verify = false;  // unsafeSsl
-  std::string ca_pem, cert_pem, key_pem, key_password;
-
-  bool operator==(const Tls&) const = default;
-};
+// KEDA's TLS parameters (PEM texts), as given; server_name stays empty (the host is verified).
+using Tls = net::TlsOptions;
 
 struct Timeouts {
   Timeout connect{5000};
