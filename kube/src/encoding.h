@@ -7,10 +7,11 @@
 #include <string_view>
 
 #include "ebb/result.h"
+#include "ebb/strings.h"
 
 namespace ebb::kube::detail {
 
-std::string base64_encode(std::string_view in);
+using ebb::base64_encode;  // the one in ebb/strings.h, shared with net and the scalers
 // Standard alphabet; whitespace ignored, padding optional. nullopt on any other character.
 std::optional<std::string> base64_decode(std::string_view in);
 Result<std::string> read_file(const std::string& path);
