@@ -616,24 +616,37 @@ struct HttpClient::Impl {
     return Lease(*this, target.origin, std::move(stream.value()), false);
   }
 
-  Result<HttpResponse> send(const HttpRequest& request, bool& request_sent) {
-    request_sent = false;
-    const auto deadline = Clock::now() + request.timeout;
-    // Checked before the method appears in any message.
+  // What send() and stream() both need before touching the network: the method checked (before
+  // it appears in any message), the URL parsed, the error prefix, and the request on the wire.
+  struct Prepared {
+    Target target;
+    std::string prefix;
+    std::string wire;
+  };
+  Result<Prepared> prepare(const HttpRequest& request) const {
     if (!is_token(request.method)) return fail("invalid HTTP method " + quoted(request.method));
     auto target = parse_target(request.url);
     if (!target) return unexpected(target.error());
-    const std::string prefix = request.method + " " + target->origin + ": ";
+    std::string prefix = request.method + " " + target->origin + ": ";
     auto wire = serialize(request, *target);
     if (!wire) return fail(prefix + wire.error().message);
+    return Prepared{std::move(target.value()), std::move(prefix), std::move(wire.value())};
+  }
+
+  Result<HttpResponse> send(const HttpRequest& request, bool& request_sent) {
+    request_sent = false;
+    const auto deadline = Clock::now() + request.timeout;
+    auto prepared = prepare(request);
+    if (!prepared) return unexpected(prepared.error());
+    const auto& [target, prefix, wire] = *prepared;
 
     for (int attempt = 0;; ++attempt) {
-      auto lease = acquire(*target, deadline);
+      auto lease = acquire(target, deadline);
       if (!lease) return fail(prefix + lease.error().message, lease.error().transient);
       bool reusable = false;
       request_sent = true;
       Exchange exchange(lease->stream(), deadline, request.timeout, options.max_response_bytes);
-      auto response = exchange.run(*wire, request.method, reusable);
+      auto response = exchange.run(wire, request.method, reusable);
       if (response) {
         if (reusable) lease->give_back();
         return std::move(response.value());
@@ -651,26 +664,23 @@ struct HttpClient::Impl {
                       bool& request_sent) {
     request_sent = false;
     const auto deadline = Clock::now() + request.timeout;
-    if (!is_token(request.method)) return fail("invalid HTTP method " + quoted(request.method));
-    auto target = parse_target(request.url);
-    if (!target) return unexpected(target.error());
-    const std::string prefix = request.method + " " + target->origin + ": ";
-    auto wire = serialize(request, *target);
-    if (!wire) return fail(prefix + wire.error().message);
+    auto prepared = prepare(request);
+    if (!prepared) return unexpected(prepared.error());
+    const auto& [target, prefix, wire] = *prepared;
     // Always a fresh connection: a pooled one may have died, and a stream that fails after
     // the head cannot be replayed transparently anyway.
     const Timeout left = remaining(deadline);
-    auto stream = Stream::connect(target->host, target->port, target->https ? tls : TlsOptions{},
+    auto stream = Stream::connect(target.host, target.port, target.https ? tls : TlsOptions{},
                                   std::max(left, Timeout(0)));
     if (!stream) return fail(prefix + stream.error().message, stream.error().transient);
     {
       std::lock_guard lock(mutex);
       ++open;
     }
-    Lease lease(*this, target->origin, std::move(stream.value()), false);  // discarded on return
+    Lease lease(*this, target.origin, std::move(stream.value()), false);  // discarded on return
     request_sent = true;
     Exchange exchange(lease.stream(), deadline, request.timeout, options.max_response_bytes);
-    auto streamed = exchange.run_stream(*wire, request.method, idle_timeout, handlers);
+    auto streamed = exchange.run_stream(wire, request.method, idle_timeout, handlers);
     if (!streamed) return fail(prefix + streamed.error().error.message, streamed.error().error.transient);
     return {};
   }
