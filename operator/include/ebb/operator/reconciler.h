@@ -1,0 +1,79 @@
+// The ScaledObject reconciler: level-triggered and idempotent. One call reads the object and
+// everything it depends on, computes the desired HPA and status with pure functions, and applies
+// the difference (keda-compat §3, ARCHITECTURE.md "Who writes what"). It never touches the fields
+// the metrics adapter owns (Active, Fallback, lastActiveTime, health) and never connects to a
+// broker.
+//
+// The process (operator/src/main.cpp) owns informers, the work queue, leader election and the
+// servers; this class only needs a client, an event recorder and, optionally, informer caches
+// to read from instead of the API server.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ebb/kube/client.h"
+#include "ebb/kube/event_recorder.h"
+#include "ebb/kube/informer.h"
+
+namespace ebb::op {
+
+struct ReconcilerOptions {
+  std::string field_manager = "ebb-operator";
+  // Trigger types Ebb can run (scalers::Registry::builtin().types()); others are a validation
+  // error on the object.
+  std::vector<std::string> supported_types;
+  // A missing scale target (or one without /scale) is rechecked this often, besides the work
+  // queue's error backoff, so a Deployment created later is picked up.
+  std::chrono::milliseconds missing_target_recheck{std::chrono::seconds(30)};
+  // Value of app.kubernetes.io/version on HPAs.
+  std::string version = "dev";
+};
+
+// Where the reconciler may read instead of the API server (all optional; null = API reads).
+// Reads that decide a write (the ScaledObject itself before a status write) always use
+// resourceVersion preconditions, so a stale cache costs a 409 and a retry, never a lost update.
+struct ReconcilerCaches {
+  const kube::ObjectCache* scaled_objects = nullptr;  // keda.sh ScaledObjects
+  const kube::ObjectCache* hpas = nullptr;            // autoscaling/v2 HPAs, all of them
+};
+
+struct ReconcileResult {
+  // Empty: success. Else the reason the pass failed (already written as condition/Event/log);
+  // the caller requeues with the work queue's per-key backoff.
+  std::string error;
+  // Requeue after this long even on success (e.g. waiting for a missing scale target).
+  std::optional<std::chrono::milliseconds> requeue_after;
+  bool ok() const { return error.empty(); }
+};
+
+class ScaledObjectReconciler {
+ public:
+  ScaledObjectReconciler(kube::Client& client, kube::EventRecorder& events, ReconcilerOptions options,
+                         ReconcilerCaches caches = {});
+
+  // key = "namespace/name". A missing object is success (nothing to do).
+  ReconcileResult reconcile(const std::string& key);
+
+  // Keys of the ScaledObjects in `scaled_objects` whose triggers reference the given auth object
+  // (kind "TriggerAuthentication" with its namespace, or "ClusterTriggerAuthentication" with
+  // ns ""), so a change to it re-queues them.
+  static std::vector<std::string> keys_referencing(const kube::ObjectCache& scaled_objects,
+                                                   std::string_view auth_kind, std::string_view ns,
+                                                   std::string_view name);
+  // Key of the ScaledObject that controls this HPA (its controller owner reference), if any.
+  static std::optional<std::string> owner_key(const kube::Object& hpa);
+
+ private:
+  struct State;
+  kube::Client& client_;
+  kube::EventRecorder& events_;
+  ReconcilerOptions options_;
+  ReconcilerCaches caches_;
+};
+
+}  // namespace ebb::op
