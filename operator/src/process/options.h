@@ -1,0 +1,55 @@
+// Command-line options of ebb-operator, in the style of Kubernetes components (CLI11; both
+// --flag=value and --flag value). Defaults let `ebb-operator --kubeconfig F` run next to
+// `ebb-metrics-adapter --kubeconfig F` on one host: the operator keeps KEDA's operator ports
+// (health 8081, metrics 8080, webhook 9443) and the adapter uses others.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ebb::op::process {
+
+inline constexpr const char* kOperatorVersion = "0.1.0";
+
+struct OperatorOptions {
+  std::string kubeconfig;  // "" = $KUBECONFIG, in-cluster, ~/.kube/config (kube::load_config)
+  std::string context;
+  std::vector<std::string> namespaces;  // empty = all namespaces
+  std::string label_selector;           // ScaledObject informer only (sharding)
+
+  bool leader_elect = true;
+  std::string leader_election_id = "ebb-operator.keda.sh";
+  std::string leader_election_namespace;  // "" = the pod's namespace, else "default"
+  std::chrono::milliseconds lease_duration{15'000}, renew_deadline{10'000}, retry_period{2'000};
+
+  std::string health_probe_bind_address = ":8081";  // "0" disables
+  std::string metrics_bind_address = ":8080";       // "0" disables
+  int webhook_port = 9443;                          // 0 disables
+  std::string webhook_host;                         // "" = all interfaces
+  std::string webhook_cert_dir;                     // tls.crt + tls.key inside
+  std::string webhook_cert_file, webhook_key_file;
+
+  int concurrent_reconciles = 5;
+  double kube_api_qps = 300;
+  int kube_api_burst = 600;
+  std::string log_level = "info";
+};
+
+// Either options to run with, or the exit code to leave with right away (--help, --version:
+// 0; a usage error: 2, with the message already printed on stderr).
+struct ParsedOptions {
+  std::optional<OperatorOptions> options;
+  int exit_code = 0;
+};
+ParsedOptions parse_options(int argc, char** argv);
+
+// "1h2m3.5s", "500ms", "15s", "2m": Go's time.ParseDuration subset (h, m, s, ms, us, ns).
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
+
+// The namespace of the pod this process runs in, from the service-account namespace file;
+// "" when not in a pod.
+std::string pod_namespace(const std::string& namespace_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+
+}  // namespace ebb::op::process
