@@ -9,15 +9,17 @@ namespace ebb::scalers {
 namespace {
 
 // Canonical DecimalSI form of digits × 10^exponent (exponent a multiple of 3, digits without
-// leading zeros): strip trailing groups of "000" into SI suffixes.
-std::string canonical(std::string digits, int exponent) {
+// leading zeros): strip trailing groups of "000" into SI suffixes. With `exponent_form`, the
+// DecimalExponent form instead ("2500e-3", "7", "1e3").
+std::string canonical(std::string digits, int exponent, bool exponent_form = false) {
   const auto first = digits.find_first_not_of('0');
   if (first == std::string::npos) return "0";
   digits.erase(0, first);
-  while (exponent < 18 && digits.size() > 3 && digits.ends_with("000")) {
+  while ((exponent_form || exponent < 18) && digits.size() > 3 && digits.ends_with("000")) {
     digits.resize(digits.size() - 3);
     exponent += 3;
   }
+  if (exponent_form) return exponent == 0 ? digits : digits + "e" + std::to_string(exponent);
   const char* suffix = "";
   switch (exponent) {
     case -9: suffix = "n"; break;
@@ -48,6 +50,16 @@ std::string milli_quantity(double value) {
   // significant digits, no leading zero and not ending in 000 (ParseQuantity's fast path).
   if (shifted.size() <= 18 && shifted[0] != '0' && !shifted.ends_with("000")) return text;
   return canonical(shifted, -3);
+}
+
+std::string milli_int_quantity(std::int64_t milli) {
+  if (milli < 0) return "-" + canonical(std::to_string(-(milli + 1) + 1ULL), -3);
+  return canonical(std::to_string(milli), -3);
+}
+
+std::string milli_exponent_quantity(std::int64_t milli) {
+  if (milli < 0) return "-" + canonical(std::to_string(-(milli + 1) + 1ULL), -3, true);
+  return canonical(std::to_string(milli), -3, true);
 }
 
 std::string int_quantity(std::int64_t value) {

@@ -37,6 +37,27 @@ TEST_CASE("quantity: integer targets are canonical DecimalSI") {
   CHECK(int_quantity(0) == "0");
 }
 
+TEST_CASE("quantity: fallback values are NewMilliQuantity DecimalSI") {
+  // keda-compat §5.4 and §4.8 (target 10 x 10 replicas -> 100)
+  CHECK(milli_int_quantity(100000) == "100");
+  CHECK(milli_int_quantity(12500) == "12500m");
+  CHECK(milli_int_quantity(1000000) == "1k");
+  CHECK(milli_int_quantity(0) == "0");
+  CHECK(milli_int_quantity(-1500) == "-1500m");
+  CHECK(milli_int_quantity(std::numeric_limits<std::int64_t>::min()) == "-9223372036854775808m");
+}
+
+TEST_CASE("quantity: the composite metric is SetMilli's exponent form") {
+  // keda-compat §5.4 and §4.9 (2 + 5 -> 7000 milli)
+  CHECK(milli_exponent_quantity(2500) == "2500e-3");
+  CHECK(milli_exponent_quantity(7000) == "7");
+  CHECK(milli_exponent_quantity(1000000) == "1e3");
+  CHECK(milli_exponent_quantity(14000) == "14");
+  CHECK(milli_exponent_quantity(250) == "250e-3");
+  CHECK(milli_exponent_quantity(0) == "0");
+  CHECK(milli_exponent_quantity(-2500) == "-2500e-3");
+}
+
 TEST_CASE("quantity: parse round trip") {
   for (double v : {0.0, 0.25, 1.5, 5.0, 1000.0, 2500.0, 12345.678}) {
     double back = -1;
