@@ -491,6 +491,19 @@ static std::vector<ResourceInfo> builtin_resources(bool keda) {
     r.categories = {"all"};
   }
   add("coordination.k8s.io", "v1", "leases", "lease", "Lease", true);
+  // What the Helm chart installs (tests/chart): service accounts, RBAC, disruption budgets and
+  // the aggregation/admission registrations. Stored as given; nothing enforces them.
+  add("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"});
+  for (auto [plural, singular, kind, ns] :
+       {std::tuple{"roles", "role", "Role", true}, std::tuple{"rolebindings", "rolebinding", "RoleBinding", true},
+        std::tuple{"clusterroles", "clusterrole", "ClusterRole", false},
+        std::tuple{"clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false}})
+    add("rbac.authorization.k8s.io", "v1", plural, singular, kind, ns);
+  add("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, {"pdb"})
+      .has_status = true;
+  add("apiregistration.k8s.io", "v1", "apiservices", "apiservice", "APIService", false).has_status = true;
+  add("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "validatingwebhookconfiguration",
+      "ValidatingWebhookConfiguration", false);
   add("events.k8s.io", "v1", "events", "event", "Event", true, {"ev"});
   {
     auto& r = add("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
