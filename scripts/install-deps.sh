@@ -17,6 +17,8 @@ PACKAGES=(
   python3
   # what tests/servers.sh uses to find free ports (ss), isolate and lock (unshare, flock)
   iproute2 util-linux
+  # the test-only Helm chart renderer (tests/chart): Go's text/template with sprig, as Helm
+  golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
 )
 
 missing=()
