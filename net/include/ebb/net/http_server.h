@@ -105,6 +105,8 @@ class HttpServer {
   std::string url() const;  // "https://127.0.0.1:<port>" (or http)
   // PEM of the certificate currently served ("" for plain HTTP): tests trust it.
   std::string certificate_pem() const;
+  // Connections accepted since start (kept-alive connections count once); for tests and metrics.
+  std::size_t connections_accepted() const;
   // Stops accepting, lets in-flight requests finish (bounded by `grace`), closes the rest.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
