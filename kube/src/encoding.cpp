@@ -58,7 +58,7 @@ std::string format(std::chrono::system_clock::time_point t, bool micro) {
   std::string out = buf;
   if (micro) {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t - secs).count();
-    char frac[16];
+    char frac[24];  // room for any long long: -Wformat-truncation at -O2
     std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(us));
     out += frac;
   }
