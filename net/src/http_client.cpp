@@ -667,6 +667,7 @@ struct HttpClient::Impl {
     auto prepared = prepare(request);
     if (!prepared) return unexpected(prepared.error());
     const auto& [target, prefix, wire] = *prepared;
+    if (handlers.cancel && handlers.cancel->cancelled()) return fail(prefix + "stream cancelled", false);
     // Always a fresh connection: a pooled one may have died, and a stream that fails after
     // the head cannot be replayed transparently anyway.
     const Timeout left = remaining(deadline);
@@ -678,6 +679,17 @@ struct HttpClient::Impl {
       ++open;
     }
     Lease lease(*this, target.origin, std::move(stream.value()), false);  // discarded on return
+    // Declared after the lease, so the stream is unregistered before it is destroyed.
+    struct Detach {
+      HttpStreamCancel* cancel;
+      ~Detach() {
+        if (cancel != nullptr) cancel->detach();
+      }
+    } detach{nullptr};
+    if (handlers.cancel) {
+      if (!handlers.cancel->attach(&lease.stream())) return fail(prefix + "stream cancelled", false);
+      detach.cancel = handlers.cancel.get();
+    }
     request_sent = true;
     Exchange exchange(lease.stream(), deadline, request.timeout, options.max_response_bytes);
     auto streamed = exchange.run_stream(wire, request.method, idle_timeout, handlers);
@@ -691,6 +703,29 @@ struct HttpClient::Impl {
   std::map<std::string, std::vector<IdleConnection>> idle;  // by origin
   std::size_t open = 0;                                     // idle plus leased
 };
+
+void HttpStreamCancel::cancel() {
+  std::lock_guard lock(mutex_);
+  cancelled_ = true;
+  if (active_ != nullptr) active_->interrupt();  // under the lock: detach() waits for it
+}
+
+bool HttpStreamCancel::cancelled() const {
+  std::lock_guard lock(mutex_);
+  return cancelled_;
+}
+
+bool HttpStreamCancel::attach(Stream* stream) {
+  std::lock_guard lock(mutex_);
+  if (cancelled_) return false;
+  active_ = stream;
+  return true;
+}
+
+void HttpStreamCancel::detach() {
+  std::lock_guard lock(mutex_);
+  active_ = nullptr;
+}
 
 HttpClient::HttpClient(HttpClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 

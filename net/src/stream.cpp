@@ -19,6 +19,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -327,6 +328,12 @@ class AsioStream final : public Stream {
 
   bool is_open() const override { return open_; }
 
+  void interrupt() override {
+    // io_context::stop() is thread-safe; once is enough, and a second stop() could cut short the
+    // run() in run() that must let an aborted operation complete.
+    if (!interrupted_.exchange(true)) io_.stop();
+  }
+
   void close() override {
     open_ = false;
     error_code ignored;
@@ -357,13 +364,18 @@ class AsioStream final : public Stream {
     bool done = false;
     initiate(Completion(outcome, done));
     io_.restart();
-    io_.run_for(timeout);
+    // An interrupt() before restart() is seen here; one after it makes run_for() return at once.
+    if (!interrupted_) io_.run_for(timeout);
     if (!done) {
-      outcome.timed_out = true;
+      outcome.timed_out = !interrupted_;
       error_code ignored;
       layer_.lowest_layer().close(ignored);
-      io_.restart();
-      io_.run();  // lets the aborted operation complete so nothing refers to our locals
+      // Lets the aborted operation complete so nothing refers to our locals (it then reports
+      // operation_aborted). A loop, as an interrupt() arriving now could stop one run() early.
+      while (!done) {
+        io_.restart();
+        io_.run();
+      }
     }
     return outcome;
   }
@@ -381,6 +393,7 @@ class AsioStream final : public Stream {
   Layer layer_;
   bool open_ = false;
   bool peer_closed_ = false;
+  std::atomic<bool> interrupted_{false};
 };
 
 using PlainStream = AsioStream<tcp::socket>;

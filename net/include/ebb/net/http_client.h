@@ -32,6 +32,24 @@ struct HttpResponse {
   std::string header(std::string_view name) const;
 };
 
+// Ends an HttpClient::stream() from another thread: cancel() makes the stream running with it
+// fail at once ("operation canceled") instead of waiting for data or its idle timeout, and
+// every later stream() given it fail before connecting. Stays cancelled. Thread-safe.
+class HttpStreamCancel {
+ public:
+  void cancel();
+  bool cancelled() const;
+  // For HttpClient::stream(): registers the stream in use (false when already cancelled) and
+  // unregisters it before the stream is destroyed.
+  bool attach(Stream* stream);
+  void detach();
+
+ private:
+  mutable std::mutex mutex_;
+  bool cancelled_ = false;
+  Stream* active_ = nullptr;
+};
+
 // Callbacks for HttpClient::stream().
 struct HttpStreamHandlers {
   // The status and headers (body empty). Returning false ends the exchange without the body.
@@ -39,6 +57,8 @@ struct HttpStreamHandlers {
   // Each piece of the body as it arrives (chunked framing already removed). Returning false
   // stops reading; the connection is then closed.
   std::function<bool(std::string_view data)> on_data;
+  // Optional: lets another thread end the stream (see HttpStreamCancel).
+  std::shared_ptr<HttpStreamCancel> cancel;
 };
 
 struct HttpClientOptions {

@@ -48,6 +48,10 @@ class Stream {
   // nobody asked for) in the meantime, so it must not be reused. Never blocks.
   virtual bool idle_alive() { return is_open(); }
   virtual bool is_open() const = 0;
+  // The one call that is safe from another thread: the operation running now, and every later
+  // one, fails at once (the stream closes, as after a timeout). Ends a read that would otherwise
+  // wait out its deadline, e.g. a quiet watch being stopped. Idempotent.
+  virtual void interrupt() {}
   virtual void close() = 0;
   virtual const std::string& peer() const = 0;  // "host:port", for messages
 };
