@@ -283,7 +283,7 @@ ApiResult<void> Client::watch(const Resource& resource, std::string_view ns, con
       return false;
     }
     return true;
-  });
+  }, options.cancel);
   if (failure) return unexpected(*failure);
   return streamed;
 }

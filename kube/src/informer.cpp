@@ -118,6 +118,7 @@ void Informer::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  cancel_->cancel();  // ends a watch waiting for data; run() then sees stopping_
   if (thread_.joinable()) thread_.join();
   if (resync_thread_.joinable()) resync_thread_.join();
 }
@@ -231,6 +232,7 @@ void Informer::run() {
     watch.resource_version = last_resource_version();
     watch.label_selector = options_.label_selector;
     watch.field_selector = options_.field_selector;
+    watch.cancel = cancel_;
     ++watches_;
     bool stopped = false;
     auto watched = client_.watch(resource_, options_.namespace_name, watch, [&](WatchEvent& event) {
@@ -240,6 +242,10 @@ void Informer::run() {
       return !stopped;
     });
     if (stopped) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;  // the watch was cancelled by stop()
+    }
     if (watched) {
       failures = 0;  // the server ended the watch (timeoutSeconds): resume at once
       continue;

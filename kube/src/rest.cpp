@@ -164,7 +164,8 @@ ApiResult<RestResponse> RestClient::call(const RestRequest& request) {
 }
 
 ApiResult<void> RestClient::stream(const RestRequest& request, std::chrono::milliseconds idle_timeout,
-                                   const std::function<bool(std::string_view)>& on_data) {
+                                   const std::function<bool(std::string_view)>& on_data,
+                                   std::shared_ptr<net::HttpStreamCancel> cancel) {
   const auto deadline = Clock::now() + request.timeout.value_or(options_.timeout);
   const std::string what = request.method + " " + request.path;
   if (!bucket_.wait(deadline)) {
@@ -175,6 +176,7 @@ ApiResult<void> RestClient::stream(const RestRequest& request, std::chrono::mill
   int status = 0;
   std::string error_body;
   net::HttpStreamHandlers handlers;
+  handlers.cancel = std::move(cancel);
   handlers.on_head = [&](const net::HttpResponse& head) {
     status = head.status;
     return true;

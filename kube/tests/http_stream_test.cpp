@@ -1,6 +1,6 @@
 // net::HttpClient::stream() against a scripted loopback server: bodies delivered as they
 // arrive (chunked, Content-Length, close-delimited), an idle timeout, a stop from the handler,
-// and request_sent for connect failures. Plus Client::watch() decoding over a real socket.
+// request_sent for connect failures, and cancel() from another thread. Plus Client::watch() decoding over a real socket.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -142,7 +142,7 @@ TEST_CASE("net stream: Content-Length and close-delimited bodies, and a handler 
   CHECK(seen == 3);
 }
 
-TEST_CASE("net stream: a silent peer hits the idle timeout; a refused connect was never sent") {
+TEST_CASE("net stream: a silent peer hits the idle timeout, and a refused connect was never sent") {
   ScriptedServer silent([](int fd, const std::string&) {
     ScriptedServer::send_text(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk("x"));
     std::this_thread::sleep_for(800ms);
@@ -163,6 +163,46 @@ TEST_CASE("net stream: a silent peer hits the idle timeout; a refused connect wa
   auto refused_send = client.send({.method = "POST", .url = "http://127.0.0.1:1/", .timeout = 1s}, sent);
   REQUIRE_FALSE(refused_send.ok());
   CHECK_FALSE(sent);
+}
+
+TEST_CASE("net stream: cancel() from another thread ends a quiet stream at once, and later ones before connecting") {
+  std::atomic<int> connections{0};
+  std::atomic<bool> release{false};
+  ScriptedServer quiet([&](int fd, const std::string&) {
+    ++connections;
+    ScriptedServer::send_text(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk("x"));
+    // Silent from here on, like a watch with nothing to report; the cancel ends it on our side.
+    for (int i = 0; i < 500 && !release; ++i) std::this_thread::sleep_for(10ms);
+  });
+  ebb::net::HttpClient client;
+  ebb::net::HttpStreamHandlers handlers;
+  std::string received;
+  handlers.on_data = [&](std::string_view data) {
+    received.append(data);
+    return true;
+  };
+  handlers.cancel = std::make_shared<ebb::net::HttpStreamCancel>();
+
+  const auto start = std::chrono::steady_clock::now();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(300ms);
+    handlers.cancel->cancel();
+  });
+  auto result = client.stream({.url = quiet.url("/"), .timeout = 5s}, 30s, handlers);
+  const auto took = std::chrono::steady_clock::now() - start;
+  canceller.join();
+  REQUIRE_FALSE(result.ok());
+  CHECK(received == "x");  // the stream was running when cancelled
+  CHECK(took >= 300ms);
+  CHECK(took < 1s);  // not the 30 s idle timeout
+  CHECK(handlers.cancel->cancelled());
+
+  // Cancelled stays cancelled: the next stream fails without connecting.
+  auto again = client.stream({.url = quiet.url("/"), .timeout = 5s}, 30s, handlers);
+  REQUIRE_FALSE(again.ok());
+  CHECK_THAT(again.error().message, Catch::Contains("cancelled"));
+  CHECK(connections == 1);
+  release = true;
 }
 
 TEST_CASE("client watch: events decoded across chunk boundaries, ERROR 410 becomes Gone") {

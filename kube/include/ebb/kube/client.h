@@ -82,6 +82,8 @@ struct WatchOptions {
   std::chrono::seconds timeout{60};
   // No bytes for this long (servers send bookmarks about once a minute) = a dead connection.
   std::chrono::seconds idle_timeout{90};
+  // Optional: cancel() from another thread ends the watch at once (with an error).
+  std::shared_ptr<net::HttpStreamCancel> cancel;
 };
 
 // Incremental decoder for the newline-delimited JSON stream of a watch: feed it bytes in any

@@ -7,13 +7,14 @@
 //   twice: an event whose object has the resourceVersion already cached is not delivered.
 // - Handlers run on one thread at a time, never concurrently with each other.
 // - Resync re-delivers every cached object as an update(old == new) every `resync` period.
-// Stopping takes effect at the next event, bookmark, or the watch's server-side timeout
-// (WatchOptions::timeout): net streams cannot be interrupted from another thread.
+// stop() is prompt: it cancels the open watch (net::HttpStreamCancel), so it waits at most for
+// a handler that is running or a list request in flight, never for the next event.
 #pragma once
 
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -72,7 +73,7 @@ class Informer {
 
   void add_handlers(EventHandlers handlers);  // before start()
   void start();
-  void stop();  // waits for the loop thread (see the header comment for how long)
+  void stop();  // cancels the watch and waits for the loop thread; final (no restart)
   bool has_synced() const;
   bool wait_for_sync(std::chrono::milliseconds timeout) const;
   const ObjectCache& cache() const { return cache_; }
@@ -103,6 +104,7 @@ class Informer {
   bool synced_ = false;
   std::string resource_version_;
   std::atomic<int> lists_{0}, watches_{0};
+  std::shared_ptr<net::HttpStreamCancel> cancel_ = std::make_shared<net::HttpStreamCancel>();
   std::thread thread_, resync_thread_;
 };
 

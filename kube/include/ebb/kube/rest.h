@@ -94,7 +94,8 @@ class RestClient {
   // resourceVersion logic. Non-2xx responses are read whole and returned as ApiError.
   // `on_data` returning false stops the stream (ok result).
   ApiResult<void> stream(const RestRequest& request, std::chrono::milliseconds idle_timeout,
-                         const std::function<bool(std::string_view)>& on_data);
+                         const std::function<bool(std::string_view)>& on_data,
+                         std::shared_ptr<net::HttpStreamCancel> cancel = nullptr);
 
   const Config& config() const { return config_; }
   const RestOptions& options() const { return options_; }
