@@ -1,5 +1,5 @@
 // kube::Client against an API server: the in-process test API server, or a real cluster when
-// EBB_TEST_KUBECONFIG is set (see target.h). [faults] tests need the test server.
+// EBB_TEST_KUBECONFIG is set (see target.h). [faults] tests need the test server and skip there.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -201,9 +201,9 @@ TEST_CASE("integration: typed errors 404, 409 AlreadyExists vs Conflict, 422") {
   CHECK(invalid.error().reason == "Invalid");
 }
 
-TEST_CASE("integration: 410 Gone for a watch from a resourceVersion outside the window [faults]") {
+TEST_CASE("integration: 410 Gone for a watch from a resourceVersion outside the window", "[faults]") {
+  EBB_NEEDS_TEST_SERVER();
   it::Target target(testapi::TestApiServerOptions{.watch_window = 3});
-  EBB_NEEDS_TEST_SERVER(target);
   auto client = target.client();
   const auto& ns = target.ns();
   auto cm = resources::configmaps();
@@ -317,10 +317,10 @@ TEST_CASE("integration: read_modify_write retries a real 409 race with a fresh r
   CHECK((*final)["data"]["n"] == "15");
 }
 
-TEST_CASE("integration: 500s retried for GET only, 429 retried for POST after Retry-After [faults]") {
+TEST_CASE("integration: 500s retried for GET only, 429 retried for POST after Retry-After", "[faults]") {
+  EBB_NEEDS_TEST_SERVER();
   it::Target target;
-  EBB_NEEDS_TEST_SERVER(target);
-  auto& server = *target.server();
+  auto& server = target.server();
   RestOptions options;
   options.backoff = Backoff{10ms, 2.0, 50ms, 0.5};
   auto client = target.client(options);

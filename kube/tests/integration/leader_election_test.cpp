@@ -1,13 +1,16 @@
-// Lease leader election between two in-process candidates with short durations, against the
-// test API server or a real cluster (target.h). Crash = abandon(): the loop stops without
-// releasing, exactly what kill -9 leaves behind.
+// Lease leader election with short durations, against the test API server or a real cluster
+// (target.h): in-process candidates (a crash simulated with abandon()), and separate
+// ebb-lease-holder processes killed with SIGKILL or stopped with SIGTERM.
 #include <catch2/catch.hpp>
+
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
 
 #include "ebb/kube/leader_election.h"
+#include "support.h"
 #include "target.h"
 
 using namespace ebb;
@@ -59,7 +62,7 @@ TEST_CASE("lease spec: acquire keeps acquireTime on renew, counts transitions") 
   CHECK(taken["acquireTime"] == taken["renewTime"]);
 }
 
-TEST_CASE("leader election: one leads; a graceful stop hands over within the retry period") {
+TEST_CASE("leader election: one leads, and a graceful stop hands over within the retry period") {
   it::Target target;
   auto client_a = target.client();
   auto client_b = target.client();
@@ -122,4 +125,110 @@ TEST_CASE("leader election: a leader that stops renewing is replaced within leas
   // a lease duration from then, plus one jittered retry period, plus request time.
   CHECK(took <= 1000 + 120 + 300);
   b.stop();
+}
+
+namespace {
+
+// One ebb-lease-holder process; its stdout/stderr go to a log file the test polls.
+struct Holder {
+  std::string identity, log;
+  ebb::test::Process process;
+
+  bool said(const std::string& line) const {
+    const std::string text = ebb::test::read_file(log);
+    return text.find(line + "\n") != std::string::npos;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("leader election across processes: kill -9 of the leader, then a graceful stop hands over at once") {
+  it::Target target;
+  ebb::test::TempDir dir("ebb-lease");
+  auto client = target.client();
+  const std::string lease_name = "ebb-processes";
+  constexpr auto lease_duration = 2000ms;
+  constexpr auto retry_period = 100ms;
+  auto start = [&](const std::string& identity) {
+    Holder h{identity, dir.path() + "/" + identity + ".log", {}};
+    std::vector<std::string> argv{EBB_LEASE_HOLDER_BIN};
+    for (auto& arg : target.connection_args()) argv.push_back(arg);
+    for (std::string arg : {std::string("--namespace"), target.ns(), std::string("--name"), lease_name,
+                            std::string("--identity"), identity, std::string("--lease-duration-ms"),
+                            std::to_string(lease_duration.count()), std::string("--renew-deadline-ms"),
+                            std::string("1500"), std::string("--retry-period-ms"),
+                            std::to_string(retry_period.count())}) {
+      argv.push_back(std::move(arg));
+    }
+    h.process = ebb::test::Process::start(argv, h.log);
+    return h;
+  };
+  auto holder_of = [&] {
+    auto lease = client->get(resources::leases(), target.ns(), lease_name);
+    REQUIRE(lease);
+    return (*lease)["spec"];
+  };
+
+  Holder a = start("a");
+  INFO("logs in " << dir.path());
+  REQUIRE(wait_until([&] { return a.said("LEADING a"); }, 10s) >= 0);
+  Holder b = start("b");
+  Holder c = start("c");
+  REQUIRE(wait_until([&] { return b.said("CANDIDATE b") && c.said("CANDIDATE c"); }, 10s) >= 0);
+  std::this_thread::sleep_for(lease_duration + 500ms);  // longer than a lease: a keeps renewing
+  REQUIRE(a.process.running());
+  CHECK_FALSE(b.said("LEADING b"));
+  CHECK_FALSE(c.said("LEADING c"));
+  auto spec = holder_of();
+  CHECK(spec["holderIdentity"] == "a");
+  CHECK(spec["leaseDurationSeconds"] == 2);
+  CHECK(spec["leaseTransitions"] == 0);
+
+  // kill -9: a cannot release anything. Another candidate takes over once the lease a last
+  // renewed has gone unrenewed for a lease duration on its own clock.
+  REQUIRE(::kill(a.process.pid(), SIGKILL) == 0);
+  std::string next, waiting;
+  const auto took = wait_until(
+      [&] {
+        if (b.said("LEADING b")) next = "b", waiting = "c";
+        else if (c.said("LEADING c")) next = "c", waiting = "b";
+        return !next.empty();
+      },
+      10s);
+  REQUIRE(took >= 0);
+  INFO("took over after " << took << " ms");
+  // Not before the lease can have expired (a renewed at most one retry period before the kill):
+  // that would be two leaders at once.
+  CHECK(took >= (lease_duration - retry_period).count() - 50);
+  // Within lease duration + retry period of the kill: the candidate saw a's last renewal at most
+  // one jittered retry after it was written, and retries every jittered retry period; plus
+  // request time.
+  CHECK(took <= (lease_duration + 2 * retry_period * 12 / 10).count() + 300);
+  Holder& leader = next == "b" ? b : c;
+  Holder& other = next == "b" ? c : b;
+  CHECK_FALSE(other.said("LEADING " + waiting));
+  spec = holder_of();
+  CHECK(spec["holderIdentity"] == next);
+  CHECK(spec["leaseTransitions"] == 1);
+
+  // Graceful: SIGTERM releases the lease, so the last candidate takes over at its next retry,
+  // far sooner than a lease duration.
+  const auto term_at = std::chrono::steady_clock::now();
+  REQUIRE(::kill(leader.process.pid(), SIGTERM) == 0);
+  const auto handed = wait_until([&] { return other.said("LEADING " + waiting); }, 10s);
+  REQUIRE(handed >= 0);
+  INFO("handed over " << handed << " ms after SIGTERM");
+  CHECK(handed <= 700);
+  REQUIRE(wait_until([&] { return leader.said("EXITING " + next); }, 5s) >= 0);
+  CHECK(leader.said("STOPPED LEADING " + next));
+  CHECK(std::chrono::steady_clock::now() - term_at < lease_duration);
+  spec = holder_of();
+  CHECK(spec["holderIdentity"] == waiting);
+  CHECK(spec["leaseTransitions"] == 2);
+
+  // The last one leaves gracefully too: the lease is released, nobody holds it.
+  other.process.stop();
+  CHECK(other.said("STOPPED LEADING " + waiting));
+  spec = holder_of();
+  CHECK(spec["holderIdentity"] == "");
 }
