@@ -49,16 +49,35 @@ static Reply conflict(const ResourceInfo& r, const std::string& name, const std:
 static const char* kModified =
     "the object has been modified; please apply your changes to the latest version and try again";
 
+// kube's field.ErrorType wording is the start of each message; the cause reason follows it.
+static std::string reason_of(const std::string& message) {
+  for (auto [prefix, reason] : {std::pair{"Required value", "FieldValueRequired"},
+                                std::pair{"Unsupported value", "FieldValueNotSupported"},
+                                std::pair{"Forbidden", "FieldValueForbidden"},
+                                std::pair{"Duplicate value", "FieldValueDuplicate"},
+                                std::pair{"Too long", "FieldValueTooLong"}, std::pair{"Too many", "FieldValueTooMany"}})
+    if (message.rfind(prefix, 0) == 0) return reason;
+  return "FieldValueInvalid";
+}
+
 Reply invalid(const ResourceInfo& r, const std::string& name,
               const std::vector<std::pair<std::string, std::string>>& causes) {
+  std::vector<FieldCause> fc;
+  for (const auto& [field, message] : causes) fc.push_back({reason_of(message), field, message});
+  return invalid_fields(r, name, fc);
+}
+
+Reply invalid_fields(const ResourceInfo& r, const std::string& name, const std::vector<FieldCause>& causes) {
   std::string kind = r.group.empty() ? r.kind : r.kind + "." + r.group;
-  std::string msg = kind + " \"" + name + "\" is invalid: ";
+  // One error is shown bare, several as a bracketed list (utilerrors.Aggregate).
+  std::string list;
   json jc = json::array();
   for (std::size_t i = 0; i < causes.size(); ++i) {
-    if (i) msg += ", ";
-    msg += causes[i].first + ": " + causes[i].second;
-    jc.push_back({{"reason", "FieldValueInvalid"}, {"message", causes[i].second}, {"field", causes[i].first}});
+    if (i) list += ", ";
+    list += causes[i].field + ": " + causes[i].message;
+    jc.push_back({{"reason", causes[i].reason}, {"message", causes[i].message}, {"field", causes[i].field}});
   }
+  std::string msg = kind + " \"" + name + "\" is invalid: " + (causes.size() > 1 ? "[" + list + "]" : list);
   json d = {{"name", name}};
   if (!r.group.empty()) d["group"] = r.group;
   d["kind"] = r.kind;
@@ -653,6 +672,9 @@ struct Store::Impl {
     for (auto& v : versions) {
       if (!v.value("served", false)) continue;
       out.versions.push_back(v.value("name", ""));
+      if (v.contains("schema") && v["schema"].is_object() && v["schema"].contains("openAPIV3Schema") &&
+          v["schema"]["openAPIV3Schema"].is_object())
+        out.schemas[v.value("name", "")] = std::make_shared<const json>(v["schema"]["openAPIV3Schema"]);
       if (v.value("storage", false) || !chosen) chosen = &v;
     }
     if (out.versions.empty()) errs.push_back({"spec.versions", "Invalid value: must have at least one served version"});
@@ -734,6 +756,11 @@ struct Store::Impl {
     } else {
       meta.erase("namespace");
     }
+    if (const json* schema = schema_for(r, version)) {
+      if (r.has_status) obj.erase("status");
+      auto causes = admit_custom_resource(*schema, obj);
+      if (!causes.empty()) return invalid_fields(r, name, causes);
+    }
     if (find_obj(r, ns, name)) return already_exists(r, name);
     ResourceInfo crd_def;
     bool is_crd = r.group == "apiextensions.k8s.io" && r.plural == "customresourcedefinitions";
@@ -760,6 +787,12 @@ struct Store::Impl {
     record("ADDED", r, obj, nullptr);
     if (is_crd) resources[rkey(crd_def)] = crd_def;
     return {201, present(r, version, obj)};
+  }
+
+  // The schema of the version the request used (the preferred one when none is named).
+  static const json* schema_for(const ResourceInfo& r, const std::string& version) {
+    auto it = r.schemas.find(version.empty() ? r.version : version);
+    return it == r.schemas.end() || !it->second ? nullptr : it->second.get();
   }
 
   static void defaults(const ResourceInfo& r, json& obj) {
@@ -822,6 +855,11 @@ struct Store::Impl {
         else next.erase("status");
       }
       defaults(r, next);
+    }
+    // Pruned, defaulted and validated as a whole, also for /status (the spec is the stored one).
+    if (const json* schema = schema_for(r, version)) {
+      auto causes = admit_custom_resource(*schema, next);
+      if (!causes.empty()) return invalid_fields(r, name, causes);
     }
     next["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"];
     if (cur["metadata"].contains("deletionTimestamp")) {

@@ -20,6 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schema.h"
+
 namespace ebb::testapi {
 
 using json = nlohmann::json;
@@ -41,6 +43,9 @@ struct ResourceInfo {
   std::string status_replicas_path = ".status.replicas";
   std::string label_selector_path;  // for Scale.status.selector; "" = none (deployments use spec.selector)
   bool selector_from_spec = false;  // Scale.status.selector from spec.selector (apps/v1)
+  // CRDs: each served version's openAPIV3Schema; objects written through it are pruned,
+  // defaulted and validated with it (schema.h). Shared: ResourceInfo is copied per request.
+  std::map<std::string, std::shared_ptr<const json>> schemas;
 
   std::string api_version(const std::string& v) const { return group.empty() ? v : group + "/" + v; }
   // "deployments.apps" or "configmaps": how messages name the resource.
@@ -61,6 +66,8 @@ Reply not_found(const ResourceInfo& r, const std::string& name);
 Reply bad_request(const std::string& message);
 Reply invalid(const ResourceInfo& r, const std::string& name,
               const std::vector<std::pair<std::string, std::string>>& causes /* field, message */);
+// The same with each cause's reason given (FieldValueRequired, FieldValueNotSupported, ...).
+Reply invalid_fields(const ResourceInfo& r, const std::string& name, const std::vector<FieldCause>& causes);
 
 enum class Sub { Main, Status };
 
