@@ -1,0 +1,17 @@
+// The ebb-operator process: informers (ScaledObjects, HPAs, TriggerAuthentications,
+// ClusterTriggerAuthentications) -> one work queue -> --concurrent-reconciles workers calling
+// ScaledObjectReconciler::reconcile(key); Lease leader election (workers and writes only while
+// leading); the admission webhook over HTTPS, /healthz, /readyz and /metrics served always;
+// SIGTERM/SIGINT: stop taking keys, finish in-flight reconciles, release the Lease, exit 0.
+#pragma once
+
+#include "process/options.h"
+
+namespace ebb::op::process {
+
+// Runs until a signal (exit code 0) or a fatal condition such as a lost Lease (non-zero).
+// Never returns for a clean shutdown: it exits the process itself once the Lease is released,
+// because informer threads may sit in a watch for up to a bookmark interval.
+int run_operator(const OperatorOptions& options);
+
+}  // namespace ebb::op::process
