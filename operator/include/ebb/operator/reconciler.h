@@ -32,6 +32,9 @@ struct ReconcilerOptions {
   std::chrono::milliseconds missing_target_recheck{std::chrono::seconds(30)};
   // Value of app.kubernetes.io/version on HPAs.
   std::string version = "dev";
+  // Where a ClusterTriggerAuthentication's Secrets/ConfigMaps are read (KEDA's
+  // KEDA_CLUSTER_OBJECT_NAMESPACE; keda-compat §1.2.1).
+  std::string cluster_object_namespace = "keda";
 };
 
 // Where the reconciler may read instead of the API server (all optional; null = API reads).

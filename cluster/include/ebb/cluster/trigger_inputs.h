@@ -1,0 +1,97 @@
+// Everything a ScaledObject's triggers need from the cluster, and the scalers' pure step on top:
+// for each trigger, the (Cluster)TriggerAuthentication it references and the Secrets/ConfigMaps
+// that names, resolved to auth params (api::resolve_auth_params); the scale target's env for
+// `…FromEnv`; then the parse step (scalers::Registry::builtin()) giving the trigger's metric.
+// cpu/memory triggers are parsed here (keda-compat §6.8): they are HPA Resource metrics and have
+// no scaler.
+//
+// Namespaces: a TriggerAuthentication and its Secrets/ConfigMaps are read in the ScaledObject's
+// namespace; a ClusterTriggerAuthentication is cluster-scoped and its Secrets/ConfigMaps are read
+// in the "cluster object namespace" (KEDA: KEDA_CLUSTER_OBJECT_NAMESPACE, else the operator's
+// namespace; here TriggerInputsOptions::cluster_object_namespace, default "keda"). Nothing else
+// is read.
+//
+// Errors are per trigger, name the trigger index and type and the missing object or key, never
+// a value read from a Secret.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ebb/api/auth.h"
+#include "ebb/api/objects.h"
+#include "ebb/cluster/scale_target.h"
+#include "ebb/kube/client.h"
+#include "ebb/result.h"
+#include "ebb/scalers/registry.h"
+#include "ebb/scalers/scaler.h"
+
+namespace ebb::cluster {
+
+// A cpu/memory trigger as an HPA Resource (or ContainerResource) metric.
+struct ResourceMetric {
+  std::string resource;        // "cpu" or "memory"
+  std::string container_name;  // non-empty: a ContainerResource metric
+  std::string target_type;     // "Utilization" or "AverageValue"
+  std::int32_t average_utilization = 0;  // Utilization
+  std::string average_value;             // AverageValue: the quantity as written ("500m")
+};
+
+// Pure: a cpu/memory trigger's metricType and metadata -> metric, or errors with paths relative
+// to the trigger ("metadata.value", "metricType").
+Result<ResourceMetric, FieldErrors> parse_resource_trigger(const api::ScaleTrigger& trigger);
+
+// What one trigger contributes to the HPA: an External metric spec from its scaler, or a
+// Resource metric. `config` (external only) is the scaler's parsed config, from which the
+// adapter builds the I/O side.
+struct TriggerMetric {
+  std::size_t index = 0;
+  std::string type;
+  std::string name;  // spec.triggers[i].name
+  std::optional<scalers::MetricSpec> external;
+  std::optional<ResourceMetric> resource;
+  std::shared_ptr<const scalers::TriggerConfig> config;
+};
+
+struct TriggerProblem {
+  std::size_t index = 0;
+  std::string type;
+  // "trigger 0 (rabbitmq): TriggerAuthentication \"auth\" not found in namespace \"shop\"" or
+  // "trigger 1 (redis): spec.triggers[1].metadata.listName: …"
+  std::string message;
+  FieldErrors errors;  // parse errors, paths from the object root ("spec.triggers[1].metadata.x")
+  bool transient = false;  // an API failure, worth retrying unchanged
+};
+
+// The base TriggerContext of trigger `index` (no auth params, no env): the fields copied from
+// the spec. cli/src/manifests.cpp builds the same fields offline (kept there: a few lines).
+scalers::TriggerContext base_trigger_context(const api::ScaledObject& so, std::size_t index);
+
+// Pure: the metric of one trigger from a complete context (cpu/memory here, else the registry).
+// Error paths are relative to the trigger.
+Result<TriggerMetric, FieldErrors> parse_trigger(const api::ScaledObject& so, const scalers::TriggerContext& ctx,
+                                                 const scalers::Registry& registry);
+
+struct TriggerInputsOptions {
+  std::string cluster_object_namespace = "keda";
+  const scalers::Registry* registry = nullptr;  // null: scalers::Registry::builtin()
+};
+
+struct TriggerInputs {
+  std::vector<scalers::TriggerContext> contexts;  // one per trigger, resolved as far as possible
+  std::vector<TriggerMetric> metrics;             // triggers that parsed, in trigger order
+  std::vector<TriggerProblem> problems;           // triggers that did not, in trigger order
+  bool ok() const { return problems.empty(); }
+};
+
+// Reads the auth objects and their Secrets/ConfigMaps, resolves auth params and env, and runs
+// the parse step. `env` is the target's environment (nullptr: the target could not be read, so
+// `…FromEnv` and TriggerAuthentication `env` resolve to errors naming the variable).
+TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledObject& so, const TargetEnvironment* env,
+                                     const TriggerInputsOptions& options = {});
+
+}  // namespace ebb::cluster
