@@ -243,6 +243,11 @@ Result<ServingTls> build_serving_tls(const std::string& cert_pem, const std::str
   context->use_private_key(asio::buffer(key_pem), ssl::context::pem, ec);
   if (ec) {
     ERR_clear_error();
+    // OpenSSL checks the key against the certificate while loading it.
+    if (ec.category() == asio::error::get_ssl_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+      return fail(key_what + " does not match " + cert_what);
+    }
     return fail(key_what + ": not a valid unencrypted PEM private key (" + ec.message() + ")");
   }
   if (SSL_CTX_check_private_key(native) != 1) {
