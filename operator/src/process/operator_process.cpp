@@ -60,6 +60,14 @@ std::string random_suffix() {
   return out;
 }
 
+sigset_t termination_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  return signals;
+}
+
 bool disabled(const std::string& bind_address) { return bind_address.empty() || bind_address == "0"; }
 
 class OperatorProcess {
@@ -138,15 +146,7 @@ int OperatorProcess::run() {
   parse_log_level(o_.log_level, level);
   Logger::set_level(level);
 
-  // Signals are taken by one thread with sigwait; every thread created from here on inherits
-  // the blocked mask, so no worker is interrupted mid-request.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-
+  const sigset_t signals = termination_signals();
   auto config = kube::load_config(o_.kubeconfig, o_.context);
   if (!config) {
     log_.error("cannot load the Kubernetes client configuration", {{"error", config.error().message}});
@@ -694,6 +694,12 @@ net::ServerResponse OperatorProcess::serve_webhook(const net::ServerRequest& req
 int run_operator(const OperatorOptions& options) {
   // Never destroyed: shut_down() exits the process. Held by a global so leak checkers see it
   // as reachable when run() returns early with an error.
+  // Signals are taken by one thread with sigwait. They must be blocked before the first thread
+  // exists (the work queue starts one in the constructor): every thread inherits the mask, and
+  // a thread without it would take the default action and kill the process.
+  const sigset_t signals = termination_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
   static OperatorProcess* process = nullptr;
   process = new OperatorProcess(options);
   return process->run();
