@@ -70,7 +70,8 @@ bool set_condition(json& conditions, const Condition& condition, std::optional<s
     return true;
   }
   bool changed = false;
-  if (str_member(*existing, "status") != condition.status || !existing->contains("lastTransitionTime"))
+  // Only a status change moves lastTransitionTime (a schema that prunes it must not cause a write per pass).
+  if (str_member(*existing, "status") != condition.status)
     changed |= set_member(*existing, "lastTransitionTime", std::string(now));
   changed |= set_member(*existing, "status", condition.status);
   changed |= set_member(*existing, "reason", condition.reason);

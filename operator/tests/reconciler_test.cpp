@@ -2,7 +2,11 @@
 // controllers: what the reconciler does is all that happens).
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <set>
+#include <sstream>
+
+#include "ebb/api/decode.h"
 
 #include "ebb/kube/client.h"
 #include "ebb/kube/event_recorder.h"
@@ -17,13 +21,17 @@ namespace res = ebb::kube::resources;
 namespace {
 
 struct Fixture {
-  testapi::TestApiServer server{testapi::TestApiServerOptions{.preregister_keda = true}};
+  bool with_crds;
+  testapi::TestApiServer server;
   std::unique_ptr<kube::Client> client;
   std::unique_ptr<kube::EventRecorder> recorder;
   std::unique_ptr<op::ScaledObjectReconciler> reconciler;
   const std::string ns = "shop";
 
-  Fixture() {
+  // with_crds: install crds/ (the test API server then prunes and validates like a real cluster)
+  // instead of serving keda.sh without schemas.
+  explicit Fixture(bool crds = false)
+      : with_crds(crds), server(testapi::TestApiServerOptions{.preregister_keda = !crds}) {
     kube::Config config;
     config.server = server.url();
     config.token = kube::TokenSource::fixed("test-token");
@@ -35,6 +43,19 @@ struct Fixture {
     options.missing_target_recheck = std::chrono::milliseconds(1234);
     reconciler = std::make_unique<op::ScaledObjectReconciler>(*client, *recorder, options);
     REQUIRE(client->create(res::namespaces(), json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}).ok());
+    if (with_crds) {
+      for (const char* file : {"keda.sh_scaledobjects.yaml", "keda.sh_triggerauthentications.yaml",
+                               "keda.sh_clustertriggerauthentications.yaml"}) {
+        std::ifstream in(std::string(EBB_SOURCE_DIR) + "/crds/" + file);
+        REQUIRE(in.good());
+        std::stringstream text;
+        text << in.rdbuf();
+        auto crd = api::yaml_to_json(text.str());
+        REQUIRE(crd.ok());
+        auto created = client->create(res::custom_resource_definitions(), *crd);
+        if (!created) FAIL(created.error().message);
+      }
+    }
   }
 
   void deployment(const std::string& name, int replicas = 2) {
@@ -122,7 +143,9 @@ op::Condition ready_of(const json& so) {
 }  // namespace
 
 TEST_CASE("worked example end to end: finalizer, label, HPA, status, events; a second pass writes nothing") {
-  Fixture f;
+  const bool crds = GENERATE(false, true);
+  INFO("with Ebb's CRDs installed: " << crds);
+  Fixture f(crds);
   f.deployment("orders-worker", 2);
   f.create_so(f.so("orders", "orders-worker"));
   auto r = f.reconcile("orders");
