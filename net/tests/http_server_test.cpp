@@ -531,7 +531,7 @@ TEST_CASE("make_self_signed_certificate: names and errors", "[http-server][tls]"
   CHECK_THAT(bad.error().message, Contains("invalid host name"));
 }
 
-TEST_CASE("server: TLS from files is reloaded when the files change; a bad pair keeps the old one",
+TEST_CASE("server: TLS from files is reloaded when the files change, a bad pair keeps the old one",
           "[http-server][tls]") {
   testing::TempDir dir;
   const std::string cert_file = dir.path() + "/tls.crt", key_file = dir.path() + "/tls.key";
