@@ -146,7 +146,7 @@ TEST_CASE("wrong types are FieldValueTypeInvalid and name the expected type") {
         R"(Invalid value: "integer": spec.items[0].opts.n in body must be of type string: "integer")");
 }
 
-TEST_CASE("integers: an integral float is an integer, a fraction is not; integers are numbers") {
+TEST_CASE("integers: an integral float is an integer, a fraction is not, an integer is a number") {
   json o = valid_object();
   o["spec"]["low"] = 2.0;
   o["spec"]["ratio"] = 1;
@@ -213,7 +213,7 @@ TEST_CASE("item counts and list types") {
   CHECK(cause_for(causes, "spec.ports[1]").reason == "FieldValueDuplicate");
 }
 
-TEST_CASE("nulls: removed or defaulted unless nullable; a null in a required place is missing") {
+TEST_CASE("nulls: removed or defaulted unless nullable, and a null in a required place is missing") {
   json o = valid_object();
   o["spec"]["low"] = nullptr;
   o["spec"]["mode"] = nullptr;
