@@ -700,7 +700,7 @@ TEST_CASE("flags: --version and usage errors and --help", "[system]") {
     CHECK(help.out.find(flag) != std::string::npos);
 }
 
-TEST_CASE("--label-selector shards: only matching ScaledObjects are reconciled", "[system]") {
+TEST_CASE("sharding by label selector: only matching ScaledObjects are reconciled", "[system]") {
   Cluster cluster;
   cluster.create_deployment("mine");
   cluster.create_deployment("theirs");
