@@ -258,7 +258,8 @@ bool is_ready(const std::optional<Object>& so) {
   auto ready = condition(*so, "Ready");
   if (!ready || ready->value("status", "") != "True") return false;
   const auto generation = (*so)["metadata"].value("generation", 0);
-  return !ready->contains("observedGeneration") || ready->value("observedGeneration", 0) == generation;
+  // observedGeneration must be there: the adapter's hand-off rule reads it (crds/ keeps it).
+  return ready->value("observedGeneration", -1) == generation;
 }
 
 // ---------------------------------------------------------------------------------------------

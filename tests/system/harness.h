@@ -85,7 +85,7 @@ Object scaled_object(const std::string& name, const std::string& target, const s
 // Condition `type` of an object's status, if present.
 std::optional<Object> condition(const Object& object, const std::string& type);
 std::string condition_status(const Object& object, const std::string& type);
-bool is_ready(const std::optional<Object>& so);  // Ready=True for the current generation
+bool is_ready(const std::optional<Object>& so);  // Ready=True with observedGeneration = generation
 
 struct OperatorPorts {
   std::uint16_t health = 0, metrics = 0, webhook = 0;
