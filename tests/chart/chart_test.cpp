@@ -273,7 +273,7 @@ TEST_CASE("every rendered document is a named object, unique per kind and namesp
   }
 }
 
-TEST_CASE("RBAC: no wildcard beyond */scale and the external metrics read; no cluster-wide Secret read by default") {
+TEST_CASE("RBAC: no wildcard beyond */scale and the external metrics read, no cluster-wide Secret read by default") {
   for (const auto& args : variations()) {
     INFO("values: " << describe(args));
     auto docs = render(args);
