@@ -14,8 +14,8 @@
 // checks): invalid-name, invalid-metadata, invalid-scale-target, invalid-spec,
 // workload-not-found, incorrect-trigger-authentication, malformed-request, internal-error.
 //
-// Not here yet: scalingModifiers.formula syntax (ValidationOptions::check_formula is left empty
-// until the formula evaluator exists; the other scalingModifiers rules are checked).
+// scalingModifiers.formula is compiled with the same evaluator the adapter runs
+// (scalers::check_formula), so a formula the webhook admits is one the adapter can evaluate.
 #include "ebb/operator/webhook.h"
 
 #include <algorithm>
@@ -26,6 +26,7 @@
 #include "ebb/api/keda_types.h"
 #include "ebb/api/validate.h"
 #include "ebb/operator/ownership.h"
+#include "ebb/scalers/formula.h"
 #include "ebb/scalers/quantity.h"
 
 namespace ebb::op {
@@ -291,9 +292,10 @@ void review_scaled_object(const Request& request, const AdmissionLookups& lookup
   if (outcome.ns.empty()) outcome.ns = ns;
 
   // An empty list means "every KEDA type": supporting({}) would accept none.
-  const auto options = lookups.supported_types.empty()
-                           ? api::ValidationOptions{}
-                           : api::ValidationOptions::supporting(lookups.supported_types);
+  auto options = lookups.supported_types.empty()
+                     ? api::ValidationOptions{}
+                     : api::ValidationOptions::supporting(lookups.supported_types);
+  options.check_formula = scalers::check_formula;
   const auto result = api::validate(so, options);
   std::vector<Denial> denials;
   for (const auto& e : result.errors) denials.push_back({reason_for(e), e.str()});

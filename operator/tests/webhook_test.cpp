@@ -320,15 +320,25 @@ TEST_CASE("webhook: each ScaledObject check denies with KEDA's reason label and 
        "spec.triggers[0].type: unsupported trigger type \"rabbitmq\" (supported: kafka, redis)",
        {"kafka", "redis"}},
       {"scaling-modifiers: formula without target",
-       scaled_object("o", {{"advanced", {{"scalingModifiers", {{"formula", "a + b"}}}}}}),
+       scaled_object("o", {{"advanced", {{"scalingModifiers", {{"formula", "1 + 2"}}}}}}),
        "scaling-modifiers",
        "spec.advanced.scalingModifiers.target: Required value: a formula needs a target"},
       {"scaling-modifiers: target not above 0",
        scaled_object("o",
-                     {{"advanced", {{"scalingModifiers", {{"formula", "a"}, {"target", "0"}}}}}}),
+                     {{"advanced", {{"scalingModifiers", {{"formula", "1"}, {"target", "0"}}}}}}),
        "scaling-modifiers",
        "spec.advanced.scalingModifiers.target: Invalid value: \"0\": must be a number greater than "
        "0"},
+      {"scaling-modifiers: a formula construct the evaluator does not support",
+       scaled_object("o", {{"advanced",
+                            {{"scalingModifiers", {{"formula", "q ?? 1"}, {"target", "5"}}}}},
+                           {"triggers",
+                            {{{"type", "redis"},
+                              {"name", "q"},
+                              {"metadata", {{"address", "r:6379"}, {"listName", "l"}}}}}}}),
+       "scaling-modifiers",
+       "spec.advanced.scalingModifiers.formula: Invalid value: \"q ?? 1\": invalid formula: "
+       "unsupported operator \"??\" at position 3"},
       {"scaling-modifiers-fallback",
        scaled_object(
            "o", {{"fallback",
@@ -611,7 +621,7 @@ TEST_CASE("webhook: warnings are returned on allowed requests") {
   CHECK(idle.warnings.empty());
 }
 
-TEST_CASE("webhook: several problems are all reported; the label is the first one's") {
+TEST_CASE("webhook: several problems are all reported, the label is the first one's") {
   const auto so = scaled_object(
       "b", {{"idleReplicaCount", 3}, {"minReplicaCount", 1}, {"triggers", Json::array()}});
   const auto o = run(admission_review("CREATE", so), Cluster{{scaled_object("a")}});
