@@ -23,7 +23,7 @@ json scalar(const std::string& yaml_value) {
 
 }  // namespace
 
-TEST_CASE("plain scalars are typed with the YAML 1.2 core schema; quoted ones stay strings") {
+TEST_CASE("plain scalars are typed with the YAML 1.2 core schema, quoted ones stay strings") {
   struct Case {
     const char* yaml;
     json expected;

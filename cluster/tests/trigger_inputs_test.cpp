@@ -49,7 +49,7 @@ const kube::Resource kCTA{"keda.sh", "v1alpha1", "clustertriggerauthentications"
 
 }  // namespace
 
-TEST_CASE("scale target: Deployment resolved without discovery; missing vs kind without /scale") {
+TEST_CASE("scale target: Deployment resolved without discovery, missing vs kind without /scale") {
   Fixture f;
   auto so = decode("apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: s, namespace: shop}\n"
                    "spec: {scaleTargetRef: {name: w}, triggers: [{type: cpu, metricType: Utilization, metadata: {value: '50'}}]}\n");

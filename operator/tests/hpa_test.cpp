@@ -165,7 +165,7 @@ spec:
   CHECK(hpa->external_metric_names == std::vector<std::string>{"s0-rabbitmq-q1", "s1-rabbitmq-q2"});
 }
 
-TEST_CASE("directional pauses disable the matching HPA policy; behavior passes through; removal is an update") {
+TEST_CASE("directional pauses disable the matching HPA policy, behavior passes through, removal is an update") {
   auto so = decode(R"(
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject

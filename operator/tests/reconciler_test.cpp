@@ -142,7 +142,7 @@ op::Condition ready_of(const json& so) {
 
 }  // namespace
 
-TEST_CASE("worked example end to end: finalizer, label, HPA, status, events; a second pass writes nothing") {
+TEST_CASE("worked example end to end: finalizer, label, HPA, status, events, a second pass writes nothing") {
   const bool crds = GENERATE(false, true);
   INFO("with Ebb's CRDs installed: " << crds);
   Fixture f(crds);
@@ -212,7 +212,7 @@ TEST_CASE("a spec change updates the HPA and the observed generation") {
   CHECK(op::observed_generation(f.get_so("orders")["status"], "Ready") == generation);
 }
 
-TEST_CASE("an invalid ScaledObject: Ready=False naming the field, a Warning event, no HPA; an unchanged repeat is quiet") {
+TEST_CASE("an invalid ScaledObject: Ready=False naming the field, a Warning event, no HPA, an unchanged repeat is quiet") {
   Fixture f;
   f.deployment("w");
   auto o = f.so("orders", "w");
@@ -249,7 +249,7 @@ TEST_CASE("scaler metadata errors name the trigger and field") {
   CHECK(f.has_event("orders", "Warning", "KEDAScalerFailed"));
 }
 
-TEST_CASE("a missing scale target: Ready=False and a recheck; created later -> HPA") {
+TEST_CASE("a missing scale target: Ready=False and a recheck, created later -> HPA") {
   Fixture f;
   f.create_so(f.so("orders", "later"));
   auto r = f.reconcile("orders");
@@ -318,7 +318,7 @@ TEST_CASE("a foreign HPA on the target: conflict without transfer, taken over wi
   CHECK(so["status"]["hpaName"] == "theirs");
 }
 
-TEST_CASE("full pause with paused-replicas: Paused first, HPA deleted, replicas set; unpause recreates the HPA") {
+TEST_CASE("full pause with paused-replicas: Paused first, HPA deleted, replicas set, unpause recreates the HPA") {
   Fixture f;
   f.deployment("w", 5);
   f.create_so(f.so("orders", "w"));
@@ -375,7 +375,7 @@ TEST_CASE("paused: true keeps replicas where they are") {
   CHECK_FALSE(so["status"].contains("pausedReplicaCount"));
 }
 
-TEST_CASE("directional pause disables the HPA policy and sets Paused; removing it restores the behavior") {
+TEST_CASE("directional pause disables the HPA policy and sets Paused, removing it restores the behavior") {
   Fixture f;
   f.deployment("w");
   auto o = f.so("orders", "w");
@@ -463,7 +463,7 @@ TEST_CASE("an injected 409 on the status write converges") {
   CHECK(ready_of(f.get_so("orders")).status == "True");
 }
 
-TEST_CASE("a missing object is success; owner_key and keys_referencing") {
+TEST_CASE("a missing object is success, owner_key and keys_referencing") {
   Fixture f;
   CHECK(f.reconcile("nothing").ok());
   json hpa = {{"metadata", {{"namespace", "shop"}, {"ownerReferences", json::array({{{"apiVersion", "keda.sh/v1alpha1"},

@@ -6,7 +6,7 @@
 using nlohmann::json;
 using namespace ebb;
 
-TEST_CASE("set_condition: lastTransitionTime changes only with the status; observedGeneration is set") {
+TEST_CASE("set_condition: lastTransitionTime changes only with the status, observedGeneration is set") {
   json conditions;
   CHECK(op::set_condition(conditions, {"Ready", "False", "ScaledObjectCheckFailed", "m1"}, 1, "T1"));
   REQUIRE(conditions.size() == 1);
@@ -44,7 +44,7 @@ TEST_CASE("derive_ready: failure, pause, then trigger health from the adapter") 
                                  "ScaledObject is defined correctly and is ready for scaling"});
 }
 
-TEST_CASE("apply_operator_status touches only operator fields; originalReplicaCount is written once") {
+TEST_CASE("apply_operator_status touches only operator fields, originalReplicaCount is written once") {
   json status = {{"conditions", json::array({{{"type", "Active"}, {"status", "True"}, {"reason", "ScalerActive"}}})},
                  {"lastActiveTime", "2026-01-01T00:00:00Z"},
                  {"health", {{"s0-x", {{"status", "Happy"}}}}}};

@@ -305,7 +305,7 @@ TEST_CASE("redis-streams: mode selection decides the target") {
   }
 }
 
-TEST_CASE("redis-streams: activationLagCount applies to every mode; errors are exact") {
+TEST_CASE("redis-streams: activationLagCount applies to every mode, errors are exact") {
   const auto r = parse(trigger("redis-cluster-streams",
                                {{"stream", "orders"}, {"activationLagCount", "4"}, {"addresses", "a:1,b:2"}}));
   CHECK(ok(r).metric_spec().activation_target == 4);

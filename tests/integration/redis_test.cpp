@@ -105,7 +105,7 @@ TEST_CASE("redis: PING reaches standalone, cluster and sentinel deployments") {
   CHECK(pool.ping(sentinel).ok());
 }
 
-TEST_CASE("redis: zset, set, hash and missing keys; other types are errors") {
+TEST_CASE("redis: zset, set, hash and missing keys, other types are errors") {
   test::RedisServer server;
   ConnectionPools pools;
   auto poll_key = [&](const std::string& key) {
