@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "ebb/process/flags.h"
+
 namespace ebb::op::process {
 
 inline constexpr const char* kOperatorVersion = "0.1.0";
@@ -45,11 +47,8 @@ struct ParsedOptions {
 };
 ParsedOptions parse_options(int argc, char** argv);
 
-// "1h2m3.5s", "500ms", "15s", "2m": Go's time.ParseDuration subset (h, m, s, ms, us, ns).
-std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
-
-// The namespace of the pod this process runs in, from the service-account namespace file;
-// "" when not in a pod.
-std::string pod_namespace(const std::string& namespace_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+// Shared with ebb-metrics-adapter (common/include/ebb/process/flags.h).
+using ebb::process::parse_duration;
+using ebb::process::pod_namespace;
 
 }  // namespace ebb::op::process

@@ -1,4 +1,4 @@
-#include "process/log.h"
+#include "ebb/process/log.h"
 
 #include <atomic>
 #include <chrono>
@@ -6,7 +6,7 @@
 #include <ctime>
 #include <mutex>
 
-namespace ebb::op::process {
+namespace ebb::process {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
@@ -74,4 +74,4 @@ void Logger::log(LogLevel level, std::string_view msg, LogFields fields) const {
   std::fflush(stderr);
 }
 
-}  // namespace ebb::op::process
+}  // namespace ebb::process
