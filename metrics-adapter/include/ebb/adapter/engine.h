@@ -35,6 +35,7 @@
 
 #include "ebb/adapter/actuator.h"
 #include "ebb/adapter/decision.h"
+#include "ebb/adapter/freshness.h"
 #include "ebb/adapter/provider.h"
 #include "ebb/adapter/scheduler.h"
 #include "ebb/kube/client.h"
@@ -60,12 +61,12 @@ class EngineObserver {
   virtual ~EngineObserver() = default;
   // One scaler query (poll or refresh): value served (after fallback) when any, activity,
   // whether it failed, and how long it took.
-  virtual void scaler_queried(const MetricLabels&, std::optional<double> value, bool active, bool failed,
-                              double seconds) {}
-  virtual void composite(const MetricLabels&, double value, bool active) {}
-  virtual void scale_loop_lag(const std::string& ns, const std::string& name, double seconds) {}
-  virtual void object_error(const std::string& ns, const std::string& name) {}
-  virtual void forget(const std::string& ns, const std::string& name) {}
+  virtual void scaler_queried(const MetricLabels& /*labels*/, std::optional<double> /*value*/, bool /*active*/,
+                              bool /*failed*/, double /*seconds*/) {}
+  virtual void composite(const MetricLabels& /*labels*/, double /*value*/, bool /*active*/) {}
+  virtual void scale_loop_lag(const std::string& /*ns*/, const std::string& /*name*/, double /*seconds*/) {}
+  virtual void object_error(const std::string& /*ns*/, const std::string& /*name*/) {}
+  virtual void forget(const std::string& /*ns*/, const std::string& /*name*/) {}
 };
 
 struct EngineOptions {
