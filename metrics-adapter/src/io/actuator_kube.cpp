@@ -1,0 +1,208 @@
+// KubeActuator: the adapter's writes through the Kubernetes API (ARCHITECTURE.md "Who writes
+// what"): /scale of the target, the adapter-owned ScaledObject status fields, Events. Every write
+// uses optimistic concurrency and is retried on 409 from a fresh read, a bounded number of times.
+#include <random>
+#include <thread>
+
+#include "ebb/adapter/actuator.h"
+#include "ebb/cluster/scale_target.h"
+#include "ebb/process/log.h"
+
+namespace ebb::adapter {
+
+using nlohmann::json;
+
+namespace {
+
+const process::Logger& log() {
+  static const process::Logger logger("adapter.actuator");
+  return logger;
+}
+
+// Between conflict retries: short, jittered (the other writer is usually done within milliseconds).
+const kube::Backoff kConflictBackoff{std::chrono::milliseconds(10), 2.0, std::chrono::milliseconds(500), 0.5};
+
+void conflict_pause(int attempt) {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  std::this_thread::sleep_for(kConflictBackoff.delay(attempt, rng));
+}
+
+std::string so_key(const api::ScaledObject& so) { return so.metadata.namespace_ + "/" + so.metadata.name; }
+
+// The scale target of `so`: the resource from status.scaleTargetGVKR (what the operator
+// resolved), else spec.scaleTargetRef resolved through discovery.
+struct Target {
+  kube::Resource resource;
+  std::string ns, name;
+  std::string description;  // "apps/v1.Deployment shop/orders", for messages
+};
+
+Result<Target> target_of(kube::Client& client, const api::ScaledObject& so) {
+  const auto& ref = so.spec.scale_target_ref;
+  if (ref.name.empty())
+    return fail("ScaledObject " + so_key(so) + ": spec.scaleTargetRef.name is missing");
+  Target t;
+  t.ns = so.metadata.namespace_;
+  t.name = ref.name;
+  std::optional<cluster::ScaleTargetGVKR> gvkr;
+  if (so.status.is_object() && so.status.contains("scaleTargetGVKR"))
+    gvkr = cluster::ScaleTargetGVKR::from_json(so.status["scaleTargetGVKR"]);
+  if (gvkr) {
+    t.resource = kube::Resource{gvkr->group, gvkr->version, gvkr->resource, gvkr->kind, true, {"scale"}};
+  } else {
+    auto resolved = cluster::resolve_target_resource(client, ref);
+    if (!resolved)
+      return fail("scale target of ScaledObject " + so_key(so) + ": " + resolved.error().message,
+                  resolved.error().transient);
+    gvkr = resolved->first;
+    t.resource = resolved->second;
+  }
+  t.description = gvkr->kind_string() + " " + t.ns + "/" + t.name;
+  return t;
+}
+
+Error api_error(const std::string& what, const kube::ApiError& e) {
+  return Error{what + ": " + e.message, e.transient || e.transport() || e.too_many_requests() || e.code >= 500};
+}
+
+Error missing_target(const Target& t) {
+  // KEDA's wording first (keda-compat §7.2), then which object.
+  return Error{"Target resource doesn't exist: " + t.description + " not found", true};
+}
+
+// GET /scale, telling "the target is gone" from "it serves no /scale".
+kube::ApiResult<kube::Scale> read_scale(kube::Client& client, const Target& t) {
+  return client.get_scale(t.resource, t.ns, t.name);
+}
+
+Error scale_read_error(kube::Client& client, const Target& t, const kube::ApiError& e) {
+  if (!e.not_found()) return api_error("GET /scale of " + t.description, e);
+  auto object = client.get(t.resource, t.ns, t.name);
+  if (!object && object.error().not_found()) return missing_target(t);
+  if (object)
+    return Error{"Target resource doesn't expose /scale subresource: " + t.description + ": " + e.message, false};
+  return api_error("GET " + t.description, object.error());
+}
+
+}  // namespace
+
+KubeActuator::KubeActuator(kube::Client& client, KubeActuatorOptions options)
+    : client_(client), options_(std::move(options)), recorder_(client, options_.events) {
+  if (options_.conflict_retries < 0) options_.conflict_retries = 0;
+}
+
+bool KubeActuator::leader() const { return !options_.is_leader || options_.is_leader(); }
+
+Result<TargetState> KubeActuator::read_target(const api::ScaledObject& so) {
+  auto target = target_of(client_, so);
+  if (!target) return unexpected(target.error());
+  const auto& t = *target;
+
+  auto object = client_.get(t.resource, t.ns, t.name);
+  if (!object) {
+    if (object.error().not_found()) return unexpected(missing_target(t));
+    return unexpected(api_error("GET " + t.description, object.error()));
+  }
+  auto scale = read_scale(client_, t);
+  if (!scale) return unexpected(scale_read_error(client_, t, scale.error()));
+
+  TargetState state;
+  state.replicas = scale->replicas;
+  state.ready_replicas = scale->status_replicas;
+  const json& status = (*object).contains("status") ? (*object)["status"] : json();
+  if (status.is_object()) {
+    auto ready = status.find("readyReplicas");
+    if (ready != status.end() && ready->is_number_integer()) {
+      state.ready_replicas = ready->get<std::int32_t>();
+    } else if (t.resource.group == "apps" && status.contains("replicas")) {
+      // Deployments and StatefulSets omit readyReplicas when it is 0 (omitempty): a status the
+      // controller has written (it has replicas) without it means no pod is ready.
+      state.ready_replicas = 0;
+    }
+  }
+  return state;
+}
+
+Result<void> KubeActuator::scale(const api::ScaledObject& so, std::int32_t replicas) {
+  if (!leader()) return fail("not the leader: /scale of ScaledObject " + so_key(so) + "'s target not written");
+  if (replicas < 0) return fail("ScaledObject " + so_key(so) + ": refusing to scale to " + std::to_string(replicas));
+  auto target = target_of(client_, so);
+  if (!target) return unexpected(target.error());
+  const auto& t = *target;
+
+  for (int attempt = 0;; ++attempt) {
+    auto current = read_scale(client_, t);
+    if (!current) return unexpected(scale_read_error(client_, t, current.error()));
+    if (current->replicas == replicas) return {};
+    auto written = client_.update_scale(t.resource, t.ns, t.name, replicas, current->resource_version);
+    if (written) return {};
+    const auto& e = written.error();
+    if (e.conflict() && attempt < options_.conflict_retries) {
+      conflict_pause(attempt);
+      continue;
+    }
+    if (e.not_found()) return unexpected(missing_target(t));
+    return unexpected(api_error("PUT /scale of " + t.description + " (spec.replicas " + std::to_string(replicas) + ")", e));
+  }
+}
+
+Result<void> KubeActuator::update_status(const api::ScaledObject& so, const StatusUpdate& update) {
+  if (update.empty()) return {};
+  if (!leader()) return fail("not the leader: status of ScaledObject " + so_key(so) + " not written");
+  const auto& ns = so.metadata.namespace_;
+  const auto& name = so.metadata.name;
+  if (name.empty()) return fail("ScaledObject without a name: status not written");
+
+  // The first try works from the object the caller read (usually the informer's copy); a 409
+  // means someone wrote since, so the next tries start from a fresh GET.
+  json status = so.status;
+  std::string resource_version = so.metadata.resource_version;
+  std::int64_t generation = so.metadata.generation.value_or(0);
+  bool read = resource_version.empty();
+  for (int attempt = 0;; ++attempt) {
+    if (read) {
+      auto fresh = client_.get(kube::resources::scaled_objects(), ns, name);
+      if (!fresh) {
+        if (fresh.error().not_found()) return fail("ScaledObject " + so_key(so) + " no longer exists: status not written");
+        return unexpected(api_error("GET ScaledObject " + so_key(so), fresh.error()));
+      }
+      status = fresh->contains("status") ? (*fresh)["status"] : json();
+      resource_version = kube::resource_version(*fresh);
+      const auto& meta = (*fresh)["metadata"];
+      generation = meta.contains("generation") && meta["generation"].is_number_integer()
+                       ? meta["generation"].get<std::int64_t>()
+                       : 0;
+    }
+    auto patch = status_patch(status, update, generation, Clock::now());
+    if (!patch) return {};  // the fields already hold these values
+    (*patch)["metadata"] = {{"resourceVersion", resource_version}};
+    auto written = client_.patch(kube::resources::scaled_objects(), ns, name, kube::PatchType::merge, *patch,
+                                 kube::PatchOptions{.subresource = "status"});
+    if (written) return {};
+    const auto& e = written.error();
+    if (e.conflict() && attempt < options_.conflict_retries) {
+      if (attempt > 0) conflict_pause(attempt - 1);  // the first retry re-reads at once
+      read = true;
+      continue;
+    }
+    if (e.not_found()) return fail("ScaledObject " + so_key(so) + " no longer exists: status not written");
+    return unexpected(api_error("PATCH status of ScaledObject " + so_key(so), e));
+  }
+}
+
+void KubeActuator::record(const api::ScaledObject& so, const Event& event) {
+  if (!leader()) return;
+  json regarding = {{"apiVersion", so.api_version},
+                    {"kind", so.kind},
+                    {"metadata", {{"name", so.metadata.name}, {"namespace", so.metadata.namespace_}}}};
+  if (!so.metadata.uid.empty()) regarding["metadata"]["uid"] = so.metadata.uid;
+  // Scale-handler events carry the reason as their action (keda-compat §7.2).
+  auto recorded = recorder_.record(regarding, event.type, event.reason, event.reason, event.message);
+  if (!recorded)
+    log().warn("event not recorded", {{"namespace", so.metadata.namespace_},
+                                      {"name", so.metadata.name},
+                                      {"reason", event.reason},
+                                      {"error", recorded.error().message}});
+}
+
+}  // namespace ebb::adapter
