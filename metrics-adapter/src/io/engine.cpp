@@ -341,7 +341,16 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
         for (const auto& p : inputs.problems)
           if (p.index == i) why = p.message;
         t->build_error = "scaler could not be built: " + why;
-        // The operator derived the names with inputs it could read: use its name for the metric.
+        // The metric's name and target, so the HPA still finds the metric and a fallback can
+        // compute its value: the pure step on the trigger's own fields (most scalers take their
+        // target from metadata, not from auth params), and the name the operator derived with
+        // the inputs it could read.
+        auto ctx = cluster::base_trigger_context(so, i);
+        if (env) ctx.resolved_env = env->source_env;
+        if (auto parsed = cluster::parse_trigger(so, ctx, scalers::Registry::builtin()); parsed && parsed->external) {
+          t->spec = *parsed->external;
+          t->metric_name = parsed->external->name;
+        }
         const std::string prefix = "s" + std::to_string(i) + "-";
         for (const auto& n : status_names)
           if (n.rfind(prefix, 0) == 0) t->metric_name = n;
