@@ -952,3 +952,88 @@ TEST_CASE("merge_authentication_configmap errors name the key that could not be 
   CHECK(empty->client_ca_pem.empty());
   CHECK(empty->username_headers == flags.username_headers);
 }
+
+// ------------------------------------------------------------------------------------------------
+// authenticate() on requests as the TLS layer describes them
+
+TEST_CASE("authenticate follows the union of Kubernetes authenticators", "[adapter][api]") {
+  AuthenticationConfig config = default_authentication();
+  auto request = [](std::string cn, std::vector<std::string> orgs, std::vector<std::string> verified_by,
+                    std::vector<std::pair<std::string, std::string>> headers) {
+    net::ServerRequest r;
+    r.method = "GET";
+    r.path = "/apis";
+    r.headers = std::move(headers);
+    r.peer = net::PeerCertificate{std::move(cn), std::move(orgs), std::move(verified_by)};
+    return r;
+  };
+  const std::vector<std::string> both = {kRequestHeaderBundle, kClientCaBundle};
+
+  // A certificate both CAs verify: a front proxy when its name is allowed and it names a user...
+  auto proxied = authenticate(config, request("front-proxy-client", {"o"}, both, {{"x-remote-user", "hpa"}}));
+  REQUIRE(proxied.ok());
+  CHECK(proxied->name == "hpa");
+  CHECK(proxied->groups.empty());
+  // ...else the certificate's own identity, never the headers.
+  auto direct = authenticate(config, request("other-proxy", {"o"}, both, {{"X-Remote-User", "hpa"}}));
+  REQUIRE(direct.ok());
+  CHECK(direct->name == "other-proxy");
+  CHECK(direct->groups == std::vector<std::string>{"o"});
+  auto no_user = authenticate(config, request("front-proxy-client", {}, both, {}));
+  REQUIRE(no_user.ok());
+  CHECK(no_user->name == "front-proxy-client");
+
+  // Verified by the requestheader CA only.
+  auto refused = authenticate(config, request("other-proxy", {}, {kRequestHeaderBundle}, {{"X-Remote-User", "hpa"}}));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("requestheader-allowed-names") != std::string::npos);
+  REQUIRE_FALSE(authenticate(config, request("front-proxy-client", {}, {kRequestHeaderBundle}, {})).ok());
+  // The first non-empty username header, in configured order; groups from all group headers.
+  config.username_headers = {"X-A", "X-B"};
+  config.group_headers = {"X-G1", "X-G2"};
+  auto ordered = authenticate(config, request("front-proxy-client", {}, {kRequestHeaderBundle},
+                                              {{"X-B", "b"}, {"X-A", ""}, {"X-A", "a"}, {"X-G2", "g2"}, {"X-G1", "g1"}}));
+  REQUIRE(ordered.ok());
+  CHECK(ordered->name == "a");
+  CHECK(ordered->groups == std::vector<std::string>{"g1", "g2"});
+
+  // Verified by nobody, or no certificate at all; a client certificate without a CN.
+  REQUIRE_FALSE(authenticate(config, request("alice", {}, {}, {{"X-Remote-User", "hpa"}})).ok());
+  net::ServerRequest bare;
+  bare.path = "/apis";
+  REQUIRE_FALSE(authenticate(config, bare).ok());
+  REQUIRE_FALSE(authenticate(config, request("", {"team-a"}, {kClientCaBundle}, {})).ok());
+}
+
+TEST_CASE("concurrent reads through the SubjectAccessReview authorizer", "[adapter][api]") {
+  SarServer sar;
+  SubjectAccessReviewAuthorizer authz(*sar.client);
+  Served s(options_with(&authz));
+  std::atomic<int> ok{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      net::HttpClientOptions o;
+      o.tls.enabled = true;
+      o.tls.ca_pem = certs().server_ca;
+      o.tls.cert_pem = certs().front_proxy.cert;
+      o.tls.key_pem = certs().front_proxy.key;
+      net::HttpClient client(o);
+      for (int i = 0; i < 15; ++i) {
+        net::HttpRequest r;
+        r.url = s.server->url() + kMetricTarget;
+        r.headers = {{"X-Remote-User", "hpa-" + std::to_string(t % 2)}};
+        r.timeout = 10s;
+        auto answer = client.send(r);
+        (answer.ok() && answer->status == 200 ? ok : other)++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ok == 90);
+  CHECK(other == 0);
+  // Two users, one question each: concurrent first requests may each ask, later ones are cached.
+  CHECK(authz.reviews_sent() >= 2);
+  CHECK(authz.reviews_sent() <= 6);
+  CHECK(s.provider.queries().size() == 90);
+}
