@@ -10,9 +10,12 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "ebb/adapter/actuator.h"
 #include "ebb/api/decode.h"
 #include "ebb/kube/client.h"
+#include "support.h"
 #include "test_apiserver.h"
 
 using nlohmann::json;
@@ -59,6 +62,25 @@ std::filesystem::path crds_dir() {
 }
 
 bool is_write(const LoggedRequest& r) { return r.method != "GET"; }
+
+// What the process logger writes to stderr while `run` runs.
+template <class F>
+std::string capture_stderr(F&& run) {
+  std::fflush(stderr);
+  char path[] = "/tmp/ebb-actuator-stderr-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  const int saved = dup(STDERR_FILENO);
+  dup2(fd, STDERR_FILENO);
+  run();
+  std::fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  close(fd);
+  std::string text = test::read_file(path);
+  unlink(path);
+  return text;
+}
 
 struct Fixture {
   testapi::TestApiServer server;
@@ -460,6 +482,37 @@ TEST_CASE("KubeActuator: an injected 409 on the status PATCH is retried from a f
   CHECK(condition_of(f.status_of("orders"), "Active")["reason"] == "ScalerNotActive");
 }
 
+TEST_CASE("KubeActuator: status conflicts are bounded, and an object without a resourceVersion is read first", "[actuator][status]") {
+  Fixture f;
+  f.deployment("worker", 0);
+  auto so = f.scaled_object("orders", "worker");
+  StatusUpdate u;
+  u.active = Condition{"Active", "False", "ScalerNotActive", "idle"};
+
+  SECTION("conflicts beyond the bound") {
+    KubeActuator actuator(*f.client, KubeActuatorOptions{.conflict_retries = 1});
+    f.server.inject({.kind = Fault::Kind::Error, .status = 409, .count = 10, .method = "^PATCH$", .path = "/status$"});
+    auto written = actuator.update_status(so, u);
+    REQUIRE_FALSE(written.ok());
+    CHECK_THAT(written.error().message, Catch::Contains("ScaledObject shop/orders"));
+    CHECK(f.requests("PATCH", "/scaledobjects/orders/status").size() == 2);
+  }
+  SECTION("no resourceVersion in the caller's copy: GET, then PATCH with the read one") {
+    KubeActuator actuator(*f.client, {});
+    const std::string current = so.metadata.resource_version;
+    so.metadata.resource_version.clear();
+    so.status = nullptr;
+    REQUIRE(actuator.update_status(so, u).ok());
+    const auto log = f.server.request_log();
+    REQUIRE(log.size() == 2);
+    CHECK(log[0].method == "GET");
+    CHECK(log[1].method == "PATCH");
+    CHECK(json::parse(log[1].body)["metadata"]["resourceVersion"] == current);
+    // The operator's conditions came from the read, not from the empty copy.
+    CHECK(condition_of(f.status_of("orders"), "Ready")["reason"] == "ScaledObjectReady");
+  }
+}
+
 TEST_CASE("KubeActuator: an operator write between our read and our write is preserved", "[actuator][status]") {
   Fixture f;
   f.deployment("worker", 0);
@@ -679,7 +732,18 @@ TEST_CASE("KubeActuator: a failed event does not stop the others", "[actuator][e
   auto so = f.scaled_object("orders", "worker");
   KubeActuator actuator(*f.client, {});
   f.server.inject({.kind = Fault::Kind::Error, .status = 500, .count = 1, .method = "^POST$", .path = "/events$"});
-  const auto report = actuator.execute(so, activation_decision(), std::nullopt, kT0);
+  ExecutionReport report;
+  const std::string logged = capture_stderr([&] { report = actuator.execute(so, activation_decision(), std::nullopt, kT0); });
+  // One JSON line naming the object, the reason and the error.
+  INFO(logged);
+  const auto line = json::parse(logged.substr(0, logged.find('\n')));
+  CHECK(line["level"] == "warn");
+  CHECK(line["msg"] == "event not recorded");
+  CHECK(line["namespace"] == "shop");
+  CHECK(line["name"] == "orders");
+  CHECK(line["reason"] == "KEDAScalerFailed");
+  CHECK_THAT(line["error"].get<std::string>(), Catch::Contains("500"));
+  CHECK_THAT(logged, !Catch::Contains(Fixture::kToken));
   CHECK(report.scaled_to == 1);
   CHECK(report.status_written);
   const auto posts = f.requests("POST", "/events");
