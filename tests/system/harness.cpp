@@ -70,9 +70,11 @@ std::vector<Object> yaml_documents(const std::string& text, const std::string& o
   return out;
 }
 
-testapi::TestApiServerOptions server_options() {
+testapi::TestApiServerOptions server_options(const ClusterOptions& cluster) {
   testapi::TestApiServerOptions options;
   options.preregister_keda = crd_files().empty();
+  options.access_policy = cluster.access_policy;
+  options.extension_apiserver_authentication = cluster.extension_apiserver_authentication;
   return options;
 }
 
@@ -97,14 +99,16 @@ std::unique_ptr<kube::Client> Cluster::new_client(kube::RestOptions options) con
   return std::make_unique<kube::Client>(config_, std::move(options));
 }
 
-Cluster::Cluster() {
+Cluster::Cluster() : Cluster(ClusterOptions{}) {}
+
+Cluster::Cluster(ClusterOptions options) {
   kubeconfig_ = real_cluster_kubeconfig();
   if (!kubeconfig_.empty()) {
     auto config = kube::load_kubeconfig({kubeconfig_});
     if (!config) FAIL("EBB_TEST_KUBECONFIG: " << config.error().message);
     config_ = *config;
   } else {
-    server_ = std::make_unique<testapi::TestApiServer>(server_options());
+    server_ = std::make_unique<testapi::TestApiServer>(server_options(options));
     config_.server = server_->url();
     config_.token = kube::TokenSource::fixed("test-token");
   }

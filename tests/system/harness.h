@@ -38,9 +38,18 @@ std::string real_cluster_kubeconfig();
 kube::Resource trigger_authentications();
 kube::Resource cluster_trigger_authentications();
 
+// Test API server settings a test may choose (ignored on a real cluster).
+struct ClusterOptions {
+  // SubjectAccessReview answers (spec in, allowed out); default: allow everything.
+  std::function<bool(const Object& spec)> access_policy;
+  // data of kube-system/extension-apiserver-authentication, when the server should serve it.
+  std::optional<Object> extension_apiserver_authentication;
+};
+
 class Cluster {
  public:
   Cluster();
+  explicit Cluster(ClusterOptions options);
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
