@@ -1,0 +1,124 @@
+// System-test harness for the real ebb-metrics-adapter process (issue 5, "Tests").
+//
+// AdapterPki: what kube-apiserver's aggregator would hold, made with the openssl command line in
+// the test directory: a requestheader (front-proxy) CA, the front-proxy client certificate
+// (CN front-proxy-client) it signs, a certificate from the same CA with a CN that is not an
+// allowed name, and a certificate from a CA the adapter does not know.
+// AdapterRun: starts `ebb-metrics-adapter` against the Cluster's kubeconfig with a free secure
+// port, a free loopback metrics port, --cert-dir in the test directory (a self-signed serving
+// certificate is generated there), --requestheader-client-ca-file, --requestheader-allowed-names
+// front-proxy-client, --namespace <the test namespace>, and leader election in that namespace
+// with a short lease; kill9(), terminate(), restart() on the same ports.
+// HPA-like reads: external_metric() asks GET .../namespaces/{ns}/{metric}?labelSelector=... over
+// TLS as the aggregator forwards the HPA controller's request (front-proxy certificate +
+// X-Remote-User system:serviceaccount:kube-system:horizontal-pod-autoscaler).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+
+namespace ebb::systest {
+
+inline constexpr const char* kHpaUser = "system:serviceaccount:kube-system:horizontal-pod-autoscaler";
+inline constexpr const char* kFrontProxyName = "front-proxy-client";
+
+struct AdapterPki {
+  std::string requestheader_ca_file;
+  std::string front_proxy_cert_pem, front_proxy_key_pem;  // CN front-proxy-client, requestheader CA
+  std::string stranger_cert_pem, stranger_key_pem;        // CN not-the-front-proxy, requestheader CA
+  std::string foreign_cert_pem, foreign_key_pem;          // CN front-proxy-client, another CA
+};
+AdapterPki make_adapter_pki(const std::string& dir);
+
+// Who a request comes as: a client certificate (none when cert_pem is empty) and identity headers.
+struct ClientIdentity {
+  std::string cert_pem, key_pem;
+  std::string user;                 // X-Remote-User, omitted when empty
+  std::vector<std::string> groups;  // X-Remote-Group, one header each
+};
+// The aggregator forwarding the HPA controller: front-proxy certificate, the HPA's user.
+ClientIdentity hpa_identity(const AdapterPki& pki);
+
+struct ApiResponse {
+  int status = 0;  // 0: no HTTP answer (connection or TLS failure; body holds the error)
+  std::string body;
+  std::optional<kube::Object> json() const;
+};
+
+struct AdapterPorts {
+  std::uint16_t secure = 0, metrics = 0;
+};
+
+class AdapterRun {
+ public:
+  // `extra` flags come last, so they override the defaults (CLI11 keeps the last value).
+  AdapterRun(Cluster& cluster, const AdapterPki& pki, std::vector<std::string> extra = {},
+             const std::string& log_name = "adapter");
+  ~AdapterRun();
+  AdapterRun(const AdapterRun&) = delete;
+  AdapterRun& operator=(const AdapterRun&) = delete;
+
+  const AdapterPorts& ports() const { return ports_; }
+  pid_t pid() const { return process_.pid(); }
+  bool running() const { return process_.running(); }
+  std::string log() const;
+  const std::string& log_path() const { return log_path_; }
+  const std::string& cert_dir() const { return cert_dir_; }
+
+  // HTTPS GET on the secure port as `who`; the serving certificate (generated in cert_dir) is
+  // the trust anchor, as the APIService's caBundle would be.
+  ApiResponse get(const std::string& path, const ClientIdentity& who, std::chrono::milliseconds timeout = 5s) const;
+  // What the HPA controller reads for the metric of ScaledObject `so` in `ns`.
+  ApiResponse external_metric(const std::string& ns, const std::string& metric, const std::string& so,
+                              const ClientIdentity& who) const;
+  // GET /readyz (an always-allowed path, no credentials) until 200.
+  bool wait_ready(std::chrono::milliseconds timeout = 30s) const;
+  // Prometheus text of --metrics-bind-address; "" when it cannot be read.
+  std::string metrics() const;
+
+  void kill9();
+  // SIGTERM, then the exit status (-1: still running after `timeout`; 128+N: killed by signal N).
+  int terminate(std::chrono::milliseconds timeout = 30s);
+  // Starts the process again with the same flags and ports (after kill9() or terminate()); the
+  // log continues in the same file.
+  void restart();
+
+ private:
+  std::optional<int> exit_status() const;
+  AdapterPorts ports_;
+  std::string log_path_, cert_dir_;
+  std::vector<std::string> argv_;
+  test::Process process_;
+};
+
+// Polls like eventually(), with the tail of the adapter's log (and the operator's, when given)
+// in the failure message.
+void eventually_adapter(const std::string& what, const std::function<bool()>& predicate,
+                        std::chrono::milliseconds timeout, const AdapterRun& adapter,
+                        const OperatorRun* op = nullptr);
+
+// --- the test API server's request log (null server: real cluster, nothing logged)
+
+// A PUT of the /scale subresource of Deployment `name`: spec.replicas it wrote and when it was
+// logged (index in the log).
+struct ScaleWrite {
+  std::size_t index = 0;
+  int replicas = -1;
+  int code = 0;
+};
+std::vector<ScaleWrite> scale_writes(const testapi::TestApiServer& server, const std::string& ns,
+                                     const std::string& deployment);
+
+// A ScaledObject named `name` on Deployment `target` with one trigger (type + metadata), polled
+// every `polling_interval` seconds with `cooldown` seconds of cooldown.
+Object scaled_object_with(const std::string& name, const std::string& target, const std::string& type,
+                          const Object& metadata, int min, int max, int polling_interval, int cooldown);
+// A redis list trigger on 127.0.0.1:<port> (metric s0-redis-<list>), listLength 5.
+Object redis_trigger_metadata(std::uint16_t port, const std::string& list);
+
+}  // namespace ebb::systest
