@@ -1,0 +1,706 @@
+// The adapter's data plane (engine.h) against real components: redis-server for the triggers,
+// the in-process test API server with the keda.sh CRDs from crds/, the real PollScheduler and
+// KubeActuator. Time that matters to decisions (freshness, cooldown) is driven through
+// EngineOptions::now instead of sleeping.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ebb/adapter/actuator.h"
+#include "ebb/adapter/engine.h"
+#include "ebb/adapter/scheduler.h"
+#include "ebb/api/decode.h"
+#include "ebb/kube/client.h"
+#include "ebb/scalers/connection_pools.h"
+#include "ebb/strings.h"
+#include "support.h"
+#include "test_apiserver.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using ebb::adapter::MetricQuery;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+namespace adapter = ebb::adapter;
+namespace kube = ebb::kube;
+
+// The repository root, from this file's place in it (crds/ lives there).
+fs::path source_root() { return fs::path(__FILE__).parent_path().parent_path().parent_path(); }
+
+kube::Resource trigger_authentications() {
+  return {"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication", true, {"status"}};
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return condition();
+}
+
+// A clock the test moves by hand.
+struct ManualClock {
+  std::shared_ptr<std::atomic<std::int64_t>> offset_ms = std::make_shared<std::atomic<std::int64_t>>(0);
+  adapter::TimePoint base = adapter::Clock::now();
+  std::function<adapter::TimePoint()> fn() const {
+    return [o = offset_ms, b = base] { return b + std::chrono::milliseconds(o->load()); };
+  }
+  void advance(std::chrono::milliseconds d) { *offset_ms += d.count(); }
+};
+
+struct CountingObserver : adapter::EngineObserver {
+  std::mutex mutex;
+  std::vector<std::pair<adapter::MetricLabels, bool>> queries;  // labels, failed
+  int errors = 0;
+  std::vector<std::string> forgotten;
+  void scaler_queried(const adapter::MetricLabels& labels, std::optional<double>, bool, bool failed,
+                      double) override {
+    std::lock_guard lock(mutex);
+    queries.emplace_back(labels, failed);
+  }
+  void object_error(const std::string&, const std::string&) override {
+    std::lock_guard lock(mutex);
+    ++errors;
+  }
+  void forget(const std::string& ns, const std::string& name) override {
+    std::lock_guard lock(mutex);
+    forgotten.push_back(ns + "/" + name);
+  }
+  std::size_t queries_of(const std::string& name) {
+    std::lock_guard lock(mutex);
+    std::size_t n = 0;
+    for (const auto& [labels, failed] : queries)
+      if (labels.scaled_object == name) ++n;
+    return n;
+  }
+};
+
+// Calls of one command in redis' INFO commandstats ("cmdstat_eval:calls=3,...").
+long command_calls(const ebb::test::RedisServer& redis, const std::string& command) {
+  std::istringstream in(redis.cli({"INFO", "commandstats"}));
+  std::string line;
+  const std::string prefix = "cmdstat_" + command + ":calls=";
+  while (std::getline(in, line))
+    if (line.rfind(prefix, 0) == 0) return std::stol(line.substr(prefix.size()));
+  return 0;
+}
+
+json redis_trigger(std::uint16_t port, const std::string& list, const std::string& name = "") {
+  json t = {{"type", "redis"},
+            {"metadata", {{"address", "127.0.0.1:" + std::to_string(port)}, {"listName", list}, {"listLength", "5"}}}};
+  if (!name.empty()) t["name"] = name;
+  return t;
+}
+
+// The test API server with the keda.sh CRDs, a namespace of the test's own, and the engine's
+// collaborators. Declared in destruction order: the engine goes before the scheduler.
+struct Env {
+  ebb::testapi::TestApiServer server;
+  std::unique_ptr<kube::Client> client;
+  std::string ns;
+  ebb::scalers::ConnectionPools pools;
+  adapter::PollScheduler scheduler;
+  std::unique_ptr<adapter::KubeActuator> actuator;
+  CountingObserver observer;
+  ManualClock clock;
+  std::unique_ptr<adapter::Engine> engine;
+
+  Env() {
+    kube::Config config;
+    config.server = server.url();
+    config.token = kube::TokenSource::fixed("test-token");
+    client = std::make_unique<kube::Client>(config);
+    install_crds();
+    ns = ebb::test::unique_name("engine");
+    auto created = client->create(kube::resources::namespaces(),
+                                  json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
+    if (!created) FAIL("create namespace: " << created.error().message);
+    actuator = std::make_unique<adapter::KubeActuator>(*client, adapter::KubeActuatorOptions{});
+  }
+  ~Env() {
+    engine.reset();
+    scheduler.stop();
+  }
+
+  void install_crds() {
+    for (const auto& entry : fs::directory_iterator(source_root() / "crds")) {
+      if (entry.path().extension() != ".yaml") continue;
+      const std::string text = ebb::test::read_file(entry.path().string());
+      // One document per file, possibly after a leading "---".
+      std::string body = text.rfind("---", 0) == 0 ? text.substr(text.find('\n') + 1) : text;
+      auto doc = ebb::api::yaml_to_json(body);
+      if (!doc) FAIL("cannot parse " << entry.path().filename().string());
+      if (doc->value("kind", "") != "CustomResourceDefinition") continue;
+      auto created = client->create(kube::resources::custom_resource_definitions(), *doc);
+      if (!created) FAIL("install " << entry.path().filename().string() << ": " << created.error().message);
+    }
+    REQUIRE(eventually([&] {
+      auto rest = client->rest().call({.method = "GET", .path = "/apis/keda.sh/v1alpha1"});
+      return rest.ok() && rest->body.find("\"scaledobjects\"") != std::string::npos &&
+             rest->body.find("\"triggerauthentications\"") != std::string::npos;
+    }));
+  }
+
+  void start(adapter::EngineOptions options = {}) {
+    options.now = clock.fn();
+    engine = std::make_unique<adapter::Engine>(
+        adapter::EngineDeps{*client, pools, scheduler, *actuator, &observer}, options);
+  }
+
+  json create(const kube::Resource& resource, json object) {
+    object["metadata"]["namespace"] = ns;
+    auto created = client->create(resource, object);
+    if (!created) FAIL("create " << resource.resource << ": " << created.error().message);
+    return *created;
+  }
+
+  void deployment(const std::string& name, int replicas) {
+    const json labels = {{"app", name}};
+    create(kube::resources::deployments(),
+           {{"apiVersion", "apps/v1"},
+            {"kind", "Deployment"},
+            {"metadata", {{"name", name}}},
+            {"spec",
+             {{"replicas", replicas},
+              {"selector", {{"matchLabels", labels}}},
+              {"template",
+               {{"metadata", {{"labels", labels}}},
+                {"spec", {{"containers", json::array({{{"name", "app"}, {"image", "registry.k8s.io/pause:3.9"}}})}}}}}}}});
+  }
+
+  int replicas(const std::string& deployment) {
+    auto d = client->get(kube::resources::deployments(), ns, deployment);
+    if (!d) FAIL("get deployment: " << d.error().message);
+    return (*d)["spec"].value("replicas", -1);
+  }
+
+  json scaled_object(const std::string& name, const std::string& target, json triggers, json extra_spec = json::object()) {
+    json spec = {{"scaleTargetRef", {{"name", target}}}, {"triggers", std::move(triggers)}};
+    spec.update(extra_spec);
+    return create(kube::resources::scaled_objects(),
+                  {{"apiVersion", "keda.sh/v1alpha1"}, {"kind", "ScaledObject"}, {"metadata", {{"name", name}}}, {"spec", spec}});
+  }
+
+  json get_so(const std::string& name) {
+    auto got = client->get(kube::resources::scaled_objects(), ns, name);
+    if (!got) FAIL("get ScaledObject: " << got.error().message);
+    return *got;
+  }
+
+  // What the operator writes once it accepted the object: Ready for the current generation,
+  // the target, originalReplicaCount and the metric names. `observed_offset` makes it stale.
+  json accept(const std::string& name, const std::vector<std::string>& metric_names, int original_replicas,
+              std::int64_t observed_offset = 0) {
+    const json so = get_so(name);
+    const std::int64_t generation = so["metadata"].value("generation", std::int64_t{1});
+    json status = {
+        {"conditions", json::array({{{"type", "Ready"},
+                                     {"status", "True"},
+                                     {"reason", "ScaledObjectReady"},
+                                     {"message", "ScaledObject is defined correctly and is ready for scaling"},
+                                     {"observedGeneration", generation + observed_offset},
+                                     {"lastTransitionTime", "2026-01-01T00:00:00Z"}}})},
+        {"originalReplicaCount", original_replicas},
+        {"scaleTargetKind", "apps/v1.Deployment"},
+        {"scaleTargetGVKR", {{"group", "apps"}, {"version", "v1"}, {"kind", "Deployment"}, {"resource", "deployments"}}},
+        {"externalMetricNames", metric_names}};
+    kube::PatchOptions options;
+    options.subresource = "status";
+    auto patched = client->patch(kube::resources::scaled_objects(), ns, name, kube::PatchType::merge,
+                                 json{{"status", status}}, options);
+    if (!patched) FAIL("accept " << name << ": " << patched.error().message);
+    return *patched;
+  }
+
+  json modify_so(const std::string& name, const std::function<void(json&)>& change) {
+    auto written = client->read_modify_write(kube::resources::scaled_objects(), ns, name, [&](json& o) {
+      change(o);
+      return true;
+    });
+    if (!written) FAIL("update ScaledObject: " << written.error().message);
+    return *written;
+  }
+
+  ebb::Result<std::vector<adapter::MetricSample>, adapter::MetricError> read(const std::string& metric,
+                                                                               const std::string& so) {
+    return engine->external_metric(MetricQuery{ns, metric, "scaledobject.keda.sh/name=" + so});
+  }
+
+  // Requests that changed something (anything but reads) since the log was last cleared.
+  std::vector<ebb::testapi::LoggedRequest> writes() {
+    std::vector<ebb::testapi::LoggedRequest> out;
+    for (auto& r : server.request_log())
+      if (r.method != "GET") out.push_back(r);
+    return out;
+  }
+};
+
+// A ScaledObject name whose scheduled polls sit late in a long interval, so a test that counts
+// queries is not disturbed by a scheduled poll (the scheduler's phase is a pure function).
+std::string late_phase_name(const std::string& ns, const std::string& prefix, std::chrono::seconds interval) {
+  for (int i = 0;; ++i) {
+    const std::string name = prefix + "-" + std::to_string(i);
+    if (adapter::stable_phase(ns + "/" + name, interval) > 600s) return name;
+  }
+}
+
+std::string quantity(const ebb::Result<std::vector<adapter::MetricSample>, adapter::MetricError>& r) {
+  if (!r) return "error " + std::to_string(r.error().code) + ": " + r.error().message;
+  if (r->size() != 1) return "items: " + std::to_string(r->size());
+  return r->front().quantity;
+}
+
+}  // namespace
+
+TEST_CASE("keda_scaler_name gives KEDA's scaler struct names") {
+  CHECK(adapter::keda_scaler_name("redis") == "redisScaler");
+  CHECK(adapter::keda_scaler_name("redis-streams") == "redisStreamsScaler");
+  CHECK(adapter::keda_scaler_name("rabbitmq") == "rabbitMQScaler");
+  CHECK(adapter::keda_scaler_name("kafka") == "kafkaScaler");
+  CHECK(adapter::keda_scaler_name("prometheus") == "prometheusScaler");
+  CHECK(adapter::keda_scaler_name("metrics-api") == "metricsAPIScaler");
+  CHECK(adapter::keda_scaler_name("cron") == "cronScaler");
+  CHECK(adapter::keda_scaler_name("postgresql") == "postgreSQLScaler");
+  CHECK(adapter::keda_scaler_name("mysql") == "mySQLScaler");
+  CHECK(adapter::keda_scaler_name("nats-jetstream") == "natsJetStreamScaler");
+  CHECK(adapter::keda_scaler_name("etcd") == "etcdScaler");
+  CHECK(adapter::keda_scaler_name("beanstalkd") == "BeanstalkdScaler");
+  CHECK(adapter::keda_scaler_name("cpu") == "cpuMemoryScaler");
+  CHECK(adapter::keda_scaler_name("memory") == "cpuMemoryScaler");
+  CHECK(adapter::keda_scaler_name("azure-service-bus") == "azureServiceBusScaler");
+  CHECK(adapter::keda_scaler_name("gcp-pubsub") == "gcpPubsubScaler");
+}
+
+TEST_CASE("an HPA read answers the redis list length as a quantity, from the cache while fresh") {
+  Env env;
+  ebb::test::RedisServer redis;
+  env.deployment("worker", 1);
+  const std::string name = late_phase_name(env.ns, "orders", 3600s);
+  env.scaled_object(name, "worker", json::array({redis_trigger(redis.port(), "orders")}), {{"pollingInterval", 3600}});
+  const json accepted = env.accept(name, {"s0-redis-orders"}, 1);
+  for (int i = 0; i < 7; ++i) redis.cli({"RPUSH", "orders", "job"});
+  env.start();
+  env.engine->upsert(accepted, false);
+  CHECK(env.engine->objects() == 1);
+  CHECK(env.engine->active_objects() == 1);
+
+  auto r = env.read("s0-redis-orders", name);
+  REQUIRE(r.ok());
+  REQUIRE(r->size() == 1);
+  CHECK(r->front().metric_name == "s0-redis-orders");
+  CHECK(r->front().quantity == "7");
+  CHECK(command_calls(redis, "eval") == 1);
+
+  // Within the HPA sync period the cached value is served, in any case of the metric name.
+  std::vector<std::string> push = {"RPUSH", "orders"};
+  push.insert(push.end(), 1493, "job");
+  redis.cli(push);
+  auto cached = env.read("S0-REDIS-ORDERS", name);
+  REQUIRE(cached.ok());
+  CHECK(cached->front().metric_name == "S0-REDIS-ORDERS");
+  CHECK(cached->front().quantity == "7");
+  CHECK(command_calls(redis, "eval") == 1);
+
+  // Older than min(pollingInterval, HPA sync period): refreshed.
+  env.clock.advance(16s);
+  CHECK(quantity(env.read("s0-redis-orders", name)) == "1500");
+  CHECK(command_calls(redis, "eval") == 2);
+}
+
+TEST_CASE("HPA reads with a bad selector, an unknown object or an unknown metric are errors") {
+  Env env;
+  ebb::test::RedisServer redis;
+  env.deployment("worker", 1);
+  env.scaled_object("orders", "worker", json::array({redis_trigger(redis.port(), "orders")}));
+  const json accepted = env.accept("orders", {"s0-redis-orders"}, 1);
+  env.start();
+  env.engine->upsert(accepted, false);
+
+  auto none = env.engine->external_metric(MetricQuery{env.ns, "s0-redis-orders", ""});
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().code == 400);
+  CHECK(none.error().message == "scaledObject name is not specified");
+
+  auto other = env.engine->external_metric(MetricQuery{env.ns, "s0-redis-orders", "app=orders"});
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().code == 400);
+
+  auto malformed = env.engine->external_metric(MetricQuery{env.ns, "s0-redis-orders", "scaledobject.keda.sh/name in (a"});
+  REQUIRE_FALSE(malformed.ok());
+  CHECK(malformed.error().code == 400);
+
+  auto unknown_object = env.read("s0-redis-orders", "nope");
+  REQUIRE_FALSE(unknown_object.ok());
+  CHECK(unknown_object.error().code == 404);
+  CHECK_THAT(unknown_object.error().message, Catch::Contains("nope"));
+
+  auto other_namespace = env.engine->external_metric(
+      MetricQuery{"default", "s0-redis-orders", "scaledobject.keda.sh/name=orders"});
+  REQUIRE_FALSE(other_namespace.ok());
+  CHECK(other_namespace.error().code == 404);
+
+  auto unknown_metric = env.read("s0-redis-other", "orders");
+  REQUIRE_FALSE(unknown_metric.ok());
+  CHECK(unknown_metric.error().code == 404);
+  CHECK_THAT(unknown_metric.error().message, Catch::StartsWith("no matching metrics found for s0-redis-other"));
+
+  // No scalingModifiers: composite-metric is just another unknown name.
+  auto composite = env.read("composite-metric", "orders");
+  REQUIRE_FALSE(composite.ok());
+  CHECK(composite.error().code == 404);
+}
+
+TEST_CASE("a stopped redis is an error, never 0, and its fallback is served after failureThreshold") {
+  Env env;
+  ebb::test::RedisServer::Options redis_options;
+  redis_options.password = "s3cret-redis-pw";
+  ebb::test::RedisServer redis(redis_options);
+  env.deployment("worker", 2);
+  env.create(kube::resources::secrets(), {{"apiVersion", "v1"},
+                                          {"kind", "Secret"},
+                                          {"metadata", {{"name", "redis-pw"}}},
+                                          {"data", {{"password", ebb::base64_encode("s3cret-redis-pw")}}}});
+  env.create(trigger_authentications(),
+             {{"apiVersion", "keda.sh/v1alpha1"},
+              {"kind", "TriggerAuthentication"},
+              {"metadata", {{"name", "redis-auth"}}},
+              {"spec", {{"secretTargetRef", json::array({{{"parameter", "password"}, {"name", "redis-pw"}, {"key", "password"}}})}}}});
+  json trigger = redis_trigger(redis.port(), "orders");
+  trigger["authenticationRef"] = {{"name", "redis-auth"}};
+  const std::string name = late_phase_name(env.ns, "orders", 3600s);
+  env.scaled_object(name, "worker", json::array({trigger}),
+                    {{"pollingInterval", 3600}, {"fallback", {{"failureThreshold", 2}, {"replicas", 4}}}});
+  const json accepted = env.accept(name, {"s0-redis-orders"}, 2);
+  for (int i = 0; i < 3; ++i) redis.cli({"RPUSH", "orders", "job"});
+  env.start();
+  env.engine->upsert(accepted, false);
+
+  CHECK(quantity(env.read("s0-redis-orders", name)) == "3");
+
+  redis.stop();
+  for (int failure = 1; failure <= 2; ++failure) {
+    env.clock.advance(16s);
+    auto r = env.read("s0-redis-orders", name);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == 500);
+    CHECK_THAT(r.error().message, Catch::StartsWith("metric:s0-redis-orders encountered error"));
+    CHECK_THAT(r.error().message, Catch::Contains(name));
+    CHECK_THAT(r.error().message, !Catch::Contains("s3cret"));
+  }
+  // The third failure is more than failureThreshold (2): target 5 x 4 replicas.
+  env.clock.advance(16s);
+  CHECK(quantity(env.read("s0-redis-orders", name)) == "20");
+  // The reads counted health and the refresh polls wrote it; nothing scaled in.
+  CHECK(eventually([&] {
+    const json so = env.get_so(name);
+    const json h = so["status"].value("health", json::object()).value("s0-redis-orders", json::object());
+    return h.value("numberOfFailures", 0) == 3 && h.value("status", "") == "Failing";
+  }));
+  CHECK(env.replicas("worker") == 2);
+
+  redis.start();
+  for (int i = 0; i < 2; ++i) redis.cli({"RPUSH", "orders", "job"});
+  env.clock.advance(16s);
+  CHECK(quantity(env.read("s0-redis-orders", name)) == "2");
+  CHECK(eventually([&] {
+    const json so = env.get_so(name);
+    const json h = so["status"].value("health", json::object()).value("s0-redis-orders", json::object());
+    return h.value("numberOfFailures", -1) == 0 && h.value("status", "") == "Happy";
+  }));
+}
+
+TEST_CASE("a trigger whose scaler cannot be built fails its reads, and fallback covers it") {
+  Env env;
+  ebb::test::RedisServer redis;
+  env.deployment("worker", 1);
+  json trigger = redis_trigger(redis.port(), "orders");
+  trigger["authenticationRef"] = {{"name", "does-not-exist"}};
+  const std::string name = late_phase_name(env.ns, "orders", 3600s);
+  env.scaled_object(name, "worker", json::array({trigger}),
+                    {{"pollingInterval", 3600}, {"fallback", {{"failureThreshold", 1}, {"replicas", 3}}}});
+  const json accepted = env.accept(name, {"s0-redis-orders"}, 1);
+  env.start();
+  env.engine->upsert(accepted, false);
+
+  auto r = env.read("s0-redis-orders", name);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == 500);
+  CHECK_THAT(r.error().message, Catch::Contains("scaler could not be built"));
+  CHECK_THAT(r.error().message, Catch::Contains("does-not-exist"));
+  env.clock.advance(16s);
+  CHECK(quantity(env.read("s0-redis-orders", name)) == "15");
+}
+
+TEST_CASE("a generation change rebuilds the object's scalers") {
+  Env env;
+  ebb::test::RedisServer redis;
+  env.deployment("worker", 1);
+  for (int i = 0; i < 2; ++i) redis.cli({"RPUSH", "alpha", "job"});
+  for (int i = 0; i < 9; ++i) redis.cli({"RPUSH", "beta", "job"});
+  env.scaled_object("orders", "worker", json::array({redis_trigger(redis.port(), "alpha")}), {{"pollingInterval", 3600}});
+  env.start();
+  env.engine->upsert(env.accept("orders", {"s0-redis-alpha"}, 1), false);
+  CHECK(quantity(env.read("s0-redis-alpha", "orders")) == "2");
+
+  env.modify_so("orders", [](json& o) { o["spec"]["triggers"][0]["metadata"]["listName"] = "beta"; });
+  const json changed = env.accept("orders", {"s0-redis-beta"}, 1);
+  REQUIRE(changed["metadata"].value("generation", 0) == 2);
+  env.engine->upsert(changed, true);
+  CHECK(quantity(env.read("s0-redis-beta", "orders")) == "9");
+  auto old = env.read("s0-redis-alpha", "orders");
+  REQUIRE_FALSE(old.ok());
+  CHECK(old.error().code == 404);
+  CHECK(env.engine->objects() == 1);
+}
+
+TEST_CASE("auth_changed rebuilds the objects that reference that authentication") {
+  Env env;
+  ebb::test::RedisServer::Options redis_options;
+  redis_options.password = "right-pw-123";
+  ebb::test::RedisServer redis(redis_options);
+  env.deployment("worker", 1);
+  for (const auto& [secret, password] : {std::pair{"wrong", "wrong-pw-456"}, std::pair{"right", "right-pw-123"}})
+    env.create(kube::resources::secrets(), {{"apiVersion", "v1"},
+                                            {"kind", "Secret"},
+                                            {"metadata", {{"name", secret}}},
+                                            {"data", {{"password", ebb::base64_encode(password)}}}});
+  auto auth_from = [](const std::string& secret) {
+    return json{{"secretTargetRef", json::array({{{"parameter", "password"}, {"name", secret}, {"key", "password"}}})}};
+  };
+  env.create(trigger_authentications(), {{"apiVersion", "keda.sh/v1alpha1"},
+                                         {"kind", "TriggerAuthentication"},
+                                         {"metadata", {{"name", "redis-auth"}}},
+                                         {"spec", auth_from("wrong")}});
+  redis.cli({"RPUSH", "orders", "job"});
+  json trigger = redis_trigger(redis.port(), "orders");
+  trigger["authenticationRef"] = {{"name", "redis-auth"}, {"kind", "TriggerAuthentication"}};
+  env.scaled_object("orders", "worker", json::array({trigger}), {{"pollingInterval", 3600}});
+  env.start();
+  env.engine->upsert(env.accept("orders", {"s0-redis-orders"}, 1), false);
+
+  auto wrong = env.read("s0-redis-orders", "orders");
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().code == 500);
+  CHECK_THAT(wrong.error().message, !Catch::Contains("wrong-pw-456"));
+
+  auto ta = env.client->get(trigger_authentications(), env.ns, "redis-auth");
+  REQUIRE(ta.ok());
+  (*ta)["spec"] = auth_from("right");
+  REQUIRE(env.client->update(trigger_authentications(), *ta).ok());
+
+  // Other kinds, names or namespaces do not concern this object: still the old credentials.
+  env.engine->auth_changed("ClusterTriggerAuthentication", "", "redis-auth");
+  env.engine->auth_changed("TriggerAuthentication", "default", "redis-auth");
+  env.engine->auth_changed("TriggerAuthentication", env.ns, "other");
+  env.clock.advance(16s);
+  CHECK_FALSE(env.read("s0-redis-orders", "orders").ok());
+
+  env.engine->auth_changed("TriggerAuthentication", env.ns, "redis-auth");
+  env.clock.advance(16s);
+  CHECK(quantity(env.read("s0-redis-orders", "orders")) == "1");
+}
+
+TEST_CASE("remove stops the object's polls and drops its cache") {
+  Env env;
+  ebb::test::RedisServer redis;
+  env.deployment("worker", 1);
+  redis.cli({"RPUSH", "orders", "job"});
+  env.scaled_object("orders", "worker", json::array({redis_trigger(redis.port(), "orders")}), {{"pollingInterval", 1}});
+  const json accepted = env.accept("orders", {"s0-redis-orders"}, 1);
+  env.start();
+  env.engine->upsert(accepted, true);
+  CHECK(env.engine->active_objects() == 1);
+  // Polled at once (added after the informers' sync), then every second.
+  REQUIRE(eventually([&] { return env.observer.queries_of("orders") >= 2; }, 5s));
+  CHECK(quantity(env.read("s0-redis-orders", "orders")) == "1");
+
+  env.engine->remove(accepted);
+  CHECK(env.engine->objects() == 0);
+  CHECK(env.engine->active_objects() == 0);
+  std::this_thread::sleep_for(300ms);  // a poll that was running when it was removed ends
+  const auto queries = env.observer.queries_of("orders");
+  const auto evals = command_calls(redis, "eval");
+  std::this_thread::sleep_for(2500ms);
+  CHECK(env.observer.queries_of("orders") == queries);
+  CHECK(command_calls(redis, "eval") == evals);
+  auto gone = env.read("s0-redis-orders", "orders");
+  REQUIRE_FALSE(gone.ok());
+  CHECK(gone.error().code == 404);
+  std::lock_guard lock(env.observer.mutex);
+  CHECK(env.observer.forgotten == std::vector<std::string>{env.ns + "/orders"});
+}
+
+TEST_CASE("concurrent HPA reads of a stale value share one redis query") {
+  Env env;
+  ebb::test::RedisServer redis;
+  env.deployment("worker", 1);
+  for (int i = 0; i < 4; ++i) redis.cli({"RPUSH", "orders", "job"});
+  const std::string name = late_phase_name(env.ns, "orders", 3600s);
+  env.scaled_object(name, "worker", json::array({redis_trigger(redis.port(), "orders")}), {{"pollingInterval", 3600}});
+  env.start();
+  env.engine->upsert(env.accept(name, {"s0-redis-orders"}, 1), false);
+  REQUIRE(quantity(env.read("s0-redis-orders", name)) == "4");
+
+  redis.cli({"CONFIG", "RESETSTAT"});
+  redis.cli({"RPUSH", "orders", "job"});
+  env.clock.advance(16s);
+  // Redis holds every command for a while, so all readers arrive while the one refresh waits.
+  REQUIRE(redis.cli({"CLIENT", "PAUSE", "700"}) == "OK");
+  constexpr int kReaders = 20;
+  std::latch go(kReaders);
+  std::vector<std::string> answers(kReaders);
+  std::vector<std::thread> readers;
+  for (int i = 0; i < kReaders; ++i)
+    readers.emplace_back([&, i] {
+      go.arrive_and_wait();
+      answers[i] = quantity(env.read("s0-redis-orders", name));
+    });
+  for (auto& t : readers) t.join();
+  for (const auto& a : answers) CHECK(a == "5");
+  CHECK(command_calls(redis, "eval") == 1);
+}
+
+TEST_CASE("activation from 0 and deactivation after the cooldown go through the KubeActuator") {
+  Env env;
+  ebb::test::RedisServer redis;
+  env.deployment("worker", 0);
+  const std::string name = late_phase_name(env.ns, "orders", 3600s);
+  env.scaled_object(name, "worker", json::array({redis_trigger(redis.port(), "orders")}),
+                    {{"pollingInterval", 3600}, {"cooldownPeriod", 300}, {"minReplicaCount", 0}});
+  const json accepted = env.accept(name, {"s0-redis-orders"}, 0);
+  env.start();
+  env.engine->upsert(accepted, false);
+  const std::string key = env.ns + "/" + name;
+
+  // Nothing to do yet: empty list, target at 0.
+  env.server.clear_request_log();
+  env.engine->poll(key);
+  CHECK(env.replicas("worker") == 0);
+
+  for (int i = 0; i < 3; ++i) redis.cli({"RPUSH", "orders", "job"});
+  env.server.clear_request_log();
+  env.engine->poll(key);
+  CHECK(env.replicas("worker") == 1);
+  bool scale_written = false;
+  for (const auto& r : env.writes())
+    if ((r.method == "PUT" || r.method == "PATCH") &&
+        r.path == "/apis/apps/v1/namespaces/" + env.ns + "/deployments/worker/scale" && r.code == 200)
+      scale_written = true;
+  CHECK(scale_written);
+  const json so = env.get_so(name);
+  bool active = false;
+  for (const auto& c : so["status"].value("conditions", json::array()))
+    if (c.value("type", "") == "Active") active = c.value("status", "") == "True";
+  CHECK(active);
+  CHECK(so["status"].contains("lastActiveTime"));
+
+  // Drained: within the cooldown it stays, after it the target goes back to 0.
+  redis.cli({"DEL", "orders"});
+  env.clock.advance(60s);
+  env.engine->poll(key);
+  CHECK(env.replicas("worker") == 1);
+  env.clock.advance(250s);
+  env.engine->poll(key);
+  CHECK(env.replicas("worker") == 0);
+}
+
+TEST_CASE("until the operator accepted the object the engine neither polls nor writes") {
+  Env env;
+  ebb::test::RedisServer redis;
+  env.deployment("worker", 0);
+  for (int i = 0; i < 3; ++i) redis.cli({"RPUSH", "orders", "job"});
+  const json created =
+      env.scaled_object("orders", "worker", json::array({redis_trigger(redis.port(), "orders")}), {{"pollingInterval", 1}});
+  env.start();
+  env.server.clear_request_log();
+
+  // No status at all.
+  env.engine->upsert(created, true);
+  CHECK(env.engine->objects() == 1);
+  CHECK(env.engine->active_objects() == 0);
+  // Ready, but for an older generation.
+  env.engine->upsert(env.accept("orders", {"s0-redis-orders"}, 0, -1), true);
+  CHECK(env.engine->active_objects() == 0);
+  env.server.clear_request_log();
+  std::this_thread::sleep_for(2s);
+  CHECK(env.observer.queries_of("orders") == 0);
+  CHECK(command_calls(redis, "eval") == 0);
+  // Reads are still answered (the HPA only reads metrics of HPAs the operator made) and write nothing.
+  CHECK(quantity(env.read("s0-redis-orders", "orders")) == "3");
+  CHECK(env.writes().empty());
+  CHECK(env.replicas("worker") == 0);
+
+  // Accepted: polled at once, activated.
+  env.engine->upsert(env.accept("orders", {"s0-redis-orders"}, 0), true);
+  CHECK(env.engine->active_objects() == 1);
+  CHECK(eventually([&] { return env.replicas("worker") == 1; }, 5s));
+
+  // Paused: every poll and write stops.
+  const json paused = env.modify_so("orders", [](json& o) {
+    o["metadata"]["annotations"]["autoscaling.keda.sh/paused"] = "true";
+  });
+  env.engine->upsert(paused, true);
+  CHECK(env.engine->active_objects() == 0);
+  std::this_thread::sleep_for(300ms);
+  env.server.clear_request_log();
+  const auto queries = env.observer.queries_of("orders");
+  redis.cli({"DEL", "orders"});
+  std::this_thread::sleep_for(2s);
+  CHECK(env.observer.queries_of("orders") == queries);
+  CHECK(env.writes().empty());
+
+  // Being deleted: the same.
+  const json resumed = env.modify_so("orders", [](json& o) { o["metadata"]["annotations"].erase("autoscaling.keda.sh/paused"); });
+  env.engine->upsert(resumed, true);
+  CHECK(env.engine->active_objects() == 1);
+  json deleting = resumed;
+  deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  env.engine->upsert(deleting, true);
+  CHECK(env.engine->active_objects() == 0);
+}
+
+TEST_CASE("the composite metric is the formula over the named triggers' values") {
+  Env env;
+  ebb::test::RedisServer redis;
+  ebb::test::RedisServer stopped;
+  stopped.stop();
+  env.deployment("worker", 1);
+  for (int i = 0; i < 3; ++i) redis.cli({"RPUSH", "la", "job"});
+  for (int i = 0; i < 4; ++i) redis.cli({"RPUSH", "lb", "job"});
+  const json modifiers = {{"advanced", {{"scalingModifiers", {{"formula", "a + b"}, {"target", "2"}}}}},
+                          {"pollingInterval", 3600}};
+  env.scaled_object("both", "worker",
+                    json::array({redis_trigger(redis.port(), "la", "a"), redis_trigger(redis.port(), "lb", "b")}), modifiers);
+  env.scaled_object("broken", "worker",
+                    json::array({redis_trigger(redis.port(), "la", "a"), redis_trigger(stopped.port(), "lb", "b")}), modifiers);
+  env.start();
+  env.engine->upsert(env.accept("both", {"s0-redis-la", "s1-redis-lb"}, 1), false);
+  env.engine->upsert(env.accept("broken", {"s0-redis-la", "s1-redis-lb"}, 1), false);
+
+  auto r = env.read("composite-metric", "both");
+  REQUIRE(r.ok());
+  REQUIRE(r->size() == 1);
+  CHECK(r->front().metric_name == "composite-metric");
+  CHECK(r->front().quantity == "7");
+  CHECK(quantity(env.read("Composite-Metric", "both")) == "7");
+  // The triggers' own metrics are still served by name.
+  CHECK(quantity(env.read("s1-redis-lb", "both")) == "4");
+
+  // One input failing and no fallback: an error naming it, never a partial sum.
+  auto broken = env.read("composite-metric", "broken");
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.error().code == 500);
+  CHECK_THAT(broken.error().message, Catch::StartsWith("metric:composite-metric encountered error"));
+  CHECK_THAT(broken.error().message, Catch::Contains("s1-redis-lb"));
+}
