@@ -1,0 +1,234 @@
+#include "process/options.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "ebb/kube/resource.h"
+#include "ebb/strings.h"
+
+namespace ebb::adapter::process {
+
+namespace {
+
+// A duration flag kept as text so the error names the flag and the value.
+struct DurationFlag {
+  const char* name;
+  std::string text;
+  bool allow_zero;
+  const char* help;
+};
+
+// Comma lists and repeated flags both end up as one list; blanks are dropped so that
+// `--requestheader-allowed-names=` means "none" (any certificate from the requestheader CA).
+std::vector<std::string> clean_list(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const auto& value : values) {
+    for (const auto& part : split(value, ',')) {
+      if (!part.empty()) out.push_back(part);
+    }
+  }
+  return out;
+}
+
+// True when `flag` appears on the command line and every occurrence has an empty value
+// ("--flag=" or "--flag" ""). CLI11 keeps a vector's default when an option gets no value.
+bool only_empty_values(int argc, char** argv, const std::string& flag) {
+  bool seen = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    std::string value;
+    if (arg.rfind(flag + "=", 0) == 0) {
+      value = arg.substr(flag.size() + 1);
+    } else if (arg == flag) {
+      value = i + 1 < argc ? argv[i + 1] : "";
+      ++i;
+    } else {
+      continue;
+    }
+    seen = true;
+    if (!trim(value).empty() && value.find_first_not_of(", ") != std::string::npos) return false;
+  }
+  return seen;
+}
+
+}  // namespace
+
+ParsedOptions parse_options(int argc, char** argv) {
+  AdapterOptions o;
+  CLI::App app{
+      "ebb-metrics-adapter: serves external.metrics.k8s.io/v1beta1 for KEDA ScaledObjects, polls their "
+      "event sources and scales targets between 0 and 1 replicas"};
+  app.set_version_flag("--version", std::string("ebb-metrics-adapter ") + kAdapterVersion);
+  app.option_defaults()->always_capture_default();
+
+  // --- Cluster access
+  app.add_option("--kubeconfig", o.kubeconfig,
+                 "Path to a kubeconfig, also used for delegated authentication and authorization. Default: "
+                 "$KUBECONFIG, else the in-cluster service account, else ~/.kube/config");
+  app.add_option("--context", o.context, "The kubeconfig context to use (default: current-context)");
+  app.add_option("--namespace", o.namespaces,
+                 "Namespace(s) whose ScaledObjects are served: one, a comma list, or the flag repeated. "
+                 "Default: all namespaces")
+      ->delimiter(',');
+  app.add_option("--label-selector", o.label_selector, "Only serve ScaledObjects matching this label selector");
+  app.add_option("--kube-api-qps", o.kube_api_qps, "Client-side rate limit for API requests (per second)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--kube-api-burst", o.kube_api_burst, "Burst of the client-side rate limit")
+      ->check(CLI::Range(1, 1'000'000));
+
+  // --- Serving (the aggregated API)
+  app.add_option("--bind-address", o.bind_address,
+                 "IP address the external metrics API listens on (default: all interfaces)");
+  app.add_option("--secure-port", o.secure_port,
+                 "HTTPS port of the external metrics API (0 picks a free port, logged at start)")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--cert-dir", o.cert_dir,
+                 "Directory the self-signed serving certificate (apiserver.crt, apiserver.key) is written to "
+                 "when --tls-cert-file is not given; created if missing");
+  app.add_option("--tls-cert-file", o.tls_cert_file,
+                 "Serving certificate (PEM, may include intermediates); re-read when it changes");
+  app.add_option("--tls-private-key-file", o.tls_private_key_file, "Serving private key (PEM) for --tls-cert-file");
+  app.add_option("--tls-min-version", o.tls_min_version, "Minimum TLS version: VersionTLS12 or VersionTLS13")
+      ->check(CLI::IsMember({"VersionTLS12", "VersionTLS13"}));
+
+  // --- Authentication
+  app.add_option("--requestheader-client-ca-file", o.requestheader_client_ca_file,
+                 "CA bundle (PEM) that verifies front-proxy client certificates. Default: "
+                 "requestheader-client-ca-file of kube-system/extension-apiserver-authentication");
+  app.add_option("--requestheader-allowed-names", o.requestheader_allowed_names,
+                 "Common names of front-proxy client certificates allowed to pass identity headers (comma list); "
+                 "empty: any certificate signed by the requestheader CA")
+      ->delimiter(',')
+      ->expected(0, CLI::detail::expected_max_vector_size);
+  app.add_option("--requestheader-username-headers", o.requestheader_username_headers,
+                 "Request headers that carry the user name (comma list); the first non-empty one wins")
+      ->delimiter(',');
+  app.add_option("--requestheader-group-headers", o.requestheader_group_headers,
+                 "Request headers that carry the groups (comma list)")
+      ->delimiter(',');
+  app.add_option("--requestheader-extra-headers-prefix", o.requestheader_extra_headers_prefix,
+                 "Request header prefixes that carry extra user information (comma list)")
+      ->delimiter(',');
+  app.add_option("--client-ca-file", o.client_ca_file,
+                 "CA bundle (PEM) that verifies direct client certificates (user = CN, groups = O). Default: "
+                 "client-ca-file of kube-system/extension-apiserver-authentication");
+  app.add_flag("--authentication-skip-lookup{true}", o.authentication_skip_lookup,
+               "Do not read kube-system/extension-apiserver-authentication; only the CA flags count")
+      ->default_str("false");
+
+  // --- Authorization
+  app.add_option("--authorization-always-allow-paths", o.authorization_always_allow_paths,
+                 "Paths served without authentication or authorization (comma list; a trailing * matches a prefix)")
+      ->delimiter(',')
+      ->expected(0, CLI::detail::expected_max_vector_size);
+  app.add_flag("--authorization-always-allow{true}", o.authorization_always_allow,
+               "Allow every authenticated request without a SubjectAccessReview (development and tests only)")
+      ->default_str("false");
+  DurationFlag authorized_ttl{"--authorization-webhook-cache-authorized-ttl", "10s", true,
+                              "How long a SubjectAccessReview's 'allowed' is cached (Go duration; 0 disables)"};
+  DurationFlag unauthorized_ttl{"--authorization-webhook-cache-unauthorized-ttl", "10s", true,
+                                "How long a SubjectAccessReview's 'denied' is cached (Go duration; 0 disables)"};
+
+  // --- Leader election
+  app.add_flag("--leader-elect{true}", o.leader_elect,
+               "Elect a leader through a Lease; only the leader writes /scale, status and Events, every replica "
+               "serves reads (--leader-elect=false to disable)")
+      ->default_str("true");
+  app.add_option("--leader-election-id", o.leader_election_id, "Name of the Lease");
+  app.add_option("--leader-election-namespace", o.leader_election_namespace,
+                 "Namespace of the Lease. Default: the pod's namespace, else \"default\"");
+  DurationFlag lease{"--leader-election-lease-duration", "15s", false, "Leader election: lease duration (Go duration)"};
+  DurationFlag renew{"--leader-election-renew-deadline", "10s", false, "Leader election: renew deadline (Go duration)"};
+  DurationFlag retry{"--leader-election-retry-period", "2s", false, "Leader election: retry period (Go duration)"};
+
+  // --- Polling
+  app.add_option("--max-concurrent-polls", o.max_concurrent_polls, "Scaler polls running at the same time")
+      ->check(CLI::Range(1, 10'000));
+  DurationFlag poll_timeout{"--poll-timeout", "10s", false, "Timeout of one poll of a trigger (Go duration)"};
+  DurationFlag hpa_sync{"--hpa-sync-period", "15s", false,
+                        "The cluster's HPA sync period (kube-controller-manager --horizontal-pod-autoscaler-sync-period); "
+                        "bounds how stale a served value may be"};
+  app.add_option("--cluster-object-namespace", o.cluster_object_namespace,
+                 "Namespace of the Secrets and ConfigMaps ClusterTriggerAuthentications refer to. Default: "
+                 "$KEDA_CLUSTER_OBJECT_NAMESPACE, else the pod's namespace, else \"keda\"");
+
+  // --- Observability
+  app.add_option("--metrics-bind-address", o.metrics_bind_address,
+                 "host:port for the plain-HTTP Prometheus /metrics (\"0\" disables)");
+  app.add_option("--log-level", o.log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
+
+  std::vector<DurationFlag*> durations{&authorized_ttl, &unauthorized_ttl, &lease, &renew, &retry, &poll_timeout,
+                                       &hpa_sync};
+  for (auto* d : durations) app.add_option(d->name, d->text, d->help);
+
+  try {
+    app.parse(argc, argv);
+    std::vector<std::chrono::milliseconds> values;
+    for (auto* d : durations) {
+      auto value = ebb::process::parse_duration(d->text);
+      if (!value || value->count() < 0 || (!d->allow_zero && value->count() == 0)) {
+        throw CLI::ValidationError(d->name, std::string("not a ") + (d->allow_zero ? "" : "positive ") +
+                                                "duration: \"" + d->text + "\" (e.g. 15s, 500ms)");
+      }
+      values.push_back(*value);
+    }
+    o.authorization_allowed_ttl = values[0];
+    o.authorization_denied_ttl = values[1];
+    o.lease_duration = values[2];
+    o.renew_deadline = values[3];
+    o.retry_period = values[4];
+    o.poll_timeout = values[5];
+    if (values[6] < std::chrono::seconds(1) || values[6].count() % 1000 != 0)
+      throw CLI::ValidationError(hpa_sync.name, "must be a whole number of seconds, at least 1s: \"" + hpa_sync.text + "\"");
+    o.hpa_sync_period = std::chrono::duration_cast<std::chrono::seconds>(values[6]);
+
+    if (o.renew_deadline >= o.lease_duration)
+      throw CLI::ValidationError(renew.name, "must be shorter than --leader-election-lease-duration");
+    if (o.retry_period >= o.renew_deadline)
+      throw CLI::ValidationError(retry.name, "must be shorter than --leader-election-renew-deadline");
+    if (!o.label_selector.empty()) {
+      auto selector = kube::LabelSelector::parse(o.label_selector);
+      if (!selector) throw CLI::ValidationError("--label-selector", selector.error().message);
+    }
+    if (o.tls_cert_file.empty() != o.tls_private_key_file.empty())
+      throw CLI::ValidationError(o.tls_cert_file.empty() ? "--tls-cert-file" : "--tls-private-key-file",
+                                 "--tls-cert-file and --tls-private-key-file go together");
+    if (o.tls_cert_file.empty() && trim(o.cert_dir).empty())
+      throw CLI::ValidationError("--cert-dir", "must not be empty when --tls-cert-file is not given");
+
+    o.namespaces = clean_list(o.namespaces);
+    o.requestheader_allowed_names = clean_list(o.requestheader_allowed_names);
+    o.requestheader_username_headers = clean_list(o.requestheader_username_headers);
+    o.requestheader_group_headers = clean_list(o.requestheader_group_headers);
+    o.requestheader_extra_headers_prefix = clean_list(o.requestheader_extra_headers_prefix);
+    o.authorization_always_allow_paths = clean_list(o.authorization_always_allow_paths);
+    // Given, but only ever empty (`--authorization-always-allow-paths=`): none, not the default.
+    if (only_empty_values(argc, argv, "--authorization-always-allow-paths")) o.authorization_always_allow_paths.clear();
+    if (only_empty_values(argc, argv, "--requestheader-allowed-names")) o.requestheader_allowed_names.clear();
+    if (o.requestheader_username_headers.empty())
+      throw CLI::ValidationError("--requestheader-username-headers", "needs at least one header name");
+    for (const auto& path : o.authorization_always_allow_paths) {
+      if (path.front() != '/')
+        throw CLI::ValidationError("--authorization-always-allow-paths",
+                                   "paths start with '/': \"" + path + "\"");
+      const auto star = path.find('*');
+      if (star != std::string::npos && star != path.size() - 1)
+        throw CLI::ValidationError("--authorization-always-allow-paths",
+                                   "'*' is only allowed at the end of a path: \"" + path + "\"");
+    }
+    if (!o.metrics_bind_address.empty() && o.metrics_bind_address != "0" &&
+        o.metrics_bind_address.find(':') == std::string::npos)
+      throw CLI::ValidationError("--metrics-bind-address",
+                                 "expected host:port, :port or \"0\": \"" + o.metrics_bind_address + "\"");
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2.
+    const int code = app.exit(e);
+    return {std::nullopt, code == 0 ? 0 : 2};
+  }
+  return {std::move(o), 0};
+}
+
+}  // namespace ebb::adapter::process

@@ -1,0 +1,210 @@
+// The adapter's Prometheus metrics (process/metrics.h): the engine's observations rendered with
+// KEDA's names and labels (keda-compat §7.1), forget() dropping one object's series, the
+// external metrics API's request counts and the leader gauge.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "process/metrics.h"
+
+using namespace ebb::adapter;
+using namespace ebb::adapter::process;
+
+namespace {
+
+// The sample value of the series `name{labels}` exactly as rendered (labels sorted by name,
+// as the text format writes them), or nullopt when that series is absent.
+std::optional<double> sample(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return std::nullopt;
+}
+
+bool has_line_starting(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+std::string L(const std::string& ns, const std::string& so, const std::string& metric, const std::string& scaler,
+              int index) {
+  return "{metric=\"" + metric + "\",namespace=\"" + ns + "\",scaledObject=\"" + so + "\",scaler=\"" + scaler +
+         "\",triggerIndex=\"" + std::to_string(index) + "\",type=\"scaledobject\"}";
+}
+
+const MetricLabels kRedis{"apps", "orders", "s0-redis-orders", "redisScaler", 0};
+const MetricLabels kRabbit{"apps", "orders", "s1-rabbitmq-jobs", "jobs-trigger", 1};
+const MetricLabels kOther{"apps", "payments", "s0-kafka-payments", "kafkaScaler", 0};
+
+}  // namespace
+
+TEST_CASE("metrics: a scaler query renders value, latency, activity and an error series at 0") {
+  AdapterMetrics m("0.1.0", "abc123");
+  EngineObserver& observer = m;
+  observer.scaler_queried(kRedis, 12.5, true, false, 0.25);
+  const auto text = m.render(true);
+  const auto l = L("apps", "orders", "s0-redis-orders", "redisScaler", 0);
+  CHECK(sample(text, "keda_scaler_metrics_value" + l) == 12.5);
+  CHECK(sample(text, "keda_scaler_metrics_latency_seconds" + l) == 0.25);
+  CHECK(sample(text, "keda_scaler_active" + l) == 1);
+  CHECK(sample(text, "keda_scaler_detail_errors_total" + l) == 0);  // initialised, as KEDA does
+  CHECK(text.find("# TYPE keda_scaler_metrics_value gauge") != std::string::npos);
+  CHECK(text.find("# TYPE keda_scaler_detail_errors_total counter") != std::string::npos);
+}
+
+TEST_CASE("metrics: a failed query counts an error, reports inactive and keeps the last value") {
+  AdapterMetrics m("0.1.0", "abc123");
+  m.scaler_queried(kRabbit, 4, true, false, 0.1);
+  m.scaler_queried(kRabbit, std::nullopt, false, true, 2.0);
+  m.scaler_queried(kRabbit, std::nullopt, false, true, 3.0);
+  const auto text = m.render(true);
+  const auto l = L("apps", "orders", "s1-rabbitmq-jobs", "jobs-trigger", 1);
+  CHECK(sample(text, "keda_scaler_detail_errors_total" + l) == 2);
+  CHECK(sample(text, "keda_scaler_active" + l) == 0);
+  CHECK(sample(text, "keda_scaler_metrics_latency_seconds" + l) == 3.0);
+  CHECK(sample(text, "keda_scaler_metrics_value" + l) == 4);
+}
+
+TEST_CASE("metrics: a failed query with a fallback value serves that value") {
+  AdapterMetrics m("0.1.0", "abc123");
+  m.scaler_queried(kRedis, 30, false, true, 0.5);
+  const auto l = L("apps", "orders", "s0-redis-orders", "redisScaler", 0);
+  const auto text = m.render(false);
+  CHECK(sample(text, "keda_scaler_metrics_value" + l) == 30);
+  CHECK(sample(text, "keda_scaler_detail_errors_total" + l) == 1);
+}
+
+TEST_CASE("metrics: composite metric, scale loop latency, object errors") {
+  AdapterMetrics m("0.1.0", "abc123");
+  m.composite(MetricLabels{"apps", "orders", "composite-metric", "composite-metric", 0}, 7, true);
+  m.scale_loop_lag("apps", "orders", 0.04);
+  m.object_error("apps", "orders");
+  m.object_error("apps", "orders");
+  const auto text = m.render(true);
+  const auto l = L("apps", "orders", "composite-metric", "composite-metric", 0);
+  CHECK(sample(text, "keda_scaler_metrics_value" + l) == 7);
+  CHECK(sample(text, "keda_scaler_active" + l) == 1);
+  CHECK(sample(text, "keda_internal_scale_loop_latency_seconds{namespace=\"apps\",resource=\"orders\",type=\"scaledobject\"}") == 0.04);
+  CHECK(sample(text, "keda_scaled_object_errors_total{namespace=\"apps\",scaledObject=\"orders\"}") == 2);
+}
+
+TEST_CASE("metrics: forget removes every series of one object and keeps the others") {
+  AdapterMetrics m("0.1.0", "abc123");
+  m.scaler_queried(kRedis, 1, true, false, 0.1);
+  m.scaler_queried(kRabbit, std::nullopt, false, true, 0.1);
+  m.composite(MetricLabels{"apps", "orders", "composite-metric", "composite-metric", 0}, 7, true);
+  m.scale_loop_lag("apps", "orders", 0.01);
+  m.object_error("apps", "orders");
+  m.scaler_queried(kOther, 9, true, false, 0.2);
+  m.scale_loop_lag("apps", "payments", 0.02);
+  m.object_error("apps", "payments");
+
+  m.forget("apps", "orders");
+  const auto text = m.render(true);
+  CHECK(text.find("scaledObject=\"orders\"") == std::string::npos);
+  CHECK(text.find("resource=\"orders\"") == std::string::npos);
+  const auto other = L("apps", "payments", "s0-kafka-payments", "kafkaScaler", 0);
+  CHECK(sample(text, "keda_scaler_metrics_value" + other) == 9);
+  CHECK(sample(text, "keda_scaler_active" + other) == 1);
+  CHECK(sample(text, "keda_scaler_detail_errors_total" + other) == 0);
+  CHECK(sample(text, "keda_internal_scale_loop_latency_seconds{namespace=\"apps\",resource=\"payments\",type=\"scaledobject\"}") == 0.02);
+  CHECK(sample(text, "keda_scaled_object_errors_total{namespace=\"apps\",scaledObject=\"payments\"}") == 1);
+
+  // A rebuilt object starts over: its error counter begins at 0 again.
+  m.scaler_queried(kRedis, 2, true, false, 0.1);
+  const auto again = m.render(true);
+  const auto l = L("apps", "orders", "s0-redis-orders", "redisScaler", 0);
+  CHECK(sample(again, "keda_scaler_metrics_value" + l) == 2);
+  CHECK(sample(again, "keda_scaler_detail_errors_total" + l) == 0);
+  CHECK_FALSE(sample(again, "keda_scaler_active" + L("apps", "orders", "s1-rabbitmq-jobs", "jobs-trigger", 1)));
+}
+
+TEST_CASE("metrics: forget of an unknown object changes nothing") {
+  AdapterMetrics m("0.1.0", "abc123");
+  m.scaler_queried(kRedis, 1, true, false, 0.1);
+  m.forget("apps", "unknown");
+  m.forget("other", "orders");
+  CHECK(sample(m.render(true), "keda_scaler_metrics_value" + L("apps", "orders", "s0-redis-orders", "redisScaler", 0)) == 1);
+}
+
+TEST_CASE("metrics: build info and the leader gauge") {
+  AdapterMetrics m("0.1.0", "abc123");
+  const auto leader = m.render(true);
+  CHECK(has_line_starting(leader, "keda_build_info{git_commit=\"abc123\",goarch="));
+  CHECK(leader.find("version=\"0.1.0\"} 1") != std::string::npos);
+  CHECK(sample(leader, "leader_election_master_status{name=\"ebb-metrics-adapter\"}") == 1);
+  CHECK(sample(m.render(false), "leader_election_master_status{name=\"ebb-metrics-adapter\"}") == 0);
+}
+
+TEST_CASE("metrics: API request labels") {
+  using P = std::pair<std::string, std::string>;
+  CHECK(api_request_labels("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/apps/s0-redis-orders") ==
+        P{"LIST", "s0-redis-orders"});
+  CHECK(api_request_labels("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/apps/S0-Redis") ==
+        P{"LIST", "s0-redis"});
+  CHECK(api_request_labels("GET", "/apis/external.metrics.k8s.io/v1beta1") == P{"GET", ""});
+  CHECK(api_request_labels("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/apps") == P{"GET", ""});
+  CHECK(api_request_labels("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/apps/m/extra") == P{"GET", ""});
+  CHECK(api_request_labels("HEAD", "/healthz") == P{"GET", ""});
+  CHECK(api_request_labels("POST", "/apis/external.metrics.k8s.io/v1beta1/namespaces/apps/m") == P{"POST", "m"});
+}
+
+TEST_CASE("metrics: API requests are counted by verb, resource and code") {
+  AdapterMetrics m("0.1.0", "abc123");
+  const std::string read = "/apis/external.metrics.k8s.io/v1beta1/namespaces/apps/s0-redis-orders";
+  m.api_request("GET", read, 200, 0.002);
+  m.api_request("GET", read, 200, 0.003);
+  m.api_request("GET", read, 404, 0.001);
+  m.api_request("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/apps/probe-1", 401, 0.001);
+  m.api_request("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/apps/probe-2", 403, 0.001);
+  m.api_request("GET", "/apis", 200, 0.001);
+  const auto text = m.render(true);
+  CHECK(sample(text, "apiserver_request_total{code=\"200\",resource=\"s0-redis-orders\",verb=\"LIST\"}") == 2);
+  CHECK(sample(text, "apiserver_request_total{code=\"404\",resource=\"s0-redis-orders\",verb=\"LIST\"}") == 1);
+  // Rejected callers never name a series.
+  CHECK(sample(text, "apiserver_request_total{code=\"401\",resource=\"\",verb=\"LIST\"}") == 1);
+  CHECK(sample(text, "apiserver_request_total{code=\"403\",resource=\"\",verb=\"LIST\"}") == 1);
+  CHECK(text.find("probe-") == std::string::npos);
+  CHECK(sample(text, "apiserver_request_total{code=\"200\",resource=\"\",verb=\"GET\"}") == 1);
+  CHECK(sample(text, "apiserver_request_duration_seconds_count{resource=\"s0-redis-orders\",verb=\"LIST\"}") == 3);
+}
+
+TEST_CASE("metrics: concurrent observations, forgets and scrapes") {
+  AdapterMetrics m("0.1.0", "abc123");
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        MetricLabels l{"ns", "so-" + std::to_string(i % 7), "s0-m", "redisScaler", static_cast<std::size_t>(t)};
+        m.scaler_queried(l, i, i % 2 == 0, i % 3 == 0, 0.001);
+        m.object_error("ns", l.scaled_object);
+        if (i % 50 == 0) m.forget("ns", l.scaled_object);
+      }
+    });
+  }
+  std::atomic<int> scrapes{0}, empty{0};
+  std::thread scraper([&] {  // Catch assertions are not thread-safe: count, check after
+    while (!stop) {
+      if (m.render(true).find("keda_build_info") == std::string::npos) ++empty;
+      ++scrapes;
+    }
+  });
+  for (auto& t : threads) t.join();
+  stop = true;
+  scraper.join();
+  CHECK(scrapes > 0);
+  CHECK(empty == 0);
+  for (int i = 0; i < 7; ++i) m.forget("ns", "so-" + std::to_string(i));
+  CHECK(m.render(true).find("scaledObject=\"so-") == std::string::npos);
+}
