@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "ebb/adapter/actuator.h"
@@ -67,8 +68,9 @@ bool is_write(const LoggedRequest& r) { return r.method != "GET"; }
 template <class F>
 std::string capture_stderr(F&& run) {
   std::fflush(stderr);
-  char path[] = "/tmp/ebb-actuator-stderr-XXXXXX";
-  const int fd = mkstemp(path);
+  test::TempDir dir("ebb-actuator");
+  const std::string path = dir.path() + "/stderr";
+  const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
   REQUIRE(fd >= 0);
   const int saved = dup(STDERR_FILENO);
   dup2(fd, STDERR_FILENO);
@@ -77,9 +79,7 @@ std::string capture_stderr(F&& run) {
   dup2(saved, STDERR_FILENO);
   close(saved);
   close(fd);
-  std::string text = test::read_file(path);
-  unlink(path);
-  return text;
+  return test::read_file(path);
 }
 
 struct Fixture {
@@ -364,7 +364,7 @@ TEST_CASE("KubeActuator: scale from 0 to 1 is a PUT of the Scale with its resour
   }
 }
 
-TEST_CASE("KubeActuator: a 409 on the /scale PUT is retried from a fresh read", "[actuator][scale]") {
+TEST_CASE("KubeActuator: a 409 on the /scale PUT is retried from a fresh read", "[actuator][scale][faults]") {
   Fixture f;
   f.deployment("worker", 0);
   auto so = f.scaled_object("orders", "worker");
@@ -464,7 +464,7 @@ TEST_CASE("KubeActuator: update_status writes the adapter's fields and nothing e
   }
 }
 
-TEST_CASE("KubeActuator: an injected 409 on the status PATCH is retried from a fresh read", "[actuator][status]") {
+TEST_CASE("KubeActuator: an injected 409 on the status PATCH is retried from a fresh read", "[actuator][status][faults]") {
   Fixture f;
   f.deployment("worker", 0);
   auto so = f.scaled_object("orders", "worker");
@@ -482,7 +482,7 @@ TEST_CASE("KubeActuator: an injected 409 on the status PATCH is retried from a f
   CHECK(condition_of(f.status_of("orders"), "Active")["reason"] == "ScalerNotActive");
 }
 
-TEST_CASE("KubeActuator: status conflicts are bounded, and an object without a resourceVersion is read first", "[actuator][status]") {
+TEST_CASE("KubeActuator: status conflicts are bounded, and an object without a resourceVersion is read first", "[actuator][status][faults]") {
   Fixture f;
   f.deployment("worker", 0);
   auto so = f.scaled_object("orders", "worker");
@@ -712,7 +712,7 @@ TEST_CASE("KubeActuator: a failed /scale records on_failure with the error and s
   CHECK(std::none_of(events.begin(), events.end(), [](const json& e) { return e["reason"] == "KEDAScaleTargetActivated"; }));
 }
 
-TEST_CASE("KubeActuator: an API error on /scale reaches the event without the token", "[actuator][execute]") {
+TEST_CASE("KubeActuator: an API error on /scale reaches the event without the token", "[actuator][execute][faults]") {
   Fixture f;
   f.deployment("worker", 0);
   auto so = f.scaled_object("orders", "worker");
@@ -726,7 +726,7 @@ TEST_CASE("KubeActuator: an API error on /scale reaches the event without the to
   CHECK(f.replicas("worker") == 0);
 }
 
-TEST_CASE("KubeActuator: a failed event does not stop the others", "[actuator][execute]") {
+TEST_CASE("KubeActuator: a failed event does not stop the others", "[actuator][execute][faults]") {
   Fixture f;
   f.deployment("worker", 0);
   auto so = f.scaled_object("orders", "worker");
