@@ -48,22 +48,40 @@ class CertMaker {
          "[ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
          "subjectKeyIdentifier = hash\n"
          "[client]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\n"
-         "extendedKeyUsage = clientAuth\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n";
+         "extendedKeyUsage = clientAuth\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = "
+         "keyid\n";
   }
   // Returns the CA certificate PEM.
   std::string ca(const std::string& name) {
-    openssl({"req", "-x509", "-new", "-config", cnf(), "-extensions", "ca", "-subj", "/CN=" + name, "-days", "3650",
-             "-keyout", dir_ + "/" + name + ".key", "-out", dir_ + "/" + name + ".crt", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:prime256v1", "-nodes"});
+    openssl({"req",
+             "-x509",
+             "-new",
+             "-config",
+             cnf(),
+             "-extensions",
+             "ca",
+             "-subj",
+             "/CN=" + name,
+             "-days",
+             "3650",
+             "-keyout",
+             dir_ + "/" + name + ".key",
+             "-out",
+             dir_ + "/" + name + ".crt",
+             "-newkey",
+             "ec",
+             "-pkeyopt",
+             "ec_paramgen_curve:prime256v1",
+             "-nodes"});
     return test::read_file(dir_ + "/" + name + ".crt");
   }
   Pair client(const std::string& ca_name, const std::string& file, const std::string& subject) {
     const std::string base = dir_ + "/" + file;
-    openssl({"req", "-new", "-config", cnf(), "-subj", subject, "-keyout", base + ".key", "-out", base + ".csr",
-             "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"});
+    openssl({"req", "-new", "-config", cnf(), "-subj", subject, "-keyout", base + ".key", "-out",
+             base + ".csr", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"});
     openssl({"x509", "-req", "-in", base + ".csr", "-CA", dir_ + "/" + ca_name + ".crt", "-CAkey",
-             dir_ + "/" + ca_name + ".key", "-CAcreateserial", "-days", "3650", "-extfile", cnf(), "-extensions",
-             "client", "-out", base + ".crt"});
+             dir_ + "/" + ca_name + ".key", "-CAcreateserial", "-days", "3650", "-extfile", cnf(),
+             "-extensions", "client", "-out", base + ".crt"});
     return {test::read_file(base + ".crt"), test::read_file(base + ".key")};
   }
 
@@ -100,26 +118,33 @@ const Certs& certs() {
 
 // --- an in-test MetricsProvider ----------------------------------------------------------------
 
-const auto kProduced = std::chrono::system_clock::time_point(std::chrono::seconds(1787220000)) + 750ms;  // 2026-08-20T10:00:00.750Z
+const auto kProduced = std::chrono::system_clock::time_point(std::chrono::seconds(1787220000)) +
+                       750ms;  // 2026-08-20T10:00:00.750Z
 
 class TestProvider : public MetricsProvider {
  public:
-  Result<std::vector<MetricSample>, MetricError> external_metric(const MetricQuery& query) override {
+  Result<std::vector<MetricSample>, MetricError> external_metric(
+      const MetricQuery& query) override {
     {
       std::lock_guard lock(mutex_);
       queries_.push_back(query);
     }
-    if (query.metric == "bad-selector") return unexpected(MetricError{400, "BadRequest", "bad selector: no name"});
+    if (query.metric == "bad-selector")
+      return unexpected(MetricError{400, "BadRequest", "bad selector: no name"});
     if (query.metric == "missing") {
-      return unexpected(MetricError{404, "NotFound", "scaledobject shop/orders has no metric \"missing\""});
+      return unexpected(
+          MetricError{404, "NotFound", "scaledobject shop/orders has no metric \"missing\""});
     }
     if (query.metric == "broken") {
-      return unexpected(MetricError{500, "InternalError", "metric:broken encountered error: connection refused"});
+      return unexpected(
+          MetricError{500, "InternalError", "metric:broken encountered error: connection refused"});
     }
-    if (query.metric == "not-ready") return unexpected(MetricError{503, "ServiceUnavailable", "caches not synced yet"});
+    if (query.metric == "not-ready")
+      return unexpected(MetricError{503, "ServiceUnavailable", "caches not synced yet"});
     if (query.metric == "throws") throw std::runtime_error("password=hunter2");
     if (query.metric == "two-values") {
-      return std::vector<MetricSample>{{query.metric, "1500m", kProduced}, {query.metric, "3k", kProduced + 1s}};
+      return std::vector<MetricSample>{{query.metric, "1500m", kProduced},
+                                       {query.metric, "3k", kProduced + 1s}};
     }
     return std::vector<MetricSample>{{query.metric, "42", kProduced}};
   }
@@ -136,7 +161,9 @@ class TestProvider : public MetricsProvider {
 // Remembers who asked what, and answers from a predicate.
 class RecordingAuthorizer : public Authorizer {
  public:
-  std::function<bool(const UserInfo&, const RequestAttributes&)> allow = [](auto&, auto&) { return true; };
+  std::function<bool(const UserInfo&, const RequestAttributes&)> allow = [](auto&, auto&) {
+    return true;
+  };
   Result<bool> authorize(const UserInfo& user, const RequestAttributes& attributes) override {
     std::lock_guard lock(mutex);
     users.push_back(user);
@@ -173,8 +200,10 @@ struct Served {
     so.tls->cert_pem = certs().server_cert;
     so.tls->key_pem = certs().server_key;
     // The server always knows both bundles; whether each is trusted is the API's configuration.
-    so.tls->client_ca_bundles = {{kRequestHeaderBundle, certs().requestheader_ca}, {kClientCaBundle, certs().client_ca}};
-    auto started = net::HttpServer::start(std::move(so), [this](const net::ServerRequest& r) { return api->handle(r); });
+    so.tls->client_ca_bundles = {{kRequestHeaderBundle, certs().requestheader_ca},
+                                 {kClientCaBundle, certs().client_ca}};
+    auto started = net::HttpServer::start(
+        std::move(so), [this](const net::ServerRequest& r) { return api->handle(r); });
     if (!started) throw std::runtime_error(started.error().message);
     server = std::move(started.value());
   }
@@ -211,7 +240,8 @@ struct Served {
     if (!response) FAIL("request failed: " << response.error().message);
     return std::move(response.value());
   }
-  net::HttpResponse get(Who who, const std::string& target, std::vector<std::pair<std::string, std::string>> headers = {}) {
+  net::HttpResponse get(Who who, const std::string& target,
+                        std::vector<std::pair<std::string, std::string>> headers = {}) {
     return call(who, "GET", target, std::move(headers));
   }
 };
@@ -224,7 +254,8 @@ ExternalMetricsApiOptions options_with(Authorizer* authorizer) {
 }
 
 const std::string kMetricTarget =
-    "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/s0-redis-orders?labelSelector=scaledobject.keda.sh%2Fname%3Dorders";
+    "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/"
+    "s0-redis-orders?labelSelector=scaledobject.keda.sh%2Fname%3Dorders";
 const std::vector<std::pair<std::string, std::string>> kHpa = {{"X-Remote-User", "hpa"}};
 
 void check_status(const net::HttpResponse& r, int code, const std::string& reason) {
@@ -242,7 +273,8 @@ void check_status(const net::HttpResponse& r, int code, const std::string& reaso
 }
 
 // Every "$ref" in `doc` names an existing entry under `prefix` ("#/definitions/").
-void check_refs_resolve(const json& doc, const json& node, const std::string& prefix, const std::string& table) {
+void check_refs_resolve(const json& doc, const json& node, const std::string& prefix,
+                        const std::string& table) {
   if (node.is_object()) {
     for (auto& [k, v] : node.items()) {
       if (k == "$ref") {
@@ -266,7 +298,8 @@ void check_refs_resolve(const json& doc, const json& node, const std::string& pr
 // ------------------------------------------------------------------------------------------------
 // Authentication
 
-TEST_CASE("front-proxy metric read answers the ExternalMetricValueList of keda-compat 5.3", "[adapter][api]") {
+TEST_CASE("front-proxy metric read answers the ExternalMetricValueList of keda-compat 5.3",
+          "[adapter][api]") {
   RecordingAuthorizer authz;
   Served s(options_with(&authz));
   auto r = s.get(Who::front_proxy, kMetricTarget,
@@ -278,9 +311,10 @@ TEST_CASE("front-proxy metric read answers the ExternalMetricValueList of keda-c
                   {"X-Remote-Extra-Acme.com%2FProject", "p1"}});
   REQUIRE(r.status == 200);
   CHECK(r.header("Content-Type").find("application/json") == 0);
-  CHECK(r.body ==
-        R"({"kind":"ExternalMetricValueList","apiVersion":"external.metrics.k8s.io/v1beta1","metadata":{},"items":[)"
-        R"({"metricName":"s0-redis-orders","metricLabels":null,"timestamp":"2026-08-20T10:00:00Z","value":"42"}]})");
+  CHECK(
+      r.body ==
+      R"({"kind":"ExternalMetricValueList","apiVersion":"external.metrics.k8s.io/v1beta1","metadata":{},"items":[)"
+      R"({"metricName":"s0-redis-orders","metricLabels":null,"timestamp":"2026-08-20T10:00:00Z","value":"42"}]})");
 
   auto queries = s.provider.queries();
   REQUIRE(queries.size() == 1);
@@ -315,7 +349,8 @@ TEST_CASE("a front-proxy certificate whose CN is not an allowed name gets 401", 
   CHECK(authz.users.empty());
 }
 
-TEST_CASE("empty requestheader-allowed-names accepts any CN from the requestheader CA", "[adapter][api]") {
+TEST_CASE("empty requestheader-allowed-names accepts any CN from the requestheader CA",
+          "[adapter][api]") {
   RecordingAuthorizer authz;
   auto options = options_with(&authz);
   options.authentication.requestheader_allowed_names.clear();
@@ -329,8 +364,9 @@ TEST_CASE("empty requestheader-allowed-names accepts any CN from the requesthead
 TEST_CASE("a front-proxy request without a username header gets 401", "[adapter][api]") {
   Served s(options_with(nullptr));
   check_status(s.get(Who::front_proxy, kMetricTarget), 401, "Unauthorized");
-  check_status(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", ""}, {"X-Remote-Group", "system:masters"}}), 401,
-               "Unauthorized");
+  check_status(s.get(Who::front_proxy, kMetricTarget,
+                     {{"X-Remote-User", ""}, {"X-Remote-Group", "system:masters"}}),
+               401, "Unauthorized");
   CHECK(s.provider.queries().empty());
 }
 
@@ -344,8 +380,11 @@ TEST_CASE("configured header names replace X-Remote-User and X-Remote-Group", "[
   // The default names are no longer identity headers.
   check_status(s.get(Who::front_proxy, kMetricTarget, kHpa), 401, "Unauthorized");
   auto r = s.get(Who::front_proxy, kMetricTarget,
-                 {{"X-Fallback-User", "second"}, {"X-Proxy-Group", "g1"}, {"X-Remote-Group", "ignored"},
-                  {"X-Proxy-Extra-Reason", "r"}, {"X-Remote-Extra-Other", "ignored"}});
+                 {{"X-Fallback-User", "second"},
+                  {"X-Proxy-Group", "g1"},
+                  {"X-Remote-Group", "ignored"},
+                  {"X-Proxy-Extra-Reason", "r"},
+                  {"X-Remote-Extra-Other", "ignored"}});
   REQUIRE(r.status == 200);
   REQUIRE(authz.users.size() == 1);
   CHECK(authz.users[0].name == "second");
@@ -353,11 +392,14 @@ TEST_CASE("configured header names replace X-Remote-User and X-Remote-Group", "[
   CHECK(authz.users[0].extra == std::map<std::string, std::vector<std::string>>{{"reason", {"r"}}});
 }
 
-TEST_CASE("identity headers from a client-ca certificate are ignored: the user is the CN", "[adapter][api]") {
+TEST_CASE("identity headers from a client-ca certificate are ignored: the user is the CN",
+          "[adapter][api]") {
   RecordingAuthorizer authz;
   Served s(options_with(&authz));
   auto r = s.get(Who::alice, kMetricTarget,
-                 {{"X-Remote-User", "admin"}, {"X-Remote-Group", "system:masters"}, {"X-Remote-Extra-Scopes", "all"}});
+                 {{"X-Remote-User", "admin"},
+                  {"X-Remote-Group", "system:masters"},
+                  {"X-Remote-Extra-Scopes", "all"}});
   REQUIRE(r.status == 200);
   REQUIRE(authz.users.size() == 1);
   CHECK(authz.users[0].name == "alice");
@@ -374,7 +416,8 @@ TEST_CASE("no client certificate, or one from an unknown CA, gets 401", "[adapte
   CHECK(s.provider.queries().empty());
 }
 
-TEST_CASE("a CA left out of the configuration is not trusted even when the TLS layer verified it", "[adapter][api]") {
+TEST_CASE("a CA left out of the configuration is not trusted even when the TLS layer verified it",
+          "[adapter][api]") {
   SECTION("no requestheader CA configured: front-proxy certificates are no identity") {
     auto options = options_with(nullptr);
     options.authentication.requestheader_client_ca_pem.clear();
@@ -471,24 +514,29 @@ struct SarServer {
   }
   std::size_t logged_reviews() const {
     std::size_t n = 0;
-    for (const auto& r : api->request_log()) n += r.path == "/apis/authorization.k8s.io/v1/subjectaccessreviews";
+    for (const auto& r : api->request_log())
+      n += r.path == "/apis/authorization.k8s.io/v1/subjectaccessreviews";
     return n;
   }
 };
 
 }  // namespace
 
-TEST_CASE("SubjectAccessReview decides: allowed 200, denied 403 naming user, verb and resource", "[adapter][api]") {
+TEST_CASE("SubjectAccessReview decides: allowed 200, denied 403 naming user, verb and resource",
+          "[adapter][api]") {
   SarServer sar;
   sar.policy = [](const json& spec) {
     return spec.value("user", "") == "hpa" &&
-           spec.value("resourceAttributes", json::object()).value("resource", "") == "s0-redis-orders";
+           spec.value("resourceAttributes", json::object()).value("resource", "") ==
+               "s0-redis-orders";
   };
   SubjectAccessReviewAuthorizer authz(*sar.client);
   Served s(options_with(&authz));
 
   auto ok = s.get(Who::front_proxy, kMetricTarget,
-                  {{"X-Remote-User", "hpa"}, {"X-Remote-Group", "system:authenticated"}, {"X-Remote-Extra-Scopes", "x"}});
+                  {{"X-Remote-User", "hpa"},
+                   {"X-Remote-Group", "system:authenticated"},
+                   {"X-Remote-Extra-Scopes", "x"}});
   REQUIRE(ok.status == 200);
   auto specs = sar.seen();
   REQUIRE(specs.size() == 1);
@@ -496,18 +544,20 @@ TEST_CASE("SubjectAccessReview decides: allowed 200, denied 403 naming user, ver
   CHECK(specs[0]["groups"] == json::array({"system:authenticated"}));
   CHECK(specs[0]["extra"] == json{{"scopes", {"x"}}});
   CHECK(specs[0]["resourceAttributes"] == json{{"verb", "list"},
-                                                 {"group", "external.metrics.k8s.io"},
-                                                 {"version", "v1beta1"},
-                                                 {"resource", "s0-redis-orders"},
-                                                 {"namespace", "shop"}});
+                                               {"group", "external.metrics.k8s.io"},
+                                               {"version", "v1beta1"},
+                                               {"resource", "s0-redis-orders"},
+                                               {"namespace", "shop"}});
   CHECK_FALSE(specs[0].contains("nonResourceAttributes"));
 
-  auto denied = s.get(Who::front_proxy, "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/s1-other",
-                      {{"X-Remote-User", "hpa"}});
+  auto denied =
+      s.get(Who::front_proxy, "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/s1-other",
+            {{"X-Remote-User", "hpa"}});
   check_status(denied, 403, "Forbidden");
   json body = json::parse(denied.body);
   CHECK(body["message"] ==
-        "s1-other.external.metrics.k8s.io is forbidden: User \"hpa\" cannot list resource \"s1-other\" in API group "
+        "s1-other.external.metrics.k8s.io is forbidden: User \"hpa\" cannot list resource "
+        "\"s1-other\" in API group "
         "\"external.metrics.k8s.io\" in the namespace \"shop\"");
   CHECK(body["details"] == json{{"group", "external.metrics.k8s.io"}, {"kind", "s1-other"}});
   CHECK(s.provider.queries().size() == 1);  // the denied read never reached the provider
@@ -515,7 +565,8 @@ TEST_CASE("SubjectAccessReview decides: allowed 200, denied 403 naming user, ver
   // Discovery is a non-resource request.
   auto discovery = s.get(Who::alice, "/openapi/v2");
   check_status(discovery, 403, "Forbidden");
-  CHECK(json::parse(discovery.body)["message"] == "forbidden: User \"alice\" cannot get path \"/openapi/v2\"");
+  CHECK(json::parse(discovery.body)["message"] ==
+        "forbidden: User \"alice\" cannot get path \"/openapi/v2\"");
   specs = sar.seen();
   REQUIRE(specs.size() == 3);
   CHECK(specs[2]["user"] == "alice");
@@ -526,7 +577,8 @@ TEST_CASE("SubjectAccessReview decides: allowed 200, denied 403 naming user, ver
   CHECK(sar.logged_reviews() == 3);
 }
 
-TEST_CASE("SubjectAccessReview answers are cached for their TTL, per question and user", "[adapter][api]") {
+TEST_CASE("SubjectAccessReview answers are cached for their TTL, per question and user",
+          "[adapter][api]") {
   SarServer sar;
   sar.policy = [](const json& spec) { return spec.value("user", "") != "denied-user"; };
   SubjectAccessReviewOptions o;
@@ -544,20 +596,28 @@ TEST_CASE("SubjectAccessReview answers are cached for their TTL, per question an
 
   // Another user, another group set, another metric or namespace: each is its own question.
   REQUIRE(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "hpa2"}}).status == 200);
-  REQUIRE(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "hpa"}, {"X-Remote-Group", "g"}}).status == 200);
-  REQUIRE(s.get(Who::front_proxy, "/apis/external.metrics.k8s.io/v1beta1/namespaces/other/s0-redis-orders", kHpa)
+  REQUIRE(
+      s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "hpa"}, {"X-Remote-Group", "g"}})
+          .status == 200);
+  REQUIRE(s.get(Who::front_proxy,
+                "/apis/external.metrics.k8s.io/v1beta1/namespaces/other/s0-redis-orders", kHpa)
               .status == 200);
-  REQUIRE(s.get(Who::front_proxy, "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/s1-x", kHpa).status == 200);
+  REQUIRE(
+      s.get(Who::front_proxy, "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/s1-x", kHpa)
+          .status == 200);
   CHECK(authz.reviews_sent() == 5);
 
   // Denials are cached too.
-  check_status(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "denied-user"}}), 403, "Forbidden");
-  check_status(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "denied-user"}}), 403, "Forbidden");
+  check_status(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "denied-user"}}), 403,
+               "Forbidden");
+  check_status(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "denied-user"}}), 403,
+               "Forbidden");
   CHECK(authz.reviews_sent() == 6);
 
   std::this_thread::sleep_for(2500ms);
   REQUIRE(s.get(Who::front_proxy, kMetricTarget, kHpa).status == 200);
-  check_status(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "denied-user"}}), 403, "Forbidden");
+  check_status(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "denied-user"}}), 403,
+               "Forbidden");
   CHECK(authz.reviews_sent() == 8);
   CHECK(sar.logged_reviews() == 8);
 }
@@ -566,26 +626,34 @@ TEST_CASE("SubjectAccessReview TTL 0 never caches that answer", "[adapter][api]"
   SarServer sar;
   sar.policy = [](const json& spec) { return spec.value("user", "") != "denied-user"; };
   SECTION("allowed not cached, denied cached") {
-    SubjectAccessReviewAuthorizer authz(*sar.client, {.allowed_ttl = 0ms, .denied_ttl = 60s, .max_entries = 100});
+    SubjectAccessReviewAuthorizer authz(
+        *sar.client, {.allowed_ttl = 0ms, .denied_ttl = 60s, .max_entries = 100});
     Served s(options_with(&authz));
     for (int i = 0; i < 3; ++i) REQUIRE(s.get(Who::front_proxy, kMetricTarget, kHpa).status == 200);
     CHECK(authz.reviews_sent() == 3);
-    for (int i = 0; i < 3; ++i) REQUIRE(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "denied-user"}}).status == 403);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "denied-user"}}).status ==
+              403);
     CHECK(authz.reviews_sent() == 4);
   }
   SECTION("denied not cached, allowed cached") {
-    SubjectAccessReviewAuthorizer authz(*sar.client, {.allowed_ttl = 60s, .denied_ttl = 0ms, .max_entries = 100});
+    SubjectAccessReviewAuthorizer authz(
+        *sar.client, {.allowed_ttl = 60s, .denied_ttl = 0ms, .max_entries = 100});
     Served s(options_with(&authz));
     for (int i = 0; i < 3; ++i) REQUIRE(s.get(Who::front_proxy, kMetricTarget, kHpa).status == 200);
     CHECK(authz.reviews_sent() == 1);
-    for (int i = 0; i < 3; ++i) REQUIRE(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "denied-user"}}).status == 403);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(s.get(Who::front_proxy, kMetricTarget, {{"X-Remote-User", "denied-user"}}).status ==
+              403);
     CHECK(authz.reviews_sent() == 4);
   }
 }
 
-TEST_CASE("the SubjectAccessReview cache is bounded, oldest answers leave first", "[adapter][api]") {
+TEST_CASE("the SubjectAccessReview cache is bounded, oldest answers leave first",
+          "[adapter][api]") {
   SarServer sar;
-  SubjectAccessReviewAuthorizer authz(*sar.client, {.allowed_ttl = 60s, .denied_ttl = 60s, .max_entries = 2});
+  SubjectAccessReviewAuthorizer authz(*sar.client,
+                                      {.allowed_ttl = 60s, .denied_ttl = 60s, .max_entries = 2});
   RequestAttributes attributes{.verb = "get", .resource_request = false, .path = "/apis"};
   auto ask = [&](const std::string& user) {
     auto r = authz.authorize(UserInfo{user, {}, {}}, attributes);
@@ -624,7 +692,8 @@ TEST_CASE("an unreachable SubjectAccessReview server answers 500, never allows",
   check_status(s.get(Who::front_proxy, kMetricTarget, kHpa), 500, "InternalError");
   CHECK(authz.reviews_sent() == 2);
 
-  auto direct = authz.authorize(UserInfo{"hpa", {}, {}}, RequestAttributes{.verb = "get", .path = "/apis"});
+  auto direct =
+      authz.authorize(UserInfo{"hpa", {}, {}}, RequestAttributes{.verb = "get", .path = "/apis"});
   REQUIRE_FALSE(direct.ok());
   CHECK(direct.error().message.find("SubjectAccessReview") != std::string::npos);
 }
@@ -640,7 +709,8 @@ TEST_CASE("discovery documents are what the aggregator needs", "[adapter][api]")
   CHECK(g["kind"] == "APIGroupList");
   CHECK(g["apiVersion"] == "v1");
   REQUIRE(g["groups"].size() == 1);
-  const json version = {{"groupVersion", "external.metrics.k8s.io/v1beta1"}, {"version", "v1beta1"}};
+  const json version = {{"groupVersion", "external.metrics.k8s.io/v1beta1"},
+                        {"version", "v1beta1"}};
   CHECK(g["groups"][0]["name"] == "external.metrics.k8s.io");
   CHECK(g["groups"][0]["versions"] == json::array({version}));
   CHECK(g["groups"][0]["preferredVersion"] == version);
@@ -654,7 +724,8 @@ TEST_CASE("discovery documents are what the aggregator needs", "[adapter][api]")
   CHECK(gr["versions"] == json::array({version}));
   CHECK(gr["preferredVersion"] == version);
 
-  for (const char* p : {"/apis/external.metrics.k8s.io/v1beta1", "/apis/external.metrics.k8s.io/v1beta1/"}) {
+  for (const char* p :
+       {"/apis/external.metrics.k8s.io/v1beta1", "/apis/external.metrics.k8s.io/v1beta1/"}) {
     auto resources = s.get(Who::alice, p);
     REQUIRE(resources.status == 200);
     json rl = json::parse(resources.body);
@@ -671,11 +742,14 @@ TEST_CASE("discovery documents are what the aggregator needs", "[adapter][api]")
   }
 }
 
-TEST_CASE("OpenAPI v2 and v3 documents are valid and describe ExternalMetricValueList", "[adapter][api]") {
+TEST_CASE("OpenAPI v2 and v3 documents are valid and describe ExternalMetricValueList",
+          "[adapter][api]") {
   Served s(options_with(nullptr));
-  const std::string list = "io.k8s.metrics.pkg.apis.external_metrics.v1beta1.ExternalMetricValueList";
+  const std::string list =
+      "io.k8s.metrics.pkg.apis.external_metrics.v1beta1.ExternalMetricValueList";
   const std::string value = "io.k8s.metrics.pkg.apis.external_metrics.v1beta1.ExternalMetricValue";
-  const std::string metric_path = "/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/{metricName}";
+  const std::string metric_path =
+      "/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/{metricName}";
 
   auto v2 = s.get(Who::alice, "/openapi/v2");
   REQUIRE(v2.status == 200);
@@ -686,16 +760,20 @@ TEST_CASE("OpenAPI v2 and v3 documents are valid and describe ExternalMetricValu
   REQUIRE(doc["paths"].contains(metric_path));
   const json& op = doc["paths"][metric_path]["get"];
   CHECK(op["responses"]["200"]["schema"]["$ref"] == "#/definitions/" + list);
-  CHECK(op["x-kubernetes-group-version-kind"] ==
-        json{{"group", "external.metrics.k8s.io"}, {"kind", "ExternalMetricValueList"}, {"version", "v1beta1"}});
+  CHECK(op["x-kubernetes-group-version-kind"] == json{{"group", "external.metrics.k8s.io"},
+                                                      {"kind", "ExternalMetricValueList"},
+                                                      {"version", "v1beta1"}});
   std::set<std::string> params;
-  for (const auto& p : doc["paths"][metric_path]["parameters"]) params.insert(p["name"].get<std::string>());
+  for (const auto& p : doc["paths"][metric_path]["parameters"])
+    params.insert(p["name"].get<std::string>());
   CHECK(params == std::set<std::string>{"namespace", "metricName", "labelSelector"});
   REQUIRE(doc["definitions"].contains(list));
   REQUIRE(doc["definitions"].contains(value));
-  CHECK(doc["definitions"][list]["x-kubernetes-group-version-kind"][0]["kind"] == "ExternalMetricValueList");
+  CHECK(doc["definitions"][list]["x-kubernetes-group-version-kind"][0]["kind"] ==
+        "ExternalMetricValueList");
   CHECK(doc["definitions"][value]["properties"].contains("metricLabels"));
-  CHECK(doc["definitions"][value]["required"] == json::array({"metricName", "metricLabels", "timestamp", "value"}));
+  CHECK(doc["definitions"][value]["required"] ==
+        json::array({"metricName", "metricLabels", "timestamp", "value"}));
   check_refs_resolve(doc, doc, "#/definitions/", "/definitions");
 
   auto index = s.get(Who::alice, "/openapi/v3");
@@ -710,12 +788,13 @@ TEST_CASE("OpenAPI v2 and v3 documents are valid and describe ExternalMetricValu
   json d3 = json::parse(v3.body);
   CHECK(d3["openapi"].get<std::string>().rfind("3.0", 0) == 0);
   REQUIRE(d3["paths"].contains(metric_path));
-  CHECK(d3["paths"][metric_path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"] ==
-        "#/components/schemas/" + list);
+  CHECK(d3["paths"][metric_path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+          ["$ref"] == "#/components/schemas/" + list);
   REQUIRE(d3["components"]["schemas"].contains(list));
   check_refs_resolve(d3, d3, "#/components/schemas/", "/components/schemas");
   // The v3 path parameters carry schemas, not v2's bare types.
-  for (const auto& p : d3["paths"][metric_path]["parameters"]) CHECK(p["schema"]["type"] == "string");
+  for (const auto& p : d3["paths"][metric_path]["parameters"])
+    CHECK(p["schema"]["type"] == "string");
 }
 
 TEST_CASE("unknown paths get 404, other methods 405, both as Status", "[adapter][api]") {
@@ -734,7 +813,8 @@ TEST_CASE("unknown paths get 404, other methods 405, both as Status", "[adapter]
   CHECK(s.provider.queries().empty());
 }
 
-TEST_CASE("provider answers: several items, and each error kind as a Status with its code", "[adapter][api]") {
+TEST_CASE("provider answers: several items, and each error kind as a Status with its code",
+          "[adapter][api]") {
   Served s(options_with(nullptr));
   const std::string base = "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/";
   auto two = s.get(Who::alice, base + "two-values");
@@ -752,12 +832,14 @@ TEST_CASE("provider answers: several items, and each error kind as a Status with
     const char* reason;
     const char* message;
   };
-  for (const Case& c : {Case{"bad-selector", 400, "BadRequest", "bad selector: no name"},
-                        Case{"missing", 404, "NotFound", "scaledobject shop/orders has no metric \"missing\""},
-                        Case{"broken", 500, "InternalError", "metric:broken encountered error: connection refused"},
-                        Case{"not-ready", 503, "ServiceUnavailable", "caches not synced yet"}}) {
+  for (const Case& c :
+       {Case{"bad-selector", 400, "BadRequest", "bad selector: no name"},
+        Case{"missing", 404, "NotFound", "scaledobject shop/orders has no metric \"missing\""},
+        Case{"broken", 500, "InternalError", "metric:broken encountered error: connection refused"},
+        Case{"not-ready", 503, "ServiceUnavailable", "caches not synced yet"}}) {
     INFO(c.metric);
-    auto r = s.get(Who::alice, base + c.metric + "?labelSelector=scaledobject.keda.sh%2Fname%3Dorders");
+    auto r =
+        s.get(Who::alice, base + c.metric + "?labelSelector=scaledobject.keda.sh%2Fname%3Dorders");
     check_status(r, c.code, c.reason);
     CHECK(json::parse(r.body)["message"] == c.message);
   }
@@ -773,7 +855,8 @@ TEST_CASE("provider answers: several items, and each error kind as a Status with
   CHECK(s.provider.queries().back().label_selector.empty());
 }
 
-TEST_CASE("on_request sees method, path, status and user of every answered request", "[adapter][api]") {
+TEST_CASE("on_request sees method, path, status and user of every answered request",
+          "[adapter][api]") {
   struct Seen {
     std::string method, path, user;
     int status;
@@ -782,7 +865,8 @@ TEST_CASE("on_request sees method, path, status and user of every answered reque
   std::mutex mutex;
   std::vector<Seen> seen;
   auto options = options_with(nullptr);
-  options.on_request = [&](const std::string& m, const std::string& p, int status, const std::string& u, double sec) {
+  options.on_request = [&](const std::string& m, const std::string& p, int status,
+                           const std::string& u, double sec) {
     std::lock_guard lock(mutex);
     seen.push_back({m, p, u, status, sec});
   };
@@ -806,7 +890,8 @@ TEST_CASE("on_request sees method, path, status and user of every answered reque
 // ------------------------------------------------------------------------------------------------
 // request_attributes (pure)
 
-TEST_CASE("request_attributes resolves requests as kube-apiserver's RequestInfo does", "[adapter][api]") {
+TEST_CASE("request_attributes resolves requests as kube-apiserver's RequestInfo does",
+          "[adapter][api]") {
   auto attrs = [](const std::string& method, const std::string& path,
                   std::vector<std::pair<std::string, std::string>> query = {}) {
     net::ServerRequest r;
@@ -816,8 +901,9 @@ TEST_CASE("request_attributes resolves requests as kube-apiserver's RequestInfo 
     r.query = std::move(query);
     return request_attributes(r);
   };
-  auto metric = attrs("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/s0-redis-orders",
-                      {{"labelSelector", "scaledobject.keda.sh/name=orders"}});
+  auto metric =
+      attrs("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/s0-redis-orders",
+            {{"labelSelector", "scaledobject.keda.sh/name=orders"}});
   CHECK(metric.resource_request);
   CHECK(metric.verb == "list");
   CHECK(metric.group == "external.metrics.k8s.io");
@@ -826,7 +912,8 @@ TEST_CASE("request_attributes resolves requests as kube-apiserver's RequestInfo 
   CHECK(metric.ns == "shop");
   CHECK(metric.name.empty());
 
-  auto watch = attrs("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/m", {{"watch", "true"}});
+  auto watch =
+      attrs("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/m", {{"watch", "true"}});
   CHECK(watch.verb == "watch");
   auto named = attrs("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/m/obj");
   CHECK(named.verb == "get");
@@ -851,8 +938,9 @@ TEST_CASE("request_attributes resolves requests as kube-apiserver's RequestInfo 
   CHECK(core.resource == "pods");
   CHECK(core.verb == "list");
 
-  for (const char* p : {"/apis", "/apis/external.metrics.k8s.io", "/apis/external.metrics.k8s.io/v1beta1",
-                        "/openapi/v2", "/openapi/v3/apis/external.metrics.k8s.io/v1beta1", "/healthz/ping", "/"}) {
+  for (const char* p :
+       {"/apis", "/apis/external.metrics.k8s.io", "/apis/external.metrics.k8s.io/v1beta1",
+        "/openapi/v2", "/openapi/v3/apis/external.metrics.k8s.io/v1beta1", "/healthz/ping", "/"}) {
     INFO(p);
     auto a = attrs("GET", p);
     CHECK_FALSE(a.resource_request);
@@ -865,7 +953,8 @@ TEST_CASE("request_attributes resolves requests as kube-apiserver's RequestInfo 
 // ------------------------------------------------------------------------------------------------
 // The extension-apiserver-authentication ConfigMap
 
-TEST_CASE("merge_authentication_configmap reads what kube-apiserver publishes, flags win", "[adapter][api]") {
+TEST_CASE("merge_authentication_configmap reads what kube-apiserver publishes, flags win",
+          "[adapter][api]") {
   testapi::TestApiServerOptions o;
   o.extension_apiserver_authentication = json{
       {"client-ca-file", certs().client_ca},
@@ -880,7 +969,8 @@ TEST_CASE("merge_authentication_configmap reads what kube-apiserver publishes, f
   config.server = apiserver.url();
   config.token = kube::TokenSource::fixed("adapter-token");
   kube::Client client(config);
-  auto cm = client.get(kube::resources::configmaps(), "kube-system", "extension-apiserver-authentication");
+  auto cm = client.get(kube::resources::configmaps(), "kube-system",
+                       "extension-apiserver-authentication");
   REQUIRE(cm.ok());
   const kube::Object data = cm.value()["data"];
 
@@ -924,7 +1014,8 @@ TEST_CASE("merge_authentication_configmap reads what kube-apiserver publishes, f
     auto merged = merge_authentication_configmap(custom, AuthenticationConfig{});
     REQUIRE(merged.ok());
     CHECK(merged->username_headers == std::vector<std::string>{"X-Proxy-User", "X-Remote-User"});
-    CHECK(merged->group_headers == std::vector<std::string>{"X-Remote-Group"});  // an empty list changes nothing
+    CHECK(merged->group_headers ==
+          std::vector<std::string>{"X-Remote-Group"});  // an empty list changes nothing
     // The whole ConfigMap object is understood as well as its data.
     auto whole = merge_authentication_configmap(cm.value(), AuthenticationConfig{});
     REQUIRE(whole.ok());
@@ -932,7 +1023,8 @@ TEST_CASE("merge_authentication_configmap reads what kube-apiserver publishes, f
   }
 }
 
-TEST_CASE("merge_authentication_configmap errors name the key that could not be parsed", "[adapter][api]") {
+TEST_CASE("merge_authentication_configmap errors name the key that could not be parsed",
+          "[adapter][api]") {
   AuthenticationConfig flags;
   for (const char* key : {"requestheader-allowed-names", "requestheader-username-headers",
                           "requestheader-group-headers", "requestheader-extra-headers-prefix"}) {
@@ -959,7 +1051,8 @@ TEST_CASE("merge_authentication_configmap errors name the key that could not be 
 
 TEST_CASE("authenticate follows the union of Kubernetes authenticators", "[adapter][api]") {
   AuthenticationConfig config = default_authentication();
-  auto request = [](std::string cn, std::vector<std::string> orgs, std::vector<std::string> verified_by,
+  auto request = [](std::string cn, std::vector<std::string> orgs,
+                    std::vector<std::string> verified_by,
                     std::vector<std::pair<std::string, std::string>> headers) {
     net::ServerRequest r;
     r.method = "GET";
@@ -971,12 +1064,14 @@ TEST_CASE("authenticate follows the union of Kubernetes authenticators", "[adapt
   const std::vector<std::string> both = {kRequestHeaderBundle, kClientCaBundle};
 
   // A certificate both CAs verify: a front proxy when its name is allowed and it names a user...
-  auto proxied = authenticate(config, request("front-proxy-client", {"o"}, both, {{"x-remote-user", "hpa"}}));
+  auto proxied =
+      authenticate(config, request("front-proxy-client", {"o"}, both, {{"x-remote-user", "hpa"}}));
   REQUIRE(proxied.ok());
   CHECK(proxied->name == "hpa");
   CHECK(proxied->groups.empty());
   // ...else the certificate's own identity, never the headers.
-  auto direct = authenticate(config, request("other-proxy", {"o"}, both, {{"X-Remote-User", "hpa"}}));
+  auto direct =
+      authenticate(config, request("other-proxy", {"o"}, both, {{"X-Remote-User", "hpa"}}));
   REQUIRE(direct.ok());
   CHECK(direct->name == "other-proxy");
   CHECK(direct->groups == std::vector<std::string>{"o"});
@@ -985,15 +1080,18 @@ TEST_CASE("authenticate follows the union of Kubernetes authenticators", "[adapt
   CHECK(no_user->name == "front-proxy-client");
 
   // Verified by the requestheader CA only.
-  auto refused = authenticate(config, request("other-proxy", {}, {kRequestHeaderBundle}, {{"X-Remote-User", "hpa"}}));
+  auto refused = authenticate(
+      config, request("other-proxy", {}, {kRequestHeaderBundle}, {{"X-Remote-User", "hpa"}}));
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().message.find("requestheader-allowed-names") != std::string::npos);
-  REQUIRE_FALSE(authenticate(config, request("front-proxy-client", {}, {kRequestHeaderBundle}, {})).ok());
+  REQUIRE_FALSE(
+      authenticate(config, request("front-proxy-client", {}, {kRequestHeaderBundle}, {})).ok());
   // The first non-empty username header, in configured order; groups from all group headers.
   config.username_headers = {"X-A", "X-B"};
   config.group_headers = {"X-G1", "X-G2"};
-  auto ordered = authenticate(config, request("front-proxy-client", {}, {kRequestHeaderBundle},
-                                              {{"X-B", "b"}, {"X-A", ""}, {"X-A", "a"}, {"X-G2", "g2"}, {"X-G1", "g1"}}));
+  auto ordered = authenticate(
+      config, request("front-proxy-client", {}, {kRequestHeaderBundle},
+                      {{"X-B", "b"}, {"X-A", ""}, {"X-A", "a"}, {"X-G2", "g2"}, {"X-G1", "g1"}}));
   REQUIRE(ordered.ok());
   CHECK(ordered->name == "a");
   CHECK(ordered->groups == std::vector<std::string>{"g1", "g2"});

@@ -42,10 +42,12 @@ std::string extra_key(std::string_view raw) {
   return out;
 }
 
-Result<UserInfo> front_proxy_user(const AuthenticationConfig& config, const net::ServerRequest& request) {
+Result<UserInfo> front_proxy_user(const AuthenticationConfig& config,
+                                  const net::ServerRequest& request) {
   const net::PeerCertificate& peer = *request.peer;
   if (!config.requestheader_allowed_names.empty() &&
-      std::find(config.requestheader_allowed_names.begin(), config.requestheader_allowed_names.end(),
+      std::find(config.requestheader_allowed_names.begin(),
+                config.requestheader_allowed_names.end(),
                 peer.common_name) == config.requestheader_allowed_names.end()) {
     return fail("front-proxy client certificate " + ebb::quoted(peer.common_name) +
                 " is not in requestheader-allowed-names");
@@ -68,7 +70,8 @@ Result<UserInfo> front_proxy_user(const AuthenticationConfig& config, const net:
   }
   for (const auto& [header, value] : request.headers) {
     for (const auto& prefix : config.extra_headers_prefix) {
-      if (prefix.empty() || header.size() <= prefix.size() || !starts_with_ci(header, prefix)) continue;
+      if (prefix.empty() || header.size() <= prefix.size() || !starts_with_ci(header, prefix))
+        continue;
       if (value.empty()) break;
       user.extra[extra_key(std::string_view(header).substr(prefix.size()))].push_back(value);
       break;
@@ -79,14 +82,16 @@ Result<UserInfo> front_proxy_user(const AuthenticationConfig& config, const net:
 
 }  // namespace
 
-Result<UserInfo> authenticate(const AuthenticationConfig& config, const net::ServerRequest& request) {
+Result<UserInfo> authenticate(const AuthenticationConfig& config,
+                              const net::ServerRequest& request) {
   if (!request.peer) return fail("no client certificate");
   const net::PeerCertificate& peer = *request.peer;
   // As Kubernetes' union of authenticators: a front-proxy certificate that does not yield a user
   // (name not allowed, no username header) is not an identity; the next authenticator may still
   // accept the certificate when the client CA also signed it.
   std::string problem = "client certificate not verified by a trusted CA";
-  if (!config.requestheader_client_ca_pem.empty() && peer.verified_by_bundle(kRequestHeaderBundle)) {
+  if (!config.requestheader_client_ca_pem.empty() &&
+      peer.verified_by_bundle(kRequestHeaderBundle)) {
     auto user = front_proxy_user(config, request);
     if (user) return user;
     problem = user.error().message;
@@ -105,16 +110,19 @@ namespace {
 
 // The ConfigMap's string value for `key`, or nullopt when absent or empty.
 Result<std::optional<std::string>> data_string(const kube::Object& data, const char* key) {
-  if (!data.is_object() || !data.contains(key) || data.at(key).is_null()) return std::optional<std::string>{};
+  if (!data.is_object() || !data.contains(key) || data.at(key).is_null())
+    return std::optional<std::string>{};
   const auto& value = data.at(key);
-  if (!value.is_string()) return fail(std::string("extension-apiserver-authentication: ") + key + " is not a string");
+  if (!value.is_string())
+    return fail(std::string("extension-apiserver-authentication: ") + key + " is not a string");
   const auto& text = value.get_ref<const std::string&>();
   if (trim(text).empty()) return std::optional<std::string>{};
   return std::optional<std::string>{text};
 }
 
 // List values are JSON arrays of strings, as kube-apiserver writes them ("[\"X-Remote-User\"]").
-Result<std::optional<std::vector<std::string>>> data_list(const kube::Object& data, const char* key) {
+Result<std::optional<std::vector<std::string>>> data_list(const kube::Object& data,
+                                                          const char* key) {
   auto text = data_string(data, key);
   if (!text) return unexpected(text.error());
   if (!*text) return std::optional<std::vector<std::string>>{};
@@ -136,11 +144,13 @@ Result<std::optional<std::vector<std::string>>> data_list(const kube::Object& da
 Result<AuthenticationConfig> merge_authentication_configmap(const kube::Object& configmap_data,
                                                             const AuthenticationConfig& flags) {
   // A whole ConfigMap is accepted too: its data is what counts.
-  const kube::Object& data =
-      configmap_data.is_object() && configmap_data.value("kind", "") == "ConfigMap" && configmap_data.contains("data")
-          ? configmap_data.at("data")
-          : configmap_data;
-  if (!data.is_null() && !data.is_object()) return fail("extension-apiserver-authentication: data is not an object");
+  const kube::Object& data = configmap_data.is_object() &&
+                                     configmap_data.value("kind", "") == "ConfigMap" &&
+                                     configmap_data.contains("data")
+                                 ? configmap_data.at("data")
+                                 : configmap_data;
+  if (!data.is_null() && !data.is_object())
+    return fail("extension-apiserver-authentication: data is not an object");
 
   AuthenticationConfig out = flags;
   auto client_ca = data_string(data, "client-ca-file");
@@ -155,7 +165,8 @@ Result<AuthenticationConfig> merge_authentication_configmap(const kube::Object& 
 
   auto allowed = data_list(data, "requestheader-allowed-names");
   if (!allowed) return unexpected(allowed.error());
-  if (out.requestheader_allowed_names.empty() && *allowed) out.requestheader_allowed_names = **allowed;
+  if (out.requestheader_allowed_names.empty() && *allowed)
+    out.requestheader_allowed_names = **allowed;
 
   // The header-name flags always have a value (their defaults), so a flag still at its default
   // counts as not given: the ConfigMap's list (what kube-apiserver's front proxy really sends)
@@ -165,9 +176,11 @@ Result<AuthenticationConfig> merge_authentication_configmap(const kube::Object& 
     const char* key;
     std::vector<std::string> AuthenticationConfig::*field;
   };
-  for (const ListField& f : {ListField{"requestheader-username-headers", &AuthenticationConfig::username_headers},
-                             ListField{"requestheader-group-headers", &AuthenticationConfig::group_headers},
-                             ListField{"requestheader-extra-headers-prefix", &AuthenticationConfig::extra_headers_prefix}}) {
+  for (const ListField& f :
+       {ListField{"requestheader-username-headers", &AuthenticationConfig::username_headers},
+        ListField{"requestheader-group-headers", &AuthenticationConfig::group_headers},
+        ListField{"requestheader-extra-headers-prefix",
+                  &AuthenticationConfig::extra_headers_prefix}}) {
     auto list = data_list(data, f.key);
     if (!list) return unexpected(list.error());
     const bool flag_given = !(out.*f.field).empty() && out.*f.field != defaults.*f.field;

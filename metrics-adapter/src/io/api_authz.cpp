@@ -23,7 +23,9 @@ std::vector<std::string> path_parts(std::string_view path) {
   return parts;
 }
 
-bool truthy(std::string_view value) { return value == "true" || value == "1" || value == "True" || value == "TRUE"; }
+bool truthy(std::string_view value) {
+  return value == "true" || value == "1" || value == "True" || value == "TRUE";
+}
 
 }  // namespace
 
@@ -72,12 +74,14 @@ RequestAttributes request_attributes(const net::ServerRequest& request) {
       r.ns = rest[1];
       // namespaces/{ns}/{resource}/...: the resource is what follows, unless it is one of the
       // namespace's own subresources.
-      if (rest.size() > 2 && rest[2] != "status" && rest[2] != "finalize") rest.erase(rest.begin(), rest.begin() + 2);
+      if (rest.size() > 2 && rest[2] != "status" && rest[2] != "finalize")
+        rest.erase(rest.begin(), rest.begin() + 2);
     }
   }
   if (!rest.empty()) r.resource = rest[0];
   if (rest.size() >= 2) r.name = rest[1];
-  if (r.name.empty() && r.verb == "get") r.verb = truthy(request.query_value("watch")) ? "watch" : "list";
+  if (r.name.empty() && r.verb == "get")
+    r.verb = truthy(request.query_value("watch")) ? "watch" : "list";
   if (r.name.empty() && r.verb == "delete") r.verb = "deletecollection";
   return r;
 }
@@ -130,12 +134,16 @@ struct SubjectAccessReviewAuthorizer::Impl {
   }
 };
 
-SubjectAccessReviewAuthorizer::SubjectAccessReviewAuthorizer(kube::Client& client, SubjectAccessReviewOptions options)
+SubjectAccessReviewAuthorizer::SubjectAccessReviewAuthorizer(kube::Client& client,
+                                                             SubjectAccessReviewOptions options)
     : impl_(std::make_shared<Impl>(client, options)) {}
 
-std::size_t SubjectAccessReviewAuthorizer::reviews_sent() const { return impl_->sent.load(); }
+std::size_t SubjectAccessReviewAuthorizer::reviews_sent() const {
+  return impl_->sent.load();
+}
 
-Result<bool> SubjectAccessReviewAuthorizer::authorize(const UserInfo& user, const RequestAttributes& attributes) {
+Result<bool> SubjectAccessReviewAuthorizer::authorize(const UserInfo& user,
+                                                      const RequestAttributes& attributes) {
   // Every field that reaches the review is part of the key, each length-prefixed so that no
   // choice of values makes two different questions one key.
   std::string key;
@@ -151,8 +159,8 @@ Result<bool> SubjectAccessReviewAuthorizer::authorize(const UserInfo& user, cons
   append_key_field(key, attributes.resource_request ? "r" : "n");
   append_key_field(key, attributes.verb);
   if (attributes.resource_request) {
-    for (const auto* f : {&attributes.group, &attributes.version, &attributes.resource, &attributes.ns,
-                          &attributes.name}) {
+    for (const auto* f : {&attributes.group, &attributes.version, &attributes.resource,
+                          &attributes.ns, &attributes.name}) {
       append_key_field(key, *f);
     }
   } else {
@@ -169,7 +177,9 @@ Result<bool> SubjectAccessReviewAuthorizer::authorize(const UserInfo& user, cons
     spec["extra"] = extra;
   }
   if (attributes.resource_request) {
-    kube::Object ra = {{"verb", attributes.verb}, {"group", attributes.group}, {"version", attributes.version},
+    kube::Object ra = {{"verb", attributes.verb},
+                       {"group", attributes.group},
+                       {"version", attributes.version},
                        {"resource", attributes.resource}};
     if (!attributes.ns.empty()) ra["namespace"] = attributes.ns;
     if (!attributes.name.empty()) ra["name"] = attributes.name;
@@ -190,11 +200,15 @@ Result<bool> SubjectAccessReviewAuthorizer::authorize(const UserInfo& user, cons
   impl_->sent.fetch_add(1);
   auto answer = impl_->client.create(kReviews, review);
   if (!answer) {
-    return fail("SubjectAccessReview for user " + ebb::quoted(user.name) + " failed: " + answer.error().message,
+    return fail("SubjectAccessReview for user " + ebb::quoted(user.name) +
+                    " failed: " + answer.error().message,
                 answer.error().transient || answer.error().transport());
   }
-  const kube::Object& status = answer.value().contains("status") ? answer.value().at("status") : kube::Object();
-  if (!status.is_object()) return fail("SubjectAccessReview for user " + ebb::quoted(user.name) + ": no status in the answer");
+  const kube::Object& status =
+      answer.value().contains("status") ? answer.value().at("status") : kube::Object();
+  if (!status.is_object())
+    return fail("SubjectAccessReview for user " + ebb::quoted(user.name) +
+                ": no status in the answer");
   const bool allowed = status.value("allowed", false) && !status.value("denied", false);
   impl_->store(key, allowed);
   return allowed;

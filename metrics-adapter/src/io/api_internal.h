@@ -13,7 +13,8 @@ inline constexpr const char* kVersion = "v1beta1";
 inline constexpr const char* kGroupVersion = "external.metrics.k8s.io/v1beta1";
 inline constexpr const char* kGroupPath = "/apis/external.metrics.k8s.io";
 inline constexpr const char* kGroupVersionPath = "/apis/external.metrics.k8s.io/v1beta1";
-inline constexpr const char* kOpenApiV3GroupVersionPath = "/openapi/v3/apis/external.metrics.k8s.io/v1beta1";
+inline constexpr const char* kOpenApiV3GroupVersionPath =
+    "/openapi/v3/apis/external.metrics.k8s.io/v1beta1";
 
 // Go's encoding/json writes struct fields in declaration order; clients comparing raw bodies
 // with KEDA's (golden tests) see the same order from us.
@@ -24,7 +25,8 @@ using OrderedJson = nlohmann::ordered_json;
 std::string status_body(int code, const std::string& reason, const std::string& message,
                         const OrderedJson& details = nullptr);
 
-// Discovery: APIGroupList (/apis), APIGroup (/apis/<group>), APIResourceList (/apis/<group>/<version>).
+// Discovery: APIGroupList (/apis), APIGroup (/apis/<group>), APIResourceList
+// (/apis/<group>/<version>).
 std::string api_group_list();
 std::string api_group();
 std::string api_resource_list();

@@ -10,7 +10,8 @@ namespace ebb::adapter::detail {
 
 namespace {
 
-const char* const kValueList = "io.k8s.metrics.pkg.apis.external_metrics.v1beta1.ExternalMetricValueList";
+const char* const kValueList =
+    "io.k8s.metrics.pkg.apis.external_metrics.v1beta1.ExternalMetricValueList";
 const char* const kValue = "io.k8s.metrics.pkg.apis.external_metrics.v1beta1.ExternalMetricValue";
 const char* const kQuantity = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 const char* const kTime = "io.k8s.apimachinery.pkg.apis.meta.v1.Time";
@@ -21,7 +22,9 @@ const char* const kStatus = "io.k8s.apimachinery.pkg.apis.meta.v1.Status";
 const char* const kStatusDetails = "io.k8s.apimachinery.pkg.apis.meta.v1.StatusDetails";
 const char* const kStatusCause = "io.k8s.apimachinery.pkg.apis.meta.v1.StatusCause";
 
-OrderedJson group_version_entry() { return {{"groupVersion", kGroupVersion}, {"version", kVersion}}; }
+OrderedJson group_version_entry() {
+  return {{"groupVersion", kGroupVersion}, {"version", kVersion}};
+}
 
 OrderedJson group_object() {
   return {{"name", kGroup},
@@ -29,7 +32,9 @@ OrderedJson group_object() {
           {"preferredVersion", group_version_entry()}};
 }
 
-OrderedJson string_property(const char* description) { return {{"description", description}, {"type", "string"}}; }
+OrderedJson string_property(const char* description) {
+  return {{"description", description}, {"type", "string"}};
+}
 
 // The schemas both OpenAPI versions share; `ref` is "#/definitions/" (v2) or
 // "#/components/schemas/" (v3).
@@ -37,21 +42,32 @@ OrderedJson schemas(const std::string& ref) {
   auto to = [&](const char* name) { return OrderedJson{{"$ref", ref + name}}; };
   OrderedJson s = OrderedJson::object();
   s[kValueList] = {
-      {"description", "ExternalMetricValueList is a list of values for a given metric for some set labels"},
+      {"description",
+       "ExternalMetricValueList is a list of values for a given metric for some set labels"},
       {"type", "object"},
       {"required", {"items"}},
       {"properties",
-       {{"apiVersion", string_property("APIVersion defines the versioned schema of this representation of an object.")},
+       {{"apiVersion",
+         string_property(
+             "APIVersion defines the versioned schema of this representation of an object.")},
         {"items",
-         {{"description", "value of the metric matching a given set of labels"}, {"type", "array"}, {"items", to(kValue)}}},
-        {"kind", string_property("Kind is a string value representing the REST resource this object represents.")},
+         {{"description", "value of the metric matching a given set of labels"},
+          {"type", "array"},
+          {"items", to(kValue)}}},
+        {"kind",
+         string_property(
+             "Kind is a string value representing the REST resource this object represents.")},
         {"metadata", to(kListMeta)}}},
       {"x-kubernetes-group-version-kind",
-       OrderedJson::array({{{"group", kGroup}, {"kind", "ExternalMetricValueList"}, {"version", kVersion}}})}};
+       OrderedJson::array(
+           {{{"group", kGroup}, {"kind", "ExternalMetricValueList"}, {"version", kVersion}}})}};
   s[kValue] = {
-      {"description", "ExternalMetricValue is a metric value for external metric. A single metric value is identified "
-                      "by metric name and a set of string labels. For one metric there can be multiple values with "
-                      "different sets of labels."},
+      {"description",
+       "ExternalMetricValue is a metric value for external metric. A single metric value is "
+       "identified "
+       "by metric name and a set of string labels. For one metric there can be multiple values "
+       "with "
+       "different sets of labels."},
       {"type", "object"},
       {"required", {"metricName", "metricLabels", "timestamp", "value"}},
       {"properties",
@@ -63,20 +79,28 @@ OrderedJson schemas(const std::string& ref) {
         {"timestamp", to(kTime)},
         {"value", to(kQuantity)},
         {"window",
-         {{"description", "the window ([Timestamp-Window, Timestamp]) from which these metrics were calculated"},
+         {{"description",
+           "the window ([Timestamp-Window, Timestamp]) from which these metrics were calculated"},
           {"type", "integer"},
           {"format", "int64"}}}}}};
-  s[kQuantity] = {{"description", "A Kubernetes quantity: a fixed-point number with an optional suffix (\"42\", "
-                                  "\"250m\", \"1k\")."},
+  s[kQuantity] = {{"description",
+                   "A Kubernetes quantity: a fixed-point number with an optional suffix (\"42\", "
+                   "\"250m\", \"1k\")."},
                   {"type", "string"}};
-  s[kTime] = {{"description", "Time in RFC 3339 form, second precision."}, {"type", "string"}, {"format", "date-time"}};
+  s[kTime] = {{"description", "Time in RFC 3339 form, second precision."},
+              {"type", "string"},
+              {"format", "date-time"}};
   s[kListMeta] = {
       {"description", "ListMeta describes metadata that synthetic resources must have."},
       {"type", "object"},
       {"properties",
-       {{"continue", string_property("continue may be set if the user set a limit on the number of items returned.")},
+       {{"continue",
+         string_property(
+             "continue may be set if the user set a limit on the number of items returned.")},
         {"remainingItemCount",
-         {{"description", "the number of subsequent items in the list which are not included in this list response"},
+         {{"description",
+           "the number of subsequent items in the list which are not included in this list "
+           "response"},
           {"type", "integer"},
           {"format", "int64"}}},
         {"resourceVersion", string_property("the server's internal version of this object")},
@@ -94,11 +118,16 @@ OrderedJson schemas(const std::string& ref) {
         {"shortNames", {{"type", "array"}, {"items", {{"type", "string"}}}}},
         {"singularName", string_property("the singular name of the resource")},
         {"storageVersionHash", string_property("a hash of the storage version")},
-        {"verbs", {{"description", "the list of supported verbs"}, {"type", "array"}, {"items", {{"type", "string"}}}}},
+        {"verbs",
+         {{"description", "the list of supported verbs"},
+          {"type", "array"},
+          {"items", {{"type", "string"}}}}},
         {"version", string_property("the preferred version of the resource")}}}};
   s[kResourceList] = {
-      {"description", "APIResourceList is a list of APIResource, used to expose the name of the resources supported in "
-                      "a specific group and version."},
+      {"description",
+       "APIResourceList is a list of APIResource, used to expose the name of the resources "
+       "supported in "
+       "a specific group and version."},
       {"type", "object"},
       {"required", {"groupVersion", "resources"}},
       {"properties",
@@ -108,38 +137,45 @@ OrderedJson schemas(const std::string& ref) {
         {"resources", {{"type", "array"}, {"items", to(kResource)}}}}},
       {"x-kubernetes-group-version-kind",
        OrderedJson::array({{{"group", ""}, {"kind", "APIResourceList"}, {"version", "v1"}}})}};
-  s[kStatusCause] = {{"description", "StatusCause provides more information about an api.Status failure."},
-                     {"type", "object"},
-                     {"properties",
-                      {{"field", string_property("the field of the resource that caused the error")},
-                       {"message", string_property("a human-readable description of the cause")},
-                       {"reason", string_property("a machine-readable description of the cause")}}}};
-  s[kStatusDetails] = {{"description", "StatusDetails is a set of additional properties that MAY be set by the server."},
-                       {"type", "object"},
-                       {"properties",
-                        {{"causes", {{"type", "array"}, {"items", to(kStatusCause)}}},
-                         {"group", string_property("the group attribute of the resource")},
-                         {"kind", string_property("the kind attribute of the resource")},
-                         {"name", string_property("the name attribute of the resource")},
-                         {"retryAfterSeconds", {{"type", "integer"}, {"format", "int32"}}},
-                         {"uid", string_property("the UID of the resource")}}}};
-  s[kStatus] = {{"description", "Status is a return value for calls that do not return other objects."},
-                {"type", "object"},
-                {"properties",
-                 {{"apiVersion", string_property("APIVersion of this representation")},
-                  {"code", {{"description", "Suggested HTTP return code"}, {"type", "integer"}, {"format", "int32"}}},
-                  {"details", to(kStatusDetails)},
-                  {"kind", string_property("Kind of this representation")},
-                  {"message", string_property("A human-readable description of the status")},
-                  {"metadata", to(kListMeta)},
-                  {"reason", string_property("A machine-readable description of why this operation is Failure")},
-                  {"status", string_property("Status of the operation: Success or Failure")}}},
-                {"x-kubernetes-group-version-kind",
-                 OrderedJson::array({{{"group", ""}, {"kind", "Status"}, {"version", "v1"}}})}};
+  s[kStatusCause] = {
+      {"description", "StatusCause provides more information about an api.Status failure."},
+      {"type", "object"},
+      {"properties",
+       {{"field", string_property("the field of the resource that caused the error")},
+        {"message", string_property("a human-readable description of the cause")},
+        {"reason", string_property("a machine-readable description of the cause")}}}};
+  s[kStatusDetails] = {
+      {"description",
+       "StatusDetails is a set of additional properties that MAY be set by the server."},
+      {"type", "object"},
+      {"properties",
+       {{"causes", {{"type", "array"}, {"items", to(kStatusCause)}}},
+        {"group", string_property("the group attribute of the resource")},
+        {"kind", string_property("the kind attribute of the resource")},
+        {"name", string_property("the name attribute of the resource")},
+        {"retryAfterSeconds", {{"type", "integer"}, {"format", "int32"}}},
+        {"uid", string_property("the UID of the resource")}}}};
+  s[kStatus] = {
+      {"description", "Status is a return value for calls that do not return other objects."},
+      {"type", "object"},
+      {"properties",
+       {{"apiVersion", string_property("APIVersion of this representation")},
+        {"code",
+         {{"description", "Suggested HTTP return code"}, {"type", "integer"}, {"format", "int32"}}},
+        {"details", to(kStatusDetails)},
+        {"kind", string_property("Kind of this representation")},
+        {"message", string_property("A human-readable description of the status")},
+        {"metadata", to(kListMeta)},
+        {"reason",
+         string_property("A machine-readable description of why this operation is Failure")},
+        {"status", string_property("Status of the operation: Success or Failure")}}},
+      {"x-kubernetes-group-version-kind",
+       OrderedJson::array({{{"group", ""}, {"kind", "Status"}, {"version", "v1"}}})}};
   return s;
 }
 
-const std::string kMetricPath = std::string(kGroupVersionPath) + "/namespaces/{namespace}/{metricName}";
+const std::string kMetricPath =
+    std::string(kGroupVersionPath) + "/namespaces/{namespace}/{metricName}";
 const std::string kResourcesPath = std::string(kGroupVersionPath) + "/";
 
 OrderedJson info() {
@@ -165,7 +201,8 @@ std::string build_v2() {
         {"schemes", {"https"}},
         {"tags", {"externalMetrics_v1beta1"}},
         {"operationId", "getExternalMetricsV1beta1APIResources"},
-        {"responses", {{"200", response("OK", kResourceList)}, {"401", {{"description", "Unauthorized"}}}}}}}};
+        {"responses",
+         {{"200", response("OK", kResourceList)}, {"401", {{"description", "Unauthorized"}}}}}}}};
   doc["paths"][kMetricPath] = {
       {"get",
        {{"description", "list the values of an external metric in a namespace"},
@@ -203,9 +240,11 @@ std::string build_v2() {
              {"type", "string"},
              {"uniqueItems", true}}})}};
   doc["definitions"] = schemas(ref);
-  doc["securityDefinitions"] = {
-      {"BearerToken",
-       {{"description", "Bearer Token authentication"}, {"type", "apiKey"}, {"name", "authorization"}, {"in", "header"}}}};
+  doc["securityDefinitions"] = {{"BearerToken",
+                                 {{"description", "Bearer Token authentication"},
+                                  {"type", "apiKey"},
+                                  {"name", "authorization"},
+                                  {"in", "header"}}}};
   doc["security"] = OrderedJson::array({{{"BearerToken", OrderedJson::array()}}});
   return doc.dump();
 }
@@ -231,7 +270,8 @@ std::string build_v3() {
        {{"tags", {"externalMetrics_v1beta1"}},
         {"description", "get available resources"},
         {"operationId", "getExternalMetricsV1beta1APIResources"},
-        {"responses", {{"200", response("OK", kResourceList)}, {"401", {{"description", "Unauthorized"}}}}}}}};
+        {"responses",
+         {{"200", response("OK", kResourceList)}, {"401", {{"description", "Unauthorized"}}}}}}}};
   doc["paths"][kMetricPath] = {
       {"get",
        {{"tags", {"externalMetrics_v1beta1"}},
@@ -247,15 +287,20 @@ std::string build_v3() {
         {"x-kubernetes-group-version-kind",
          {{"group", kGroup}, {"kind", "ExternalMetricValueList"}, {"version", kVersion}}}}},
       {"parameters",
-       OrderedJson::array({param("namespace", "path", "object name and auth scope, such as for teams and projects", true),
-                           param("metricName", "path", "the name of the metric (the HPA's external metric name)", true),
-                           param("labelSelector", "query",
-                                 "selects the scaled object (scaledobject.keda.sh/name=<name>)", false)})}};
-  doc["components"] = {
-      {"schemas", schemas(ref)},
-      {"securitySchemes",
-       {{"BearerToken",
-         {{"description", "Bearer Token authentication"}, {"type", "apiKey"}, {"name", "authorization"}, {"in", "header"}}}}}};
+       OrderedJson::array(
+           {param("namespace", "path", "object name and auth scope, such as for teams and projects",
+                  true),
+            param("metricName", "path", "the name of the metric (the HPA's external metric name)",
+                  true),
+            param("labelSelector", "query",
+                  "selects the scaled object (scaledobject.keda.sh/name=<name>)", false)})}};
+  doc["components"] = {{"schemas", schemas(ref)},
+                       {"securitySchemes",
+                        {{"BearerToken",
+                          {{"description", "Bearer Token authentication"},
+                           {"type", "apiKey"},
+                           {"name", "authorization"},
+                           {"in", "header"}}}}}};
   doc["security"] = OrderedJson::array({{{"BearerToken", OrderedJson::array()}}});
   return doc.dump();
 }
@@ -274,7 +319,8 @@ std::string content_hash(const std::string& text) {
 
 }  // namespace
 
-std::string status_body(int code, const std::string& reason, const std::string& message, const OrderedJson& details) {
+std::string status_body(int code, const std::string& reason, const std::string& message,
+                        const OrderedJson& details) {
   OrderedJson s;
   s["kind"] = "Status";
   s["apiVersion"] = "v1";
@@ -338,7 +384,8 @@ std::string openapi_v3_index() {
   OrderedJson doc;
   doc["paths"] = OrderedJson::object();
   doc["paths"]["apis/external.metrics.k8s.io/v1beta1"] = {
-      {"serverRelativeURL", std::string(kOpenApiV3GroupVersionPath) + "?hash=" + openapi_v3_group_version_hash()}};
+      {"serverRelativeURL",
+       std::string(kOpenApiV3GroupVersionPath) + "?hash=" + openapi_v3_group_version_hash()}};
   return doc.dump();
 }
 

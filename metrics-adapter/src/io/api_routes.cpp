@@ -25,7 +25,8 @@ net::ServerResponse not_found() {
 
 // RFC 3339 in UTC with second precision, as KEDA's metrics service hop leaves timestamps.
 std::string rfc3339_seconds(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
+  const std::time_t secs =
+      std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buffer[32];
@@ -47,11 +48,13 @@ bool path_allowed_without_auth(const std::vector<std::string>& patterns, const s
 
 std::string forbidden_message(const UserInfo& user, const RequestAttributes& a) {
   if (!a.resource_request) {
-    return "forbidden: User " + ebb::quoted(user.name) + " cannot " + a.verb + " path " + ebb::quoted(a.path);
+    return "forbidden: User " + ebb::quoted(user.name) + " cannot " + a.verb + " path " +
+           ebb::quoted(a.path);
   }
   const std::string qualified = a.group.empty() ? a.resource : a.resource + "." + a.group;
-  std::string message = qualified + (a.name.empty() ? "" : " " + ebb::quoted(a.name)) + " is forbidden: User " +
-                        ebb::quoted(user.name) + " cannot " + a.verb + " resource " + ebb::quoted(a.resource) + " in API group " +
+  std::string message = qualified + (a.name.empty() ? "" : " " + ebb::quoted(a.name)) +
+                        " is forbidden: User " + ebb::quoted(user.name) + " cannot " + a.verb +
+                        " resource " + ebb::quoted(a.resource) + " in API group " +
                         ebb::quoted(a.group);
   message += a.ns.empty() ? " at the cluster scope" : " in the namespace " + ebb::quoted(a.ns);
   return message;
@@ -59,7 +62,8 @@ std::string forbidden_message(const UserInfo& user, const RequestAttributes& a) 
 
 // /healthz, /livez, /readyz and their per-check sub-paths. "ping" always passes; "ready"
 // (healthz and readyz only) follows options.ready.
-std::optional<net::ServerResponse> health(const std::string& path, const net::ServerRequest& request,
+std::optional<net::ServerResponse> health(const std::string& path,
+                                          const net::ServerRequest& request,
                                           const std::function<bool()>& ready) {
   std::string endpoint, check;
   for (const char* e : {"/healthz", "/livez", "/readyz"}) {
@@ -88,11 +92,13 @@ std::optional<net::ServerResponse> health(const std::string& path, const net::Se
     all_ok = all_ok && ok;
     verbose += (ok ? "[+]" : "[-]") + name + (ok ? " ok\n" : " failed: reason withheld\n");
   }
-  const bool want_verbose = request.query_value("verbose") == "true" || request.query_value("verbose") == "1" ||
-                            std::any_of(request.query.begin(), request.query.end(),
-                                        [](const auto& q) { return q.first == "verbose" && q.second.empty(); });
+  const bool want_verbose =
+      request.query_value("verbose") == "true" || request.query_value("verbose") == "1" ||
+      std::any_of(request.query.begin(), request.query.end(),
+                  [](const auto& q) { return q.first == "verbose" && q.second.empty(); });
   if (all_ok) {
-    return net::ServerResponse::text(200, want_verbose ? verbose + endpoint + " check passed\n" : "ok");
+    return net::ServerResponse::text(200,
+                                     want_verbose ? verbose + endpoint + " check passed\n" : "ok");
   }
   return net::ServerResponse::text(500, verbose + endpoint + " check failed\n");
 }
@@ -107,7 +113,8 @@ net::ServerResponse ExternalMetricsApi::handle(const net::ServerRequest& request
   std::string user_name;
   auto answer = [&](net::ServerResponse response) {
     if (options_.on_request) {
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       options_.on_request(request.method, request.path, response.status, user_name, seconds);
     }
     return response;
@@ -123,7 +130,8 @@ net::ServerResponse ExternalMetricsApi::handle(const net::ServerRequest& request
       const RequestAttributes attributes = request_attributes(request);
       auto allowed = options_.authorizer->authorize(*user, attributes);
       if (!allowed) {
-        return answer(status_response(500, "InternalError", "Internal error occurred: " + allowed.error().message));
+        return answer(status_response(500, "InternalError",
+                                      "Internal error occurred: " + allowed.error().message));
       }
       if (!*allowed) {
         OrderedJson details = nullptr;
@@ -133,7 +141,8 @@ net::ServerResponse ExternalMetricsApi::handle(const net::ServerRequest& request
           details["group"] = attributes.group;
           details["kind"] = attributes.resource;
         }
-        return answer(status_response(403, "Forbidden", forbidden_message(*user, attributes), details));
+        return answer(
+            status_response(403, "Forbidden", forbidden_message(*user, attributes), details));
       }
     }
   }
@@ -141,12 +150,17 @@ net::ServerResponse ExternalMetricsApi::handle(const net::ServerRequest& request
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   const bool get = request.method == "GET";
   auto document = [&](const std::string& body) {
-    if (!get) return status_response(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+    if (!get)
+      return status_response(405, "MethodNotAllowed",
+                             "the server does not allow this method on the requested resource");
     return net::ServerResponse::json(200, body);
   };
 
   if (auto h = health(path, request, options_.ready)) {
-    if (!get) return answer(status_response(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
+    if (!get)
+      return answer(
+          status_response(405, "MethodNotAllowed",
+                          "the server does not allow this method on the requested resource"));
     return answer(std::move(*h));
   }
   if (path == "/apis") return answer(document(detail::api_group_list()));
@@ -156,7 +170,8 @@ net::ServerResponse ExternalMetricsApi::handle(const net::ServerRequest& request
   if (path == "/openapi/v3") return answer(document(detail::openapi_v3_index()));
   if (path == detail::kOpenApiV3GroupVersionPath) {
     auto response = document(detail::openapi_v3_group_version());
-    if (response.status == 200) response.headers.emplace_back("ETag", "\"" + detail::openapi_v3_group_version_hash() + "\"");
+    if (response.status == 200)
+      response.headers.emplace_back("ETag", "\"" + detail::openapi_v3_group_version_hash() + "\"");
     return answer(std::move(response));
   }
 
@@ -170,9 +185,12 @@ net::ServerResponse ExternalMetricsApi::handle(const net::ServerRequest& request
     return answer(not_found());
   }
   if (!get) {
-    return answer(status_response(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
+    return answer(
+        status_response(405, "MethodNotAllowed",
+                        "the server does not allow this method on the requested resource"));
   }
-  MetricQuery query{.ns = rest.substr(0, slash), .metric = rest.substr(slash + 1),
+  MetricQuery query{.ns = rest.substr(0, slash),
+                    .metric = rest.substr(slash + 1),
                     .label_selector = request.query_value("labelSelector")};
 
   Result<std::vector<MetricSample>, MetricError> samples = unexpected(MetricError{});
@@ -180,8 +198,9 @@ net::ServerResponse ExternalMetricsApi::handle(const net::ServerRequest& request
     samples = provider_.external_metric(query);
   } catch (const std::exception&) {
     // The exception text could hold anything; the client gets a generic error.
-    return answer(status_response(500, "InternalError", "Internal error occurred: the metrics provider failed for " +
-                                                            ebb::quoted(query.metric)));
+    return answer(status_response(
+        500, "InternalError",
+        "Internal error occurred: the metrics provider failed for " + ebb::quoted(query.metric)));
   }
   if (!samples) {
     const MetricError& e = samples.error();
@@ -196,8 +215,9 @@ net::ServerResponse ExternalMetricsApi::handle(const net::ServerRequest& request
   list["items"] = OrderedJson::array();
   for (const MetricSample& s : *samples) {
     if (s.quantity.empty()) {
-      return answer(status_response(500, "InternalError",
-                                    "Internal error occurred: metric " + ebb::quoted(query.metric) + " has no value"));
+      return answer(status_response(
+          500, "InternalError",
+          "Internal error occurred: metric " + ebb::quoted(query.metric) + " has no value"));
     }
     OrderedJson item;
     item["metricName"] = s.metric_name.empty() ? query.metric : s.metric_name;
@@ -206,7 +226,8 @@ net::ServerResponse ExternalMetricsApi::handle(const net::ServerRequest& request
     item["value"] = s.quantity;
     list["items"].push_back(std::move(item));
   }
-  return answer(net::ServerResponse::json(200, list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  return answer(net::ServerResponse::json(
+      200, list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 }  // namespace ebb::adapter
