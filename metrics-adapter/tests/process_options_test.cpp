@@ -212,9 +212,14 @@ TEST_CASE("options: list flags take comma lists, repeats, and blanks are dropped
 }
 
 TEST_CASE("options: an empty list value means none") {
-  const auto o = ok(parse({"--requestheader-allowed-names=", "--authorization-always-allow-paths="}));
+  const auto o = ok(parse({"--requestheader-allowed-names=", "--authorization-always-allow-paths=", "--namespace=",
+                           "--requestheader-group-headers", "", "--requestheader-extra-headers-prefix=,"}));
   CHECK(o.requestheader_allowed_names.empty());  // any certificate from the requestheader CA
   CHECK(o.authorization_always_allow_paths.empty());
+  CHECK(o.namespaces.empty());  // all namespaces
+  CHECK(o.requestheader_group_headers.empty());
+  CHECK(o.requestheader_extra_headers_prefix.empty());
+  CHECK(o.requestheader_username_headers == std::vector<std::string>{"X-Remote-User"});  // untouched
 }
 
 TEST_CASE("options: the arguments charts/ebb passes to the adapter parse") {

@@ -62,8 +62,14 @@ ParsedOptions parse_options(int argc, char** argv) {
       "event sources and scales targets between 0 and 1 replicas"};
   app.set_version_flag("--version", std::string("ebb-metrics-adapter ") + kAdapterVersion);
   app.option_defaults()->always_capture_default();
+  std::vector<DurationFlag*> durations;
+  auto add_duration = [&](DurationFlag& d) {
+    app.add_option(d.name, d.text, d.help);
+    durations.push_back(&d);
+  };
 
   // --- Cluster access
+  app.option_defaults()->group("Cluster access");
   app.add_option("--kubeconfig", o.kubeconfig,
                  "Path to a kubeconfig, also used for delegated authentication and authorization. Default: "
                  "$KUBECONFIG, else the in-cluster service account, else ~/.kube/config");
@@ -71,7 +77,8 @@ ParsedOptions parse_options(int argc, char** argv) {
   app.add_option("--namespace", o.namespaces,
                  "Namespace(s) whose ScaledObjects are served: one, a comma list, or the flag repeated. "
                  "Default: all namespaces")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->expected(0, CLI::detail::expected_max_vector_size);
   app.add_option("--label-selector", o.label_selector, "Only serve ScaledObjects matching this label selector");
   app.add_option("--kube-api-qps", o.kube_api_qps, "Client-side rate limit for API requests (per second)")
       ->check(CLI::PositiveNumber);
@@ -79,6 +86,7 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->check(CLI::Range(1, 1'000'000));
 
   // --- Serving (the aggregated API)
+  app.option_defaults()->group("Serving");
   app.add_option("--bind-address", o.bind_address,
                  "IP address the external metrics API listens on (default: all interfaces)");
   app.add_option("--secure-port", o.secure_port,
@@ -94,6 +102,7 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->check(CLI::IsMember({"VersionTLS12", "VersionTLS13"}));
 
   // --- Authentication
+  app.option_defaults()->group("Authentication");
   app.add_option("--requestheader-client-ca-file", o.requestheader_client_ca_file,
                  "CA bundle (PEM) that verifies front-proxy client certificates. Default: "
                  "requestheader-client-ca-file of kube-system/extension-apiserver-authentication");
@@ -107,10 +116,12 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("--requestheader-group-headers", o.requestheader_group_headers,
                  "Request headers that carry the groups (comma list)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->expected(0, CLI::detail::expected_max_vector_size);
   app.add_option("--requestheader-extra-headers-prefix", o.requestheader_extra_headers_prefix,
                  "Request header prefixes that carry extra user information (comma list)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->expected(0, CLI::detail::expected_max_vector_size);
   app.add_option("--client-ca-file", o.client_ca_file,
                  "CA bundle (PEM) that verifies direct client certificates (user = CN, groups = O). Default: "
                  "client-ca-file of kube-system/extension-apiserver-authentication");
@@ -119,6 +130,7 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->default_str("false");
 
   // --- Authorization
+  app.option_defaults()->group("Authorization");
   app.add_option("--authorization-always-allow-paths", o.authorization_always_allow_paths,
                  "Paths served without authentication or authorization (comma list; a trailing * matches a prefix)")
       ->delimiter(',')
@@ -128,10 +140,13 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->default_str("false");
   DurationFlag authorized_ttl{"--authorization-webhook-cache-authorized-ttl", "10s", true,
                               "How long a SubjectAccessReview's 'allowed' is cached (Go duration; 0 disables)"};
+  add_duration(authorized_ttl);
   DurationFlag unauthorized_ttl{"--authorization-webhook-cache-unauthorized-ttl", "10s", true,
                                 "How long a SubjectAccessReview's 'denied' is cached (Go duration; 0 disables)"};
+  add_duration(unauthorized_ttl);
 
   // --- Leader election
+  app.option_defaults()->group("Leader election");
   app.add_flag("--leader-elect{true}", o.leader_elect,
                "Elect a leader through a Lease; only the leader writes /scale, status and Events, every replica "
                "serves reads (--leader-elect=false to disable)")
@@ -140,29 +155,33 @@ ParsedOptions parse_options(int argc, char** argv) {
   app.add_option("--leader-election-namespace", o.leader_election_namespace,
                  "Namespace of the Lease. Default: the pod's namespace, else \"default\"");
   DurationFlag lease{"--leader-election-lease-duration", "15s", false, "Leader election: lease duration (Go duration)"};
+  add_duration(lease);
   DurationFlag renew{"--leader-election-renew-deadline", "10s", false, "Leader election: renew deadline (Go duration)"};
+  add_duration(renew);
   DurationFlag retry{"--leader-election-retry-period", "2s", false, "Leader election: retry period (Go duration)"};
+  add_duration(retry);
 
   // --- Polling
+  app.option_defaults()->group("Polling");
   app.add_option("--max-concurrent-polls", o.max_concurrent_polls, "Scaler polls running at the same time")
       ->check(CLI::Range(1, 10'000));
   DurationFlag poll_timeout{"--poll-timeout", "10s", false, "Timeout of one poll of a trigger (Go duration)"};
+  add_duration(poll_timeout);
   DurationFlag hpa_sync{"--hpa-sync-period", "15s", false,
                         "The cluster's HPA sync period (kube-controller-manager --horizontal-pod-autoscaler-sync-period); "
                         "bounds how stale a served value may be"};
+  add_duration(hpa_sync);
   app.add_option("--cluster-object-namespace", o.cluster_object_namespace,
                  "Namespace of the Secrets and ConfigMaps ClusterTriggerAuthentications refer to. Default: "
                  "$KEDA_CLUSTER_OBJECT_NAMESPACE, else the pod's namespace, else \"keda\"");
 
   // --- Observability
+  app.option_defaults()->group("Observability");
   app.add_option("--metrics-bind-address", o.metrics_bind_address,
                  "host:port for the plain-HTTP Prometheus /metrics (\"0\" disables)");
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
 
-  std::vector<DurationFlag*> durations{&authorized_ttl, &unauthorized_ttl, &lease, &renew, &retry, &poll_timeout,
-                                       &hpa_sync};
-  for (auto* d : durations) app.add_option(d->name, d->text, d->help);
 
   try {
     app.parse(argc, argv);
@@ -206,10 +225,17 @@ ParsedOptions parse_options(int argc, char** argv) {
     o.requestheader_extra_headers_prefix = clean_list(o.requestheader_extra_headers_prefix);
     o.authorization_always_allow_paths = clean_list(o.authorization_always_allow_paths);
     // Given, but only ever empty (`--authorization-always-allow-paths=`): none, not the default.
-    if (only_empty_values(argc, argv, "--authorization-always-allow-paths")) o.authorization_always_allow_paths.clear();
-    if (only_empty_values(argc, argv, "--requestheader-allowed-names")) o.requestheader_allowed_names.clear();
+    for (auto [flag, list] : {std::pair{"--namespace", &o.namespaces},
+                              std::pair{"--authorization-always-allow-paths", &o.authorization_always_allow_paths},
+                              std::pair{"--requestheader-allowed-names", &o.requestheader_allowed_names},
+                              std::pair{"--requestheader-username-headers", &o.requestheader_username_headers},
+                              std::pair{"--requestheader-group-headers", &o.requestheader_group_headers},
+                              std::pair{"--requestheader-extra-headers-prefix", &o.requestheader_extra_headers_prefix}}) {
+      if (only_empty_values(argc, argv, flag)) list->clear();
+    }
     if (o.requestheader_username_headers.empty())
       throw CLI::ValidationError("--requestheader-username-headers", "needs at least one header name");
+
     for (const auto& path : o.authorization_always_allow_paths) {
       if (path.front() != '/')
         throw CLI::ValidationError("--authorization-always-allow-paths",
