@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -87,31 +88,45 @@ AdapterRun::AdapterRun(Cluster& cluster, const AdapterPki& pki, std::vector<std:
   ports_.metrics = test::free_port();
   log_path_ = cluster.dir() + "/" + log_name + ".log";
   cert_dir_ = cluster.dir() + "/" + log_name + "-certs";
-  argv_ = {
-      EBB_ADAPTER_BIN,
-      "--kubeconfig", cluster.kubeconfig(),
-      "--namespace=" + cluster.ns(),
-      "--bind-address=127.0.0.1",
-      "--secure-port", std::to_string(ports_.secure),
-      "--metrics-bind-address", "127.0.0.1:" + std::to_string(ports_.metrics),
-      "--cert-dir", cert_dir_,
-      "--requestheader-client-ca-file", pki.requestheader_ca_file,
-      "--requestheader-allowed-names", kFrontProxyName,
+  // flag -> value, in order. The process takes each flag once, so an `extra` "--flag=value"
+  // replaces the default of the same flag instead of repeating it.
+  std::vector<std::pair<std::string, std::string>> flags = {
+      {"--kubeconfig", cluster.kubeconfig()},
+      {"--namespace", cluster.ns()},
+      {"--bind-address", "127.0.0.1"},
+      {"--secure-port", std::to_string(ports_.secure)},
+      {"--metrics-bind-address", "127.0.0.1:" + std::to_string(ports_.metrics)},
+      {"--cert-dir", cert_dir_},
+      {"--requestheader-client-ca-file", pki.requestheader_ca_file},
+      {"--requestheader-allowed-names", kFrontProxyName},
       // The CA comes from the flag; on a real cluster the ConfigMap may not be readable.
-      "--authentication-skip-lookup",
+      {"--authentication-skip-lookup", "true"},
       // SubjectAccessReviews are asked every time, so a policy change shows at once.
-      "--authorization-webhook-cache-authorized-ttl=0",
-      "--authorization-webhook-cache-unauthorized-ttl=0",
-      "--leader-elect=true",
-      "--leader-election-namespace", cluster.ns(),
+      {"--authorization-webhook-cache-authorized-ttl", "0"},
+      {"--authorization-webhook-cache-unauthorized-ttl", "0"},
+      {"--leader-elect", "true"},
+      {"--leader-election-namespace", cluster.ns()},
       // Short leases so a restarted or second instance takes over within seconds.
-      "--leader-election-lease-duration=4s",
-      "--leader-election-renew-deadline=3s",
-      "--leader-election-retry-period=500ms",
-      "--cluster-object-namespace", cluster.ns(),
-      "--log-level=debug",
+      {"--leader-election-lease-duration", "4s"},
+      {"--leader-election-renew-deadline", "3s"},
+      {"--leader-election-retry-period", "500ms"},
+      {"--cluster-object-namespace", cluster.ns()},
+      {"--log-level", "debug"},
   };
-  argv_.insert(argv_.end(), extra.begin(), extra.end());
+  std::vector<std::string> rest;
+  for (const auto& arg : extra) {
+    const auto eq = arg.find('=');
+    const std::string name = arg.substr(0, eq);
+    auto it = std::find_if(flags.begin(), flags.end(), [&](const auto& f) { return f.first == name; });
+    if (eq != std::string::npos && it != flags.end()) {
+      it->second = arg.substr(eq + 1);
+    } else {
+      rest.push_back(arg);
+    }
+  }
+  argv_ = {EBB_ADAPTER_BIN};
+  for (const auto& [flag, value] : flags) argv_.push_back(flag + "=" + value);
+  argv_.insert(argv_.end(), rest.begin(), rest.end());
   process_ = test::Process::start(argv_, log_path_);
 }
 
@@ -163,6 +178,12 @@ bool AdapterRun::wait_ready(std::chrono::milliseconds timeout) const {
     std::this_thread::sleep_for(100ms);
   }
   return false;
+}
+
+void AdapterRun::require_ready(std::chrono::milliseconds timeout) const {
+  if (wait_ready(timeout)) return;
+  FAIL("ebb-metrics-adapter not ready (GET /readyz) within " << timeout.count() << " ms; running: " << running()
+                                                              << "\n--- adapter log (tail) ---\n" << tail(log()));
 }
 
 std::string AdapterRun::metrics() const {

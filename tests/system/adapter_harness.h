@@ -56,7 +56,8 @@ struct AdapterPorts {
 
 class AdapterRun {
  public:
-  // `extra` flags come last, so they override the defaults (CLI11 keeps the last value).
+  // `extra` flags: a "--flag=value" of a flag the harness sets replaces its default (the
+  // process rejects a repeated flag); anything else is appended.
   AdapterRun(Cluster& cluster, const AdapterPki& pki, std::vector<std::string> extra = {},
              const std::string& log_name = "adapter");
   ~AdapterRun();
@@ -78,6 +79,8 @@ class AdapterRun {
                               const ClientIdentity& who) const;
   // GET /readyz (an always-allowed path, no credentials) until 200.
   bool wait_ready(std::chrono::milliseconds timeout = 30s) const;
+  // wait_ready(), failing the test with the tail of the log when it does not get there.
+  void require_ready(std::chrono::milliseconds timeout = 30s) const;
   // Prometheus text of --metrics-bind-address; "" when it cannot be read.
   std::string metrics() const;
 

@@ -173,8 +173,8 @@ void kafka_commit(const std::string& bootstrap, const std::string& group, const 
   REQUIRE(err == RD_KAFKA_RESP_ERR_NO_ERROR);
 }
 
-void check_status_body(const ApiResponse& r, int code, const std::string& must_contain = "") {
-  INFO("HTTP " << r.status << " body: " << r.body);
+void check_status_body(const std::string& what, const ApiResponse& r, int code, const std::string& must_contain = "") {
+  INFO(what << ": HTTP " << r.status << " body: " << r.body);
   CHECK(r.status == code);
   auto body = r.json();
   REQUIRE(body);
@@ -242,7 +242,7 @@ TEST_CASE("metric reads over TLS with the front-proxy certificate: redis rabbitm
   CHECK(redis_metric == "s0-redis-orders");
 
   AdapterRun adapter(cluster, env.pki);
-  REQUIRE(adapter.wait_ready());
+  adapter.require_ready();
   const auto hpa = hpa_identity(env.pki);
 
   struct Expect {
@@ -272,20 +272,25 @@ TEST_CASE("metric reads over TLS with the front-proxy certificate: redis rabbitm
   // whose CN is not an allowed name -> 401, identity headers or not.
   const std::string path = "/apis/external.metrics.k8s.io/v1beta1/namespaces/" + cluster.ns() + "/" + redis_metric +
                            "?labelSelector=scaledobject.keda.sh%2Fname%3Dredis-so";
-  check_status_body(adapter.get(path, ClientIdentity{"", "", kHpaUser, {}}), 401);
-  check_status_body(adapter.get(path, ClientIdentity{env.pki.foreign_cert_pem, env.pki.foreign_key_pem, kHpaUser, {}}), 401);
-  check_status_body(adapter.get(path, ClientIdentity{env.pki.stranger_cert_pem, env.pki.stranger_key_pem, kHpaUser, {}}),
+  check_status_body("no client certificate", adapter.get(path, ClientIdentity{"", "", kHpaUser, {}}), 401);
+  check_status_body("a certificate of an unknown CA",
+                    adapter.get(path, ClientIdentity{env.pki.foreign_cert_pem, env.pki.foreign_key_pem, kHpaUser, {}}), 401);
+  check_status_body("a requestheader-CA certificate whose CN is not an allowed name",
+                    adapter.get(path, ClientIdentity{env.pki.stranger_cert_pem, env.pki.stranger_key_pem, kHpaUser, {}}),
                     401);
   // The front proxy without a user header is no one.
-  check_status_body(adapter.get(path, ClientIdentity{env.pki.front_proxy_cert_pem, env.pki.front_proxy_key_pem, "", {}}),
+  check_status_body("the front proxy without X-Remote-User",
+                    adapter.get(path, ClientIdentity{env.pki.front_proxy_cert_pem, env.pki.front_proxy_key_pem, "", {}}),
                     401);
   // Authorization: the SubjectAccessReview says no -> 403 naming the user.
   check_status_body(
-      adapter.get(path, ClientIdentity{env.pki.front_proxy_cert_pem, env.pki.front_proxy_key_pem, kIntruder, {}}), 403,
+      "a user the SubjectAccessReview denies", adapter.get(path, ClientIdentity{env.pki.front_proxy_cert_pem, env.pki.front_proxy_key_pem, kIntruder, {}}), 403,
       kIntruder);
   // Unknown object, unknown metric -> 404 Status naming what is unknown.
-  check_status_body(adapter.external_metric(cluster.ns(), redis_metric, "no-such-so", hpa), 404, "no-such-so");
-  check_status_body(adapter.external_metric(cluster.ns(), "s0-redis-unknown", "redis-so", hpa), 404, "s0-redis-unknown");
+  check_status_body("unknown ScaledObject", adapter.external_metric(cluster.ns(), redis_metric, "no-such-so", hpa), 404,
+                    "no-such-so");
+  check_status_body("unknown metric", adapter.external_metric(cluster.ns(), "s0-redis-unknown", "redis-so", hpa), 404,
+                    "s0-redis-unknown");
   // A read of a ScaledObject in another namespace: not served (--namespace) -> an error, not a value.
   const auto elsewhere = adapter.external_metric("default", redis_metric, "redis-so", hpa);
   CHECK(elsewhere.status >= 400);
@@ -311,7 +316,7 @@ TEST_CASE("a redis list at 0 replicas: push activates to 1 and drain deactivates
                                                     redis_trigger_metadata(redis.port(), "jobs"), 0, 10, 1, 5));
   wait_ready_so(env, "worker-so");
   AdapterRun adapter(cluster, env.pki);
-  REQUIRE(adapter.wait_ready());
+  adapter.require_ready();
   // Polled and inactive: the empty list is served as 0, and nothing is written.
   eventually_adapter("worker-so served 0", [&] {
     return served(adapter.external_metric(cluster.ns(), "s0-redis-jobs", "worker-so", hpa_identity(env.pki))) == "0";
@@ -366,7 +371,7 @@ TEST_CASE("idleReplicaCount: activation goes to minReplicaCount and deactivation
   cluster.create(kScaledObjects, so);
   wait_ready_so(env, "idler-so");
   AdapterRun adapter(cluster, env.pki);
-  REQUIRE(adapter.wait_ready());
+  adapter.require_ready();
   eventually_adapter("idler-so served 0", [&] {
     return served(adapter.external_metric(cluster.ns(), "s0-redis-jobs", "idler-so", hpa_identity(env.pki))) == "0";
   }, 30s, adapter, &env.op);
@@ -402,7 +407,7 @@ TEST_CASE("a paused ScaledObject gets no adapter writes and unpausing hands it b
   }, 30s, &env.op);
 
   AdapterRun adapter(cluster, env.pki);
-  REQUIRE(adapter.wait_ready());
+  adapter.require_ready();
   REQUIRE(redis.cli({"RPUSH", "held", "1", "2"}) == "2");
   REQUIRE(redis.cli({"RPUSH", "control", "1", "2"}) == "2");
   // The control object proves the adapter polls and writes in this namespace.
@@ -437,7 +442,7 @@ TEST_CASE("redis stopped: no deactivation and errors counted and fallback from 0
   wait_ready_so(env, "busy-so");
   wait_ready_so(env, "quiet-so");
   AdapterRun adapter(cluster, env.pki);
-  REQUIRE(adapter.wait_ready());
+  adapter.require_ready();
   const auto hpa = hpa_identity(env.pki);
 
   REQUIRE(redis.cli({"RPUSH", "busy", "1", "2", "3"}) == "3");
@@ -467,7 +472,7 @@ TEST_CASE("redis stopped: no deactivation and errors counted and fallback from 0
   CHECK(served(adapter.external_metric(cluster.ns(), "s0-redis-quiet", "quiet-so", hpa)) == "15");
   // busy has no fallback: its reads fail with a Status naming the metric, never a 0.
   const auto failing = adapter.external_metric(cluster.ns(), "s0-redis-busy", "busy-so", hpa);
-  check_status_body(failing, 500, "s0-redis-busy");
+  check_status_body("busy-so without fallback", failing, 500, "s0-redis-busy");
   eventually_adapter("keda_scaler_detail_errors_total grows for busy-so", [&] {
     return sample_sum(adapter.metrics(), "keda_scaler_detail_errors_total", busy_labels) > errors_before;
   }, 10s, adapter);
@@ -507,7 +512,7 @@ TEST_CASE("adapter kill -9 and restart: reads served again within seconds and th
                                                     redis_trigger_metadata(redis.port(), "jobs"), 0, 10, 1, 3));
   wait_ready_so(env, "worker-so");
   AdapterRun adapter(cluster, env.pki);
-  REQUIRE(adapter.wait_ready());
+  adapter.require_ready();
   const auto hpa = hpa_identity(env.pki);
   REQUIRE(redis.cli({"RPUSH", "jobs", "1", "2", "3", "4", "5"}) == "5");
   eventually_adapter("worker scaled 0 -> 1", [&] { return cluster.deployment_replicas("worker") == 1; }, 30s, adapter,
@@ -550,11 +555,11 @@ TEST_CASE("two adapter replicas: both serve reads and only the leader writes /sc
                                                     redis_trigger_metadata(redis.port(), "jobs"), 0, 10, 1, 3));
   wait_ready_so(env, "worker-so");
   AdapterRun first(cluster, env.pki, {}, "adapter-a");
-  REQUIRE(first.wait_ready());
+  first.require_ready();
   eventually_adapter("adapter-a leads", [&] { return first.log().find("started leading") != std::string::npos; }, 15s,
                      first);
   AdapterRun second(cluster, env.pki, {}, "adapter-b");
-  REQUIRE(second.wait_ready());
+  second.require_ready();
   const auto hpa = hpa_identity(env.pki);
 
   REQUIRE(redis.cli({"RPUSH", "jobs", "1", "2", "3", "4", "5"}) == "5");
@@ -641,8 +646,10 @@ TEST_CASE("1000 ScaledObjects on one redis: polls spread over the interval and f
                                       monitor_log);
   // The adapter starts with all 1,000 objects already there (the case where they would all
   // poll on one tick without a per-object phase).
+  const auto launched = SteadyClock::now();
   AdapterRun adapter(cluster, env.pki, {"--log-level=info"});
-  REQUIRE(adapter.wait_ready(60s));
+  adapter.require_ready(150s);
+  const double ready_in = seconds_since(launched);
   const auto started = SteadyClock::now();
   std::this_thread::sleep_for(std::chrono::seconds(3 * kInterval + 1));
   const auto client_list = redis.cli({"CLIENT", "LIST"});
@@ -694,7 +701,8 @@ TEST_CASE("1000 ScaledObjects on one redis: polls spread over the interval and f
           line.find("id=") != std::string::npos)
         ++adapter_connections;
   }
-  WARN("1000 ScaledObjects: Ready " << ready_after << " s after the first create; " << polls.size() << " polls in "
+  WARN("1000 ScaledObjects: Ready " << ready_after << " s after the first create; adapter ready (informers synced) "
+                                    << ready_in << " s after its start; " << polls.size() << " polls in "
                                     << seconds_since(started) << " s; steady interval: " << in_window << " polls of "
                                     << lists.size() << " objects, busiest 100 ms bucket " << max_bucket
                                     << " (first interval after start: busiest " << first_max << "); adapter "
