@@ -65,32 +65,42 @@ TEST_CASE("phases of 1,000 keys spread over a 1 s interval", "[scheduler]") {
   CHECK(std::unique(phases.begin(), phases.end()) - phases.begin() > 500);
 }
 
-TEST_CASE("actual first starts of 1,000 keys follow their phases", "[scheduler]") {
+TEST_CASE("actual starts of 1,000 keys follow their phases", "[scheduler]") {
   const auto t0 = Clock::now();
   PollScheduler scheduler(SchedulerOptions{4});
   std::mutex m;
-  std::map<int, std::int64_t> first_start_ms;
+  std::map<int, std::vector<std::int64_t>> starts_ms;  // since t0, per key
   for (int i = 0; i < 1000; ++i) {
     scheduler.schedule(key_of(i), 1000ms, [&, i](std::chrono::milliseconds) {
       const auto at = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
       std::lock_guard lock(m);
-      first_start_ms.try_emplace(i, at.count());
+      starts_ms[i].push_back(at.count());
     });
   }
-  REQUIRE(eventually([&] {
-    std::lock_guard lock(m);
-    return first_start_ms.size() == 1000;
-  }));
+  std::this_thread::sleep_until(t0 + 3200ms);
   scheduler.stop();
-  std::vector<std::int64_t> offsets;
-  for (auto [i, at] : first_start_ms) {
+  REQUIRE(starts_ms.size() == 1000);
+  for (const auto& [i, at] : starts_ms) {
     // Never before the slot: epoch (>= t0) + phase.
-    CHECK(at >= stable_phase(key_of(i), 1000ms).count());
-    // The first slot is within one interval of scheduling; allow 1 s more for a busy machine.
-    CHECK(at < 2000 + stable_phase(key_of(i), 1000ms).count());
-    offsets.push_back(at);
+    CHECK(at.front() >= stable_phase(key_of(i), 1000ms).count());
+    // Each slot is within one interval of scheduling; allow 1 s more for a busy machine.
+    CHECK(at.front() < 2000 + stable_phase(key_of(i), 1000ms).count());
   }
-  CHECK(max_bucket(offsets, 1000, 10) <= 50);  // 5 % of the keys at most in any 10 ms
+  // Each key has one slot in each of the intervals [1 s, 2 s) and [2 s, 3 s). A stall of this
+  // busy machine can bunch up the starts of one interval; a scheduler that bunches them does
+  // it in both. So the better of the two intervals must be spread: at most 5 % of the keys in
+  // any 10 ms (1 % on average).
+  std::size_t best = 1000;
+  for (std::int64_t window = 1000; window < 3000; window += 1000) {
+    std::vector<std::int64_t> offsets;
+    for (const auto& [i, at] : starts_ms)
+      for (auto t : at)
+        if (t >= window && t < window + 1000) offsets.push_back(t);
+    CHECK(offsets.size() >= 900);
+    CHECK(offsets.size() <= 1000);
+    best = std::min(best, max_bucket(offsets, 1000, 10));
+  }
+  CHECK(best <= 50);
 }
 
 TEST_CASE("at most max_concurrent tasks run at once, and that many do run", "[scheduler]") {
