@@ -470,7 +470,8 @@ bool AdapterProcess::start_api_server(const AuthenticationConfig& auth) {
                                   const std::string& user, double seconds) {
     metrics_.api_request(method, path, status, seconds);
     if (status >= 500) {
-      api_log_.error("request failed", {{"method", method}, {"path", path}, {"status", status}, {"user", user}});
+      api_log_.warn("request answered with a server error",
+                    {{"method", method}, {"path", path}, {"status", status}, {"user", user}});
     } else if (Logger::enabled(LogLevel::debug)) {
       api_log_.debug("request", {{"method", method},
                                  {"path", path},
@@ -589,7 +590,26 @@ void AdapterProcess::start_informers() {
   for (auto& informer : so_informers_) informer->start();
 
   std::thread([this] {
-    while (!stopping_ && !informers_synced()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // An informer that cannot list (CRD missing, RBAC) retries quietly: say so every 30 s, since
+    // /readyz stays 503 until then.
+    auto next_warning = Clock::now() + std::chrono::seconds(30);
+    while (!stopping_ && !informers_synced()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (Clock::now() < next_warning) continue;
+      next_warning += std::chrono::seconds(30);
+      std::vector<std::string> waiting;
+      {
+        std::lock_guard guard(informers_mutex_);
+        for (std::size_t i = 0; i < auth_informers_.size(); ++i)
+          if (!auth_informers_[i]->has_synced())
+            waiting.push_back(i + 1 == auth_informers_.size() ? "ClusterTriggerAuthentications" : "TriggerAuthentications");
+        for (const auto& informer : so_informers_)
+          if (!informer->has_synced()) waiting.push_back("ScaledObjects");
+      }
+      log_.warn("informers have not listed yet: /readyz answers 503 until they do (are the keda.sh CRDs "
+                "installed and readable with this kubeconfig?)",
+                {{"waitingFor", joined(waiting)}});
+    }
     if (stopping_) return;
     log_.info("informers synced", {{"scaledObjects", engine_->objects()}, {"polled", engine_->active_objects()}});
   }).detach();
