@@ -22,6 +22,7 @@ repo=$PWD
 bin=${EBB_BIN_DIR:-build/bin}
 [[ $bin == /* ]] || bin=$repo/$bin
 for b in ebb-test-apiserver ebb-operator ebb-metrics-adapter; do
+  # ebb-test-apiserver is a test target: setup.sh builds it unless given -DEBB_BUILD_TESTS=OFF.
   [[ -x $bin/$b ]] || { echo "demo: $bin/$b missing; run scripts/setup.sh first" >&2; exit 1; }
 done
 for t in redis-server redis-cli curl openssl python3; do
@@ -88,12 +89,12 @@ redis-server "$dir/redis.conf" --bind 127.0.0.1 --port "$redis_port" --save '' -
 pids+=($!)
 export REDISCLI_AUTH=$password
 rcli() { redis-cli -p "$redis_port" "$@"; }
-until_ok 10 "redis-server did not answer" "$dir/redis.log" rcli ping
+until_ok 30 "redis-server did not answer" "$dir/redis.log" rcli ping
 
 # --- ebb-test-apiserver with the CRDs, and a kubeconfig for it ------------------------------
 (cd "$dir" && exec "$bin/ebb-test-apiserver" --port 0) >"$dir/apiserver.out" 2>"$dir/apiserver.log" &
 pids+=($!)
-until_ok 10 "ebb-test-apiserver did not start" "$dir/apiserver.log" grep -q 'url=' "$dir/apiserver.out"
+until_ok 30 "ebb-test-apiserver did not start" "$dir/apiserver.log" grep -q 'url=' "$dir/apiserver.out"
 api_url=$(sed -n 's/.*url=\([^ ]*\).*/\1/p' "$dir/apiserver.out")
 cat >"$dir/kubeconfig" <<EOF
 apiVersion: v1
@@ -191,8 +192,8 @@ adapter_port=$(free_port)
   --client-ca-file "$dir/ca.crt" --authentication-skip-lookup --metrics-bind-address 0) \
   </dev/null >/dev/null 2>"$dir/adapter.log" &
 pids+=($!)
-until_ok 20 "ebb-operator not ready" "$dir/operator.log" curl -sf -m 2 "http://127.0.0.1:$op_health/readyz"
-until_ok 20 "ebb-metrics-adapter not ready" "$dir/adapter.log" \
+until_ok 60 "ebb-operator not ready" "$dir/operator.log" curl -sf -m 2 "http://127.0.0.1:$op_health/readyz"
+until_ok 60 "ebb-metrics-adapter not ready" "$dir/adapter.log" \
   curl -sf -m 2 --cacert "$dir/ca.crt" "https://127.0.0.1:$adapter_port/readyz"
 say "ebb-operator and ebb-metrics-adapter (https://127.0.0.1:$adapter_port) ready"
 
@@ -208,7 +209,7 @@ say "  then cooldownPeriod 60 → $cooldown s by a JSON merge patch, only to kee
 
 hpa_name() { api GET "$so_path" | jget 'd["status"]["hpaName"]'; }
 hpa_exists() { local h; h=$(hpa_name) && api GET "/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/$h"; }
-until_ok 20 "the operator did not create the HPA" "$dir/operator.log" hpa_exists
+until_ok 60 "the operator did not create the HPA" "$dir/operator.log" hpa_exists
 hpa=$(hpa_name)
 hpa_json=$(api GET "/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/$hpa")
 metric=$(jget 'd["spec"]["metrics"][0]["external"]["metric"]["name"]' <<<"$hpa_json")
@@ -238,7 +239,7 @@ wait_replicas() {
 orders=23
 for i in $(seq 1 "$orders"); do rcli rpush orders "order-$i" >/dev/null; done
 say "pushed $orders orders to the redis list orders"
-wait_replicas 1 30
+wait_replicas 1 60
 
 # --- the metric, as the HPA reads it --------------------------------------------------------------
 metric_url="https://127.0.0.1:$adapter_port/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/$metric?labelSelector=$(
@@ -248,14 +249,14 @@ read_metric() {
     "$metric_url" | jget 'd["items"][0]["value"]'
 }
 value=$(read_metric) || fail "reading the external metric $metric" "$dir/adapter.log"
-say "GET /apis/external.metrics.k8s.io/v1beta1/namespaces/shop/$metric (client certificate): $value"
+say "the HPA's read (client certificate, SubjectAccessReview): GET /${metric_url#https://*/} → $value"
 want=$(python3 -c 'import math, sys; print(math.ceil(float(sys.argv[1]) / float(sys.argv[2])))' "$value" "$target")
 say "  the HPA would choose ceil($value / $target) = $want replicas (no HPA controller runs here)"
 
 # --- drained: back to 0 after the cooldown --------------------------------------------------------
 rcli del orders >/dev/null
 say "the workers drained the list"
-deadline=$((SECONDS + 30))
+deadline=$((SECONDS + 60))
 until [[ $(read_metric 2>/dev/null) == 0 ]]; do
   ((SECONDS < deadline)) || fail "the metric did not fall to 0" "$dir/adapter.log"
   sleep 0.5
@@ -263,7 +264,7 @@ done
 active=$(api GET "$so_path" |
   jget '[c["reason"] + ": " + c.get("message", "") for c in d["status"]["conditions"] if c["type"] == "Active"][0]')
 say "metric $metric is 0; Active condition: $active"
-wait_replicas 0 $((cooldown + 30))
+wait_replicas 0 $((cooldown + 60))
 
 # --- where it ended ------------------------------------------------------------------------------
 say "ScaledObject orders-worker conditions:"
