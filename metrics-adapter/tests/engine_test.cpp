@@ -246,13 +246,17 @@ struct Env {
   }
 };
 
-// A ScaledObject name whose scheduled polls sit late in a long interval, so a test that counts
-// queries is not disturbed by a scheduled poll (the scheduler's phase is a pure function).
+// A ScaledObject name whose scheduled polls sit late in a long interval (after 10 minutes, or in
+// the second half of a short one), so a test that counts queries is not disturbed by a scheduled
+// poll (the scheduler's phase is a pure function).
 std::string late_phase_name(const std::string& ns, const std::string& prefix, std::chrono::seconds interval) {
-  for (int i = 0;; ++i) {
+  for (int i = 0; i < 10000; ++i) {
     const std::string name = prefix + "-" + std::to_string(i);
-    if (adapter::stable_phase(ns + "/" + name, interval) > 600s) return name;
+    if (adapter::stable_phase(ns + "/" + name, interval) > std::min<std::chrono::milliseconds>(600s, interval / 2))
+      return name;
   }
+  FAIL("no name with a late phase for " << prefix);
+  return "";
 }
 
 std::string quantity(const ebb::Result<std::vector<adapter::MetricSample>, adapter::MetricError>& r) {
@@ -316,6 +320,36 @@ TEST_CASE("an HPA read answers the redis list length as a quantity, from the cac
   env.clock.advance(16s);
   CHECK(quantity(env.read("s0-redis-orders", name)) == "1500");
   CHECK(command_calls(redis, "eval") == 2);
+
+  // Each query was reported with keda-compat §7.1's labels.
+  std::lock_guard lock(env.observer.mutex);
+  REQUIRE(env.observer.queries.size() == 2);
+  const auto& [labels, failed] = env.observer.queries.front();
+  CHECK_FALSE(failed);
+  CHECK(labels.ns == env.ns);
+  CHECK(labels.scaled_object == name);
+  CHECK(labels.metric == "s0-redis-orders");
+  CHECK(labels.scaler == "redisScaler");
+  CHECK(labels.trigger_index == 0);
+}
+
+TEST_CASE("with useCachedMetrics a value is served until it is pollingInterval old") {
+  Env env;
+  ebb::test::RedisServer redis;
+  env.deployment("worker", 1);
+  json trigger = redis_trigger(redis.port(), "orders");
+  trigger["useCachedMetrics"] = true;
+  const std::string name = late_phase_name(env.ns, "orders", 60s);
+  env.scaled_object(name, "worker", json::array({trigger}), {{"pollingInterval", 60}});
+  env.start();
+  env.engine->upsert(env.accept(name, {"s0-redis-orders"}, 1), false);
+  redis.cli({"RPUSH", "orders", "job"});
+  CHECK(quantity(env.read("s0-redis-orders", name)) == "1");
+  redis.cli({"RPUSH", "orders", "job"});
+  env.clock.advance(45s);  // older than the HPA sync period, younger than pollingInterval
+  CHECK(quantity(env.read("s0-redis-orders", name)) == "1");
+  env.clock.advance(16s);
+  CHECK(quantity(env.read("s0-redis-orders", name)) == "2");
 }
 
 TEST_CASE("HPA reads with a bad selector, an unknown object or an unknown metric are errors") {
@@ -440,6 +474,39 @@ TEST_CASE("a trigger whose scaler cannot be built fails its reads, and fallback 
   CHECK_THAT(r.error().message, Catch::Contains("does-not-exist"));
   env.clock.advance(16s);
   CHECK(quantity(env.read("s0-redis-orders", name)) == "15");
+}
+
+TEST_CASE("a trigger that could not be built is built again once its inputs exist") {
+  Env env;
+  ebb::test::RedisServer::Options redis_options;
+  redis_options.password = "late-pw-789";
+  ebb::test::RedisServer redis(redis_options);
+  env.deployment("worker", 1);
+  redis.cli({"RPUSH", "orders", "job"});
+  json trigger = redis_trigger(redis.port(), "orders");
+  trigger["authenticationRef"] = {{"name", "late-auth"}};
+  const std::string name = late_phase_name(env.ns, "orders", 60s);
+  env.scaled_object(name, "worker", json::array({trigger}), {{"pollingInterval", 60}});
+  env.start();
+  env.engine->upsert(env.accept(name, {"s0-redis-orders"}, 1), false);
+  auto missing = env.read("s0-redis-orders", name);
+  REQUIRE_FALSE(missing.ok());
+  CHECK_THAT(missing.error().message, Catch::Contains("scaler could not be built"));
+
+  env.create(kube::resources::secrets(), {{"apiVersion", "v1"},
+                                          {"kind", "Secret"},
+                                          {"metadata", {{"name", "late-pw"}}},
+                                          {"data", {{"password", ebb::base64_encode("late-pw-789")}}}});
+  env.create(trigger_authentications(),
+             {{"apiVersion", "keda.sh/v1alpha1"},
+              {"kind", "TriggerAuthentication"},
+              {"metadata", {{"name", "late-auth"}}},
+              {"spec", {{"secretTargetRef", json::array({{{"parameter", "password"}, {"name", "late-pw"}, {"key", "password"}}})}}}});
+  // Retried at most once per pollingInterval.
+  env.clock.advance(16s);
+  CHECK_FALSE(env.read("s0-redis-orders", name).ok());
+  env.clock.advance(45s);
+  CHECK(quantity(env.read("s0-redis-orders", name)) == "1");
 }
 
 TEST_CASE("a generation change rebuilds the object's scalers") {
@@ -703,4 +770,22 @@ TEST_CASE("the composite metric is the formula over the named triggers' values")
   CHECK(broken.error().code == 500);
   CHECK_THAT(broken.error().message, Catch::StartsWith("metric:composite-metric encountered error"));
   CHECK_THAT(broken.error().message, Catch::Contains("s1-redis-lb"));
+
+  // With a fallback, past failureThreshold: scalingModifiers.target x fallback.replicas.
+  json with_fallback = modifiers;
+  with_fallback["fallback"] = {{"failureThreshold", 1}, {"replicas", 3}};
+  env.scaled_object("covered", "worker",
+                    json::array({redis_trigger(redis.port(), "la", "a"), redis_trigger(stopped.port(), "lb", "b")}),
+                    with_fallback);
+  env.engine->upsert(env.accept("covered", {"s0-redis-la", "s1-redis-lb"}, 1), false);
+  CHECK_FALSE(env.read("composite-metric", "covered").ok());
+  env.clock.advance(16s);
+  CHECK(quantity(env.read("composite-metric", "covered")) == "6");
+
+  // Named triggers are reported under their names.
+  std::lock_guard lock(env.observer.mutex);
+  bool named = false;
+  for (const auto& [labels, failed] : env.observer.queries)
+    if (labels.scaled_object == "both" && labels.metric == "s1-redis-lb") named = labels.scaler == "b" && labels.trigger_index == 1;
+  CHECK(named);
 }
