@@ -211,6 +211,18 @@ TEST_CASE("options: list flags take comma lists, repeats, and blanks are dropped
   CHECK(o.requestheader_extra_headers_prefix == std::vector<std::string>{"X-Extra-", "X-Remote-Extra-"});
 }
 
+TEST_CASE("options: a repeated single-value flag keeps its last value, as pflag does") {
+  // The chart's extraArgs come after the flags it sets, to override them.
+  const auto& o = ok(parse({"--log-level=info", "--secure-port=6443", "--log-level=debug", "--secure-port", "7443",
+                            "--leader-elect=true", "--leader-elect=false", "--poll-timeout=5s", "--poll-timeout=2s"}));
+  CHECK(o.log_level == "debug");
+  CHECK(o.secure_port == 7443);
+  CHECK_FALSE(o.leader_elect);
+  CHECK(o.poll_timeout == std::chrono::seconds(2));
+  // List flags still append.
+  CHECK(ok(parse({"--namespace=a", "--namespace=b,c"})).namespaces == std::vector<std::string>{"a", "b", "c"});
+}
+
 TEST_CASE("options: an empty list value means none") {
   const auto o = ok(parse({"--requestheader-allowed-names=", "--authorization-always-allow-paths=", "--namespace=",
                            "--requestheader-group-headers", "", "--requestheader-extra-headers-prefix=,"}));

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "ebb/kube/resource.h"
+#include "ebb/process/cli.h"
 #include "ebb/strings.h"
 
 namespace ebb::adapter::process {
@@ -183,6 +184,7 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
 
 
+  ebb::process::last_value_wins(app);  // --flag=a --flag=b keeps b, as pflag does
   try {
     app.parse(argc, argv);
     std::vector<std::chrono::milliseconds> values;

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "ebb/kube/resource.h"
+#include "ebb/process/cli.h"
 #include "ebb/strings.h"
 #include "process/log.h"
 
@@ -68,6 +69,7 @@ ParsedOptions parse_options(int argc, char** argv) {
   app.add_option("--log-level", o.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
 
+  ebb::process::last_value_wins(app);  // --flag=a --flag=b keeps b, as pflag does
   try {
     app.parse(argc, argv);
     for (auto* d : {&lease, &renew, &retry}) {

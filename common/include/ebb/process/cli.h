@@ -1,0 +1,20 @@
+// CLI11 settings both processes share. Header-only: only the processes' option parsers (which
+// link CLI11) include it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ebb::process {
+
+// Kubernetes components parse flags with pflag, where a single-value flag given twice keeps the
+// last value and a list flag appends. Deployments rely on that: a Helm chart's `extraArgs`
+// repeat a flag the template already sets (--log-level=debug after --log-level=info) to
+// override it. CLI11 rejects a repeated single-value option by default; call this after every
+// option is added to get pflag's behaviour. List options (vectors) keep appending.
+inline void last_value_wins(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_items_expected_max() <= 1) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
+}
+
+}  // namespace ebb::process
