@@ -493,6 +493,43 @@ TEST_CASE("deployments: flags, ports, probes and Services agree") {
   }
 }
 
+// The args the chart passes must parse in the real binaries: a flag the binary does not take (or
+// takes in another form, e.g. a comma list) would crash-loop the pod on install. Each binary runs
+// with the rendered args plus a kubeconfig that does not exist, so it gets past flag parsing
+// (a usage error exits 2) and stops at loading the cluster configuration (exit 1, logged).
+#if defined(EBB_OPERATOR_BIN) && defined(EBB_ADAPTER_BIN)
+TEST_CASE("every rendered Deployment's args parse in the real ebb-operator and ebb-metrics-adapter") {
+  ebb::test::TempDir dir("ebb-chart-args");
+  const std::string missing_kubeconfig = dir.path() + "/no-such-kubeconfig";
+  const std::vector<std::pair<std::string, std::pair<std::string, std::string>>> binaries{
+      {"ebb-operator", {"operator", EBB_OPERATOR_BIN}},
+      {"ebb-metrics-adapter", {"metrics-adapter", EBB_ADAPTER_BIN}},
+  };
+  auto extra = variations();
+  extra.push_back({"--set", "metricsAdapter.requestheaderAllowedNames={front-proxy-client,aggregator}", "--set",
+                   "metricsAdapter.extraArgs={--log-level=debug}", "--set", "operator.extraArgs={--log-level=debug}"});
+  for (const auto& values : extra) {
+    INFO("values: " << describe(values));
+    auto docs = render(values);
+    for (const auto& [deployment, binary] : binaries) {
+      const auto* d = find(docs, "Deployment", deployment);
+      REQUIRE(d != nullptr);
+      auto args = args_of(*d, binary.first);
+      REQUIRE_FALSE(args.empty());
+      std::vector<std::string> argv{binary.second};
+      argv.insert(argv.end(), args.begin(), args.end());
+      argv.push_back("--kubeconfig=" + missing_kubeconfig);
+      // Ports the chart picks may be taken on this machine; the binaries bind only after loading
+      // the configuration, which fails first.
+      auto r = ebb::test::run_command(argv, std::chrono::seconds(20));
+      INFO(binary.first << " " << describe(args) << "\nstderr: " << r.err << "\nstdout: " << r.out);
+      CHECK(r.exit_code == 1);
+      CHECK(r.err.find("cannot load the Kubernetes client configuration") != std::string::npos);
+    }
+  }
+}
+#endif
+
 TEST_CASE("the webhook registration uses KEDA's paths and the configured failure policy") {
   auto docs = render({});
   auto vwcs = of_kind(docs, "ValidatingWebhookConfiguration");
