@@ -720,6 +720,15 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
           start_detached(rt);
         }
         rt->poll_done.wait_for(lock, options.poll_timeout, [&] { return rt->completed >= ticket || !rt->polling; });
+      } else if (policy && policy->fallback) {
+        // Answered from the cache: the read still counts for fallback (keda-compat §4.8: every
+        // query of a metric, polls and HPA reads, counts; KEDA replays a cached error through
+        // its counter too). A refresh counted in the poll it ran.
+        for (const auto& t : inputs) {
+          auto it = rt->cache.find(t->metric_name);
+          if (it == rt->cache.end()) continue;
+          rt->health[t->metric_name] = next_health(rt->health[t->metric_name], !it->second.error.has_value());
+        }
       }
     }
 
