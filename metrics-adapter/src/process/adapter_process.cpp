@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ebb/process/runtime.h"
 #include "ebb/adapter/actuator.h"
 #include "ebb/adapter/engine.h"
 #include "ebb/adapter/external_metrics_api.h"
@@ -38,6 +39,11 @@
 namespace ebb::adapter::process {
 namespace {
 
+using ebb::process::bind_disabled;
+using ebb::process::host_name;
+using ebb::process::random_suffix;
+using ebb::process::termination_signals;
+
 using Clock = std::chrono::steady_clock;
 using ebb::process::Logger;
 using ebb::process::LogLevel;
@@ -52,30 +58,6 @@ kube::Resource trigger_authentications() {
 kube::Resource cluster_trigger_authentications() {
   return {"keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication", false, {"status"}};
 }
-
-std::string host_name() {
-  char buffer[256] = {};
-  if (::gethostname(buffer, sizeof buffer - 1) != 0 || buffer[0] == '\0') return "ebb-metrics-adapter";
-  return buffer;
-}
-
-std::string random_suffix() {
-  static const char* hex = "0123456789abcdef";
-  std::random_device rd;
-  std::string out;
-  for (int i = 0; i < 8; ++i) out += hex[rd() % 16];
-  return out;
-}
-
-sigset_t termination_signals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  return signals;
-}
-
-bool disabled(const std::string& bind_address) { return bind_address.empty() || bind_address == "0"; }
 
 std::string env(const char* name) {
   const char* value = std::getenv(name);
@@ -232,7 +214,7 @@ int AdapterProcess::run() {
     log_.error("cannot load the Kubernetes client configuration", {{"error", config.error().message}});
     return 1;
   }
-  identity_ = host_name() + "_" + random_suffix();
+  identity_ = host_name("ebb-metrics-adapter") + "_" + random_suffix();
   if (o_.leader_election_namespace.empty()) {
     o_.leader_election_namespace = ebb::process::pod_namespace();
     if (o_.leader_election_namespace.empty()) o_.leader_election_namespace = "default";
@@ -415,7 +397,7 @@ bool AdapterProcess::resolve_serving_tls(net::ServerTls& tls) {
     log_.error("cannot create --cert-dir", {{"certDir", o_.cert_dir}, {"error", ec.message()}});
     return false;
   }
-  std::vector<std::string> hosts{"localhost", "127.0.0.1", host_name()};
+  std::vector<std::string> hosts{"localhost", "127.0.0.1", host_name("ebb-metrics-adapter")};
   if (!o_.bind_address.empty() && o_.bind_address != "0.0.0.0" && o_.bind_address != "::")
     hosts.push_back(o_.bind_address);
   if (auto pod_ip = env("POD_IP"); !pod_ip.empty()) hosts.push_back(pod_ip);
@@ -503,7 +485,7 @@ bool AdapterProcess::start_api_server(const AuthenticationConfig& auth) {
 }
 
 bool AdapterProcess::start_metrics_server() {
-  if (disabled(o_.metrics_bind_address)) return true;
+  if (bind_disabled(o_.metrics_bind_address)) return true;
   net::HttpServerOptions options;
   options.bind_address = o_.metrics_bind_address;
   options.threads = 2;

@@ -3,10 +3,10 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
-#include <sys/utsname.h>
 
 #include <vector>
 
+#include "ebb/process/runtime.h"
 #include "ebb/strings.h"
 
 namespace ebb::adapter::process {
@@ -14,15 +14,6 @@ namespace {
 
 constexpr const char* kType = "scaledobject";
 constexpr const char* kMetricsPrefix = "/apis/external.metrics.k8s.io/v1beta1/namespaces/";
-
-std::string machine_arch() {
-  utsname u{};
-  if (uname(&u) != 0) return "unknown";
-  std::string arch = u.machine;
-  if (arch == "x86_64") return "amd64";
-  if (arch == "aarch64") return "arm64";
-  return arch;
-}
 
 // kube-apiserver's request duration buckets (the low end; metric reads are answered from a cache).
 prometheus::Histogram::BucketBoundaries request_buckets() {
@@ -58,7 +49,7 @@ AdapterMetrics::AdapterMetrics(const std::string& version, const std::string& gi
             {"git_commit", git_commit},
             {"goversion", std::string("g++ ") + __VERSION__},
             {"goos", "linux"},
-            {"goarch", machine_arch()}})
+            {"goarch", ebb::process::machine_arch()}})
       .Set(1);
   value_ = &BuildGauge()
                 .Name("keda_scaler_metrics_value")

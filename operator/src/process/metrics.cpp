@@ -3,7 +3,8 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
-#include <sys/utsname.h>
+
+#include "ebb/process/runtime.h"
 
 namespace ebb::op::process {
 namespace {
@@ -24,15 +25,6 @@ ClientMetric gauge(std::vector<ClientMetric::Label> labels, double value) {
   m.label = std::move(labels);
   m.gauge.value = value;
   return m;
-}
-
-std::string machine_arch() {
-  utsname u{};
-  if (uname(&u) != 0) return "unknown";
-  std::string arch = u.machine;
-  if (arch == "x86_64") return "amd64";
-  if (arch == "aarch64") return "arm64";
-  return arch;
 }
 
 }  // namespace
@@ -80,7 +72,7 @@ OperatorMetrics::OperatorMetrics(const std::string& version, const std::string& 
             {"git_commit", git_commit},
             {"goversion", std::string("g++ ") + __VERSION__},
             {"goos", "linux"},
-            {"goarch", machine_arch()}})
+            {"goarch", ebb::process::machine_arch()}})
       .Set(1);
   so_errors_ = &BuildCounter()
                     .Name("keda_scaled_object_errors_total")

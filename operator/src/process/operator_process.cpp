@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "ebb/process/runtime.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/event_recorder.h"
 #include "ebb/kube/informer.h"
@@ -35,6 +36,11 @@
 namespace ebb::op::process {
 namespace {
 
+using ebb::process::bind_disabled;
+using ebb::process::host_name;
+using ebb::process::random_suffix;
+using ebb::process::termination_signals;
+
 using kube::Object;
 using Clock = std::chrono::steady_clock;
 
@@ -45,30 +51,6 @@ kube::Resource cluster_trigger_authentications() {
   return {"keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication", false, {"status"}};
 }
 kube::Resource limit_ranges() { return {"", "v1", "limitranges", "LimitRange", true, {}}; }
-
-std::string host_name() {
-  char buffer[256] = {};
-  if (::gethostname(buffer, sizeof buffer - 1) != 0 || buffer[0] == '\0') return "ebb-operator";
-  return buffer;
-}
-
-std::string random_suffix() {
-  static const char* hex = "0123456789abcdef";
-  std::random_device rd;
-  std::string out;
-  for (int i = 0; i < 8; ++i) out += hex[rd() % 16];
-  return out;
-}
-
-sigset_t termination_signals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  return signals;
-}
-
-bool disabled(const std::string& bind_address) { return bind_address.empty() || bind_address == "0"; }
 
 class OperatorProcess {
  public:
@@ -152,7 +134,7 @@ int OperatorProcess::run() {
     log_.error("cannot load the Kubernetes client configuration", {{"error", config.error().message}});
     return 1;
   }
-  identity_ = host_name() + "_" + random_suffix();
+  identity_ = host_name("ebb-operator") + "_" + random_suffix();
   if (o_.leader_election_namespace.empty()) {
     o_.leader_election_namespace = pod_namespace();
     if (o_.leader_election_namespace.empty()) o_.leader_election_namespace = "default";
@@ -510,14 +492,14 @@ bool OperatorProcess::start_servers() {
     return true;
   };
 
-  if (!disabled(o_.health_probe_bind_address)) {
+  if (!bind_disabled(o_.health_probe_bind_address)) {
     net::HttpServerOptions options;
     options.bind_address = o_.health_probe_bind_address;
     options.threads = 2;
     if (!start("health", options, [this](const net::ServerRequest& r) { return serve_health(r); }, health_server_))
       return false;
   }
-  if (!disabled(o_.metrics_bind_address)) {
+  if (!bind_disabled(o_.metrics_bind_address)) {
     net::HttpServerOptions options;
     options.bind_address = o_.metrics_bind_address;
     options.threads = 2;
@@ -537,7 +519,7 @@ bool OperatorProcess::start_servers() {
       tls.cert_file = o_.webhook_cert_file;
       tls.key_file = o_.webhook_key_file;
     } else {
-      tls.self_signed_hosts = {"localhost", "127.0.0.1", host_name()};
+      tls.self_signed_hosts = {"localhost", "127.0.0.1", host_name("ebb-operator")};
       if (!o_.webhook_host.empty()) tls.self_signed_hosts.push_back(o_.webhook_host);
       log_.info("no webhook certificate given: serving a self-signed one");
     }
