@@ -264,6 +264,89 @@ std::vector<ScaleWrite> scale_writes(const testapi::TestApiServer& server, const
   return out;
 }
 
+ReplicaSampler::ReplicaSampler(const Cluster& cluster, std::string deployment,
+                               std::chrono::milliseconds period)
+    : ns_(cluster.ns()),
+      deployment_(std::move(deployment)),
+      period_(period),
+      client_(cluster.new_client({.qps = 50, .burst = 50})) {
+  thread_ = std::thread([this] { run(); });
+  const auto deadline = Clock::now() + 10s;
+  while (samples() == 0 && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  if (samples() == 0) {
+    stop();
+    FAIL("ReplicaSampler: no read of deployment " << deployment_ << " within 10 s: " << errors());
+  }
+}
+
+ReplicaSampler::~ReplicaSampler() {
+  stop();
+}
+
+void ReplicaSampler::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void ReplicaSampler::run() {
+  while (!stop_) {
+    const auto started = Clock::now();
+    auto d = client_->get(kube::resources::deployments(), ns_, deployment_);
+    const auto seen = Clock::now();
+    {
+      std::lock_guard lock(mutex_);
+      if (d) {
+        const int replicas = (*d)["spec"].value("replicas", 1);
+        if (changes_.empty() || changes_.back().replicas != replicas)
+          changes_.push_back({seen, replicas});
+        ++samples_;
+      } else {
+        if (failures_++ == 0) first_error_ = d.error().message;
+      }
+    }
+    const auto next = started + period_;
+    while (!stop_ && Clock::now() < next) std::this_thread::sleep_for(10ms);
+  }
+}
+
+std::vector<ReplicaSampler::Change> ReplicaSampler::changes() const {
+  std::lock_guard lock(mutex_);
+  return changes_;
+}
+
+std::vector<int> ReplicaSampler::values() const {
+  std::vector<int> out;
+  for (const auto& c : changes()) out.push_back(c.replicas);
+  return out;
+}
+
+std::optional<ReplicaSampler::Clock::time_point> ReplicaSampler::first_seen(
+    int replicas, Clock::time_point after) const {
+  for (const auto& c : changes())
+    if (c.replicas == replicas && c.at >= after) return c.at;
+  return std::nullopt;
+}
+
+std::size_t ReplicaSampler::samples() const {
+  std::lock_guard lock(mutex_);
+  return samples_;
+}
+
+std::string ReplicaSampler::errors() const {
+  std::lock_guard lock(mutex_);
+  if (failures_ == 0) return "";
+  return std::to_string(failures_) + " failed read(s), the first: " + first_error_;
+}
+
+void ReplicaSampler::sync() {
+  // Two more completed reads: the first may have started before this call.
+  const auto target = samples() + 2;
+  const auto deadline = Clock::now() + 10s;
+  while (samples() < target && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  if (samples() < target)
+    FAIL("ReplicaSampler: deployment " << deployment_ << " not read for 10 s: " << errors());
+}
+
 Object scaled_object_with(const std::string& name, const std::string& target, const std::string& type,
                           const Object& metadata, int min, int max, int polling_interval, int cooldown) {
   return {{"apiVersion", "keda.sh/v1alpha1"},

@@ -14,10 +14,14 @@
 // X-Remote-User system:serviceaccount:kube-system:horizontal-pod-autoscaler).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.h"
@@ -116,6 +120,51 @@ struct ScaleWrite {
 };
 std::vector<ScaleWrite> scale_writes(const testapi::TestApiServer& server, const std::string& ns,
                                      const std::string& deployment);
+
+// --- the target itself (both modes; the only way to see /scale writes on a real cluster)
+
+// Reads spec.replicas of Deployment `deployment` every `period` on a thread of its own (with its
+// own client) and keeps the first value and every change, with when it was seen. A change that
+// is undone within one period can be missed; a value that is never written is never recorded.
+class ReplicaSampler {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Change {
+    Clock::time_point at;
+    int replicas = -1;
+  };
+  // Returns after the first successful read (fails the test when none comes within 10 s).
+  ReplicaSampler(const Cluster& cluster, std::string deployment,
+                 std::chrono::milliseconds period = 100ms);
+  ~ReplicaSampler();
+  ReplicaSampler(const ReplicaSampler&) = delete;
+  ReplicaSampler& operator=(const ReplicaSampler&) = delete;
+
+  void stop();
+  std::vector<Change> changes() const;
+  // The values of changes(), in order (e.g. {0, 1, 0}).
+  std::vector<int> values() const;
+  // When `replicas` was first seen at or after `after`; nullopt if not (yet).
+  std::optional<Clock::time_point> first_seen(int replicas, Clock::time_point after = {}) const;
+  std::size_t samples() const;
+  // Failed reads ("" when none): the message of the first and how many.
+  std::string errors() const;
+  // Waits until a read that started after this call has completed.
+  void sync();
+  const std::string& deployment() const { return deployment_; }
+
+ private:
+  void run();
+  std::string ns_, deployment_;
+  std::chrono::milliseconds period_;
+  std::unique_ptr<kube::Client> client_;
+  mutable std::mutex mutex_;
+  std::vector<Change> changes_;
+  std::size_t samples_ = 0, failures_ = 0;
+  std::string first_error_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 // A ScaledObject named `name` on Deployment `target` with one trigger (type + metadata), polled
 // every `polling_interval` seconds with `cooldown` seconds of cooldown.
