@@ -47,20 +47,7 @@ json active_condition(const std::string& status, const std::string& reason, std:
 }
 
 // ---------------------------------------------------------------------------------------------
-// The repository's crds/ directory: found from this source file, or upwards from the working
-// directory (ctest runs tests inside the build tree).
-std::filesystem::path crds_dir() {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> starts{fs::path(__FILE__).parent_path().parent_path().parent_path(), fs::current_path()};
-  for (auto dir : starts) {
-    for (int up = 0; up < 8 && !dir.empty(); ++up, dir = dir.parent_path()) {
-      if (fs::exists(dir / "crds" / "keda.sh_scaledobjects.yaml")) return dir / "crds";
-      if (dir == dir.parent_path()) break;
-    }
-  }
-  FAIL("crds/keda.sh_scaledobjects.yaml not found from " << __FILE__ << " or " << fs::current_path());
-  return {};
-}
+std::filesystem::path crds_dir() { return std::filesystem::path(ebb::test::source_dir()) / "crds"; }
 
 bool is_write(const LoggedRequest& r) { return r.method != "GET"; }
 

@@ -33,8 +33,7 @@ namespace fs = std::filesystem;
 namespace adapter = ebb::adapter;
 namespace kube = ebb::kube;
 
-// The repository root, from this file's place in it (crds/ lives there).
-fs::path source_root() { return fs::path(__FILE__).parent_path().parent_path().parent_path(); }
+fs::path source_root() { return ebb::test::source_dir(); }
 
 kube::Resource trigger_authentications() {
   return {"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication", true, {"status"}};

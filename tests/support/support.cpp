@@ -272,6 +272,11 @@ std::string unique_name(const std::string& prefix) {
   return prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
 }
 
+const std::string& source_dir() {
+  static const std::string dir = EBB_SOURCE_DIR;
+  return dir;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + path);

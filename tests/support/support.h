@@ -49,6 +49,8 @@ class TempDir {
 };
 bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout);
 std::string read_file(const std::string& path);
+// The repository's root (crds/, examples/, charts/ live there), as the build configured it.
+const std::string& source_dir();
 // "<prefix>-<pid>-<n>", a name for a key, queue, topic or group that no other test of this run
 // and no concurrent run against the same shared servers uses.
 std::string unique_name(const std::string& prefix);
