@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "ebb/time.h"
+
 namespace ebb::process {
 namespace {
 
@@ -22,18 +24,6 @@ const char* level_name(LogLevel level) {
   return "info";
 }
 
-std::string now_rfc3339() {
-  const auto now = std::chrono::system_clock::now();
-  const auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(now);
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now - seconds).count();
-  const std::time_t t = std::chrono::system_clock::to_time_t(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[96];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
-  return buffer;
-}
 
 }  // namespace
 
@@ -52,7 +42,7 @@ bool Logger::enabled(LogLevel level) { return static_cast<int>(level) >= g_level
 std::string format_log_line(LogLevel level, std::string_view logger, std::string_view msg, LogFields fields) {
   // Fixed keys first, in a fixed order, so the lines read well without a JSON viewer.
   nlohmann::ordered_json line;
-  line["ts"] = now_rfc3339();
+  line["ts"] = format_rfc3339_millis(std::chrono::system_clock::now());
   line["level"] = level_name(level);
   line["logger"] = logger;
   line["msg"] = msg;

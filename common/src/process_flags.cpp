@@ -3,39 +3,14 @@
 #include <cctype>
 #include <fstream>
 
+#include "ebb/time.h"
+
 namespace ebb::process {
 
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  if (text == "0") return std::chrono::milliseconds(0);
-  double total_ms = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-    if (i == start) return std::nullopt;
-    double value = 0;
-    try {
-      std::size_t used = 0;
-      value = std::stod(text.substr(start, i - start), &used);
-      if (used != i - start) return std::nullopt;
-    } catch (...) {
-      return std::nullopt;
-    }
-    const std::size_t unit_start = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    const std::string unit = text.substr(unit_start, i - unit_start);
-    double scale = 0;
-    if (unit == "h") scale = 3'600'000;
-    else if (unit == "m") scale = 60'000;
-    else if (unit == "s") scale = 1'000;
-    else if (unit == "ms") scale = 1;
-    else if (unit == "us" || unit == "µs") scale = 0.001;
-    else if (unit == "ns") scale = 0.000001;
-    else return std::nullopt;
-    total_ms += value * scale;
-  }
-  return std::chrono::milliseconds(static_cast<long long>(total_ms + 0.5));
+  auto d = parse_go_duration(text);
+  if (!d || d->count() < 0) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
 }
 
 std::string pod_namespace(const std::string& namespace_file) {

@@ -11,6 +11,7 @@
 #include "ebb/api/keda_types.h"
 #include "ebb/scalers/quantity.h"
 #include "ebb/strings.h"
+#include "ebb/time.h"
 
 namespace ebb::adapter {
 namespace {
@@ -42,14 +43,6 @@ std::string number(double v) {
   return buf;
 }
 
-std::string rfc3339(TimePoint t) {
-  const std::time_t secs = Clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string names(const std::vector<std::string>& list) { return join(list, ", "); }
 
@@ -404,7 +397,7 @@ Decision decide(const DecisionInput& in) {
       if (!(until < in.now)) {
         d.active_condition =
             condition("Active", "False", "ScalerCooldown",
-                      inactive_because + "; cooling down until " + rfc3339(until) + " (" +
+                      inactive_because + "; cooling down until " + format_rfc3339(until) + " (" +
                           (in.last_active ? "cooldownPeriod " + std::to_string(p.cooldown.count()) +
                                                 "s after lastActiveTime"
                                           : "initialCooldownPeriod " +

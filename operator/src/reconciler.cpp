@@ -10,6 +10,7 @@
 
 #include "ebb/api/annotations.h"
 #include "ebb/api/decode.h"
+#include "ebb/api/status.h"
 #include "ebb/api/validate.h"
 #include "ebb/cluster/scale_target.h"
 #include "ebb/cluster/trigger_inputs.h"
@@ -19,6 +20,7 @@
 #include "ebb/scalers/formula.h"
 #include "ebb/scalers/registry.h"
 #include "ebb/strings.h"
+#include "ebb/time.h"
 
 namespace ebb::op {
 
@@ -83,9 +85,9 @@ std::optional<Condition> hpa_active_condition(const json& hpa) {
     const auto s = str_at(c, "status");
     const auto reason = str_at(c, "reason");
     const auto message = str_at(c, "message");
-    if (s == "True") return Condition{std::string(kHPAActive), "True", "HPAActive", "HPA is actively scaling"};
-    if (reason == "ScalingDisabled") return Condition{std::string(kHPAActive), "True", "ScalingDisabled", message};
-    return Condition{std::string(kHPAActive), "False", reason.empty() ? "HPAMetricsUnavailable" : reason,
+    if (s == "True") return Condition{std::string(api::kConditionHPAActive), "True", "HPAActive", "HPA is actively scaling"};
+    if (reason == "ScalingDisabled") return Condition{std::string(api::kConditionHPAActive), "True", "ScalingDisabled", message};
+    return Condition{std::string(api::kConditionHPAActive), "False", reason.empty() ? "HPAMetricsUnavailable" : reason,
                      "HPA is not actively scaling: " + message};
   }
   return std::nullopt;
@@ -124,7 +126,7 @@ class Pass {
     if (!decoded) {
       // Not decodable: nothing else can be checked. The API server's schema normally prevents it.
       if (auto r = ensure_metadata(); !r.ok()) return r;
-      fail_with(std::string(kReasonCheckFailed),
+      fail_with(std::string(api::kReasonCheckFailed),
                 "ScaledObject doesn't have correct specification: " + join_errors(decoded.error()));
       return finish();
     }
@@ -141,7 +143,7 @@ class Pass {
 
     auto pause = api::paused_replicas(so_.metadata.annotations);
     if (!pause) {
-      fail_with(std::string(kReasonCheckFailed), "ScaledObject doesn't have correct pause annotation: " +
+      fail_with(std::string(api::kReasonCheckFailed), "ScaledObject doesn't have correct pause annotation: " +
                                                      std::string(api::kPausedReplicasAnnotation) + ": " + pause.error());
       return finish();
     }
@@ -152,7 +154,7 @@ class Pass {
     validation_options.check_formula = scalers::check_formula;
     auto validation = api::validate(so_, validation_options);
     if (!validation.ok()) {
-      fail_with(std::string(kReasonCheckFailed),
+      fail_with(std::string(api::kReasonCheckFailed),
                 validation_context(validation.errors) + ": " + join_errors(validation.errors));
       return finish();
     }
@@ -175,7 +177,7 @@ class Pass {
     trigger_options.cluster_object_namespace = options_.cluster_object_namespace;
     auto inputs = cluster::resolve_trigger_inputs(client_, so_, env ? &*env : nullptr, trigger_options);
     if (!env_error.empty() && !so_.spec.scale_target_ref.env_source_container_name.empty()) {
-      fail_with(std::string(kReasonCheckFailed),
+      fail_with(std::string(api::kReasonCheckFailed),
                 "ScaledObject doesn't have correct scaleTargetRef specification: " + env_error, env_transient);
       return finish();
     }
@@ -188,7 +190,7 @@ class Pass {
         warnings_.push_back({"KEDAScalerFailed", p.message});
       }
       if (!env_error.empty()) parts.push_back("scale target env: " + env_error);
-      fail_with(std::string(kReasonCheckFailed),
+      fail_with(std::string(api::kReasonCheckFailed),
                 "ScaledObject doesn't have correct triggers specification: " + join(parts, "; "), transient || env_transient);
       return finish();
     }
@@ -197,7 +199,7 @@ class Pass {
     hpa_options.version = options_.version;
     auto desired = build_hpa(so_, target_->gvkr, inputs.metrics, hpa_options);
     if (!desired) {
-      fail_with(std::string(kReasonCheckFailed),
+      fail_with(std::string(api::kReasonCheckFailed),
                 "failed to ensure HPA is correctly created for ScaledObject: " + desired.error().message);
       return finish();
     }
@@ -256,20 +258,20 @@ class Pass {
     status_.conditions.push_back(ready);
     if (!paused_condition_set_) {
       // Initialise Paused=False once (KEDA initialises the set); never flip an existing one here.
-      if (!get_condition(old_status_, kPaused))
-        status_.conditions.push_back(Condition{std::string(kPaused), "False", "", ""});
+      if (!api::get_condition(old_status_, api::kConditionPaused))
+        status_.conditions.push_back(Condition{std::string(api::kConditionPaused), "False", "", ""});
     }
     if (hpa_active_) status_.conditions.push_back(*hpa_active_);
     auto written = write_status();
     if (!written.ok()) return written;
 
-    const auto old_ready = get_condition(old_status_, kReady);
+    const auto old_ready = api::get_condition(old_status_, api::kConditionReady);
     if (ready.status == "True" && (!old_ready || old_ready->status != "True"))
       event("Normal", "ScaledObjectReady", "ScaledObject is ready for scaling");
     if (failure_ && (!old_ready || old_ready->status != ready.status || old_ready->reason != ready.reason ||
                      old_ready->message != ready.message)) {
       for (const auto& [reason, message] : warnings_) event("Warning", reason, message);
-      event("Warning", std::string(kReasonCheckFailed), ready.message);
+      event("Warning", std::string(api::kReasonCheckFailed), ready.message);
     }
     ReconcileResult r;
     if (failure_ && failure_transient_) r.requeue_after = options_.missing_target_recheck;
@@ -343,8 +345,8 @@ class Pass {
 
   ReconcileResult full_pause(std::optional<std::int32_t> paused_replicas) {
     paused_ = true;
-    const auto old_paused = get_condition(old_status_, kPaused);
-    const Condition paused{std::string(kPaused), "True", std::string(kReasonPaused), std::string(kMessagePaused)};
+    const auto old_paused = api::get_condition(old_status_, api::kConditionPaused);
+    const Condition paused{std::string(api::kConditionPaused), "True", std::string(api::kReasonPaused), std::string(api::kMessagePaused)};
     // The target is needed for paused-replicas; also records originalReplicaCount before changing it.
     auto target = cluster::resolve_scale_target(client_, so_);
     if (target) {
@@ -366,7 +368,7 @@ class Pass {
     status_.paused_replica_count = paused_replicas;
     if (paused_replicas) {
       if (!target) {
-        fail_with(std::string(kReasonCheckFailed), target.error().message, target.error().transient);
+        fail_with(std::string(api::kReasonCheckFailed), target.error().message, target.error().transient);
         paused_ = false;  // Ready must show why the paused replica count is not applied
         return finish();
       }
@@ -382,14 +384,14 @@ class Pass {
   void handle_directional_pause() {
     const bool in = api::bool_annotation(so_.metadata.annotations, api::kPausedScaleInAnnotation);
     const bool out = api::bool_annotation(so_.metadata.annotations, api::kPausedScaleOutAnnotation);
-    const auto old_paused = get_condition(old_status_, kPaused);
+    const auto old_paused = api::get_condition(old_status_, api::kConditionPaused);
     const bool was_paused = old_paused && old_paused->status == "True";
     if (in || out) {
-      set_paused_condition({std::string(kPaused), "True", std::string(kReasonPaused), std::string(kMessagePaused)});
+      set_paused_condition({std::string(api::kConditionPaused), "True", std::string(api::kReasonPaused), std::string(api::kMessagePaused)});
       if (!was_paused) event("Normal", "ScaledObjectPaused", "ScaledObject is paused");
     } else if (was_paused) {
-      set_paused_condition({std::string(kPaused), "False", std::string(kReasonUnpaused), std::string(kMessageUnpaused)});
-      event("Normal", "ScaledObjectUnpaused", std::string(kMessageUnpaused));
+      set_paused_condition({std::string(api::kConditionPaused), "False", std::string(api::kReasonUnpaused), std::string(api::kMessageUnpaused)});
+      event("Normal", "ScaledObjectUnpaused", std::string(api::kMessageUnpaused));
     }
     if (!in && !out && old_status_.is_object() && old_status_.contains("pausedReplicaCount"))
       status_.paused_replica_count = std::optional<std::int32_t>();
@@ -403,7 +405,7 @@ class Pass {
       const auto& p = target.error();
       if (p.kind == cluster::TargetProblem::Kind::api && !p.transient) return error(p.message);
       if (p.kind == cluster::TargetProblem::Kind::api) return error(p.message);
-      fail_with(std::string(kReasonCheckFailed), p.message,
+      fail_with(std::string(api::kReasonCheckFailed), p.message,
                 p.kind == cluster::TargetProblem::Kind::not_found || p.kind == cluster::TargetProblem::Kind::unknown_kind ||
                     p.kind == cluster::TargetProblem::Kind::not_scalable);
       return {};

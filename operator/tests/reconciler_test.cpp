@@ -135,7 +135,7 @@ struct Fixture {
 };
 
 op::Condition ready_of(const json& so) {
-  auto c = op::get_condition(so["status"], "Ready");
+  auto c = api::get_condition(so["status"], "Ready");
   REQUIRE(c);
   return *c;
 }
@@ -167,11 +167,11 @@ TEST_CASE("worked example end to end: finalizer, label, HPA, status, events, a s
   auto ready = ready_of(so);
   CHECK(ready.status == "True");
   CHECK(ready.reason == "ScaledObjectReady");
-  CHECK(op::observed_generation(st, "Ready") == so["metadata"]["generation"].get<std::int64_t>());
-  CHECK(op::get_condition(st, "Paused")->status == "False");
-  CHECK_FALSE(op::get_condition(st, "Active"));  // the adapter's
-  CHECK_FALSE(op::get_condition(st, "Fallback"));
-  CHECK(op::adapter_may_act(so));
+  CHECK(api::observed_generation(st, "Ready") == so["metadata"]["generation"].get<std::int64_t>());
+  CHECK(api::get_condition(st, "Paused")->status == "False");
+  CHECK_FALSE(api::get_condition(st, "Active"));  // the adapter's
+  CHECK_FALSE(api::get_condition(st, "Fallback"));
+  CHECK(api::adapter_may_act(so));
 
   auto hpa = f.get_hpa("keda-hpa-orders");
   REQUIRE(hpa);
@@ -209,7 +209,7 @@ TEST_CASE("a spec change updates the HPA and the observed generation") {
   const auto generation = (*written)["metadata"]["generation"].get<std::int64_t>();
   REQUIRE(f.reconcile("orders").ok());
   CHECK((*f.get_hpa("keda-hpa-orders"))["spec"]["maxReplicas"] == 7);
-  CHECK(op::observed_generation(f.get_so("orders")["status"], "Ready") == generation);
+  CHECK(api::observed_generation(f.get_so("orders")["status"], "Ready") == generation);
 }
 
 TEST_CASE("an invalid ScaledObject: Ready=False naming the field, a Warning event, no HPA, an unchanged repeat is quiet") {
@@ -226,7 +226,7 @@ TEST_CASE("an invalid ScaledObject: Ready=False naming the field, a Warning even
   CHECK_THAT(ready.message, Catch::Contains("spec.triggers[0].type") && Catch::Contains("rabbitmq"));
   CHECK(f.has_event("orders", "Warning", "ScaledObjectCheckFailed"));
   CHECK_FALSE(f.get_hpa("keda-hpa-orders"));
-  CHECK_FALSE(op::adapter_may_act(so));
+  CHECK_FALSE(api::adapter_may_act(so));
 
   f.server.clear_request_log();
   const auto before = f.events("orders").size();
@@ -341,10 +341,10 @@ TEST_CASE("full pause with paused-replicas: Paused first, HPA deleted, replicas 
   auto so = f.get_so("orders");
   CHECK(so["status"]["pausedReplicaCount"] == 2);
   CHECK(so["status"]["originalReplicaCount"] == 5);
-  CHECK(op::get_condition(so["status"], "Paused")->status == "True");
+  CHECK(api::get_condition(so["status"], "Paused")->status == "True");
   CHECK(ready_of(so).message == "ScaledObject is paused");
   CHECK(f.has_event("orders", "Normal", "ScaledObjectPaused"));
-  CHECK_FALSE(op::adapter_may_act(so));
+  CHECK_FALSE(api::adapter_may_act(so));
 
   f.server.clear_request_log();
   REQUIRE(f.reconcile("orders").ok());
@@ -354,8 +354,8 @@ TEST_CASE("full pause with paused-replicas: Paused first, HPA deleted, replicas 
   REQUIRE(f.reconcile("orders").ok());
   CHECK(f.get_hpa("keda-hpa-orders"));
   so = f.get_so("orders");
-  CHECK(op::get_condition(so["status"], "Paused")->status == "False");
-  CHECK(op::get_condition(so["status"], "Paused")->reason == "ScaledObjectUnpaused");
+  CHECK(api::get_condition(so["status"], "Paused")->status == "False");
+  CHECK(api::get_condition(so["status"], "Paused")->reason == "ScaledObjectUnpaused");
   CHECK_FALSE(so["status"].contains("pausedReplicaCount"));
   CHECK(f.has_event("orders", "Normal", "ScaledObjectUnpaused"));
   CHECK(f.replicas("w") == 2);  // unpausing does not scale
@@ -371,7 +371,7 @@ TEST_CASE("paused: true keeps replicas where they are") {
   CHECK_FALSE(f.get_hpa("keda-hpa-orders"));
   CHECK(f.replicas("w") == 3);
   auto so = f.get_so("orders");
-  CHECK(op::get_condition(so["status"], "Paused")->status == "True");
+  CHECK(api::get_condition(so["status"], "Paused")->status == "True");
   CHECK_FALSE(so["status"].contains("pausedReplicaCount"));
 }
 
@@ -385,11 +385,11 @@ TEST_CASE("directional pause disables the HPA policy and sets Paused, removing i
   auto hpa = f.get_hpa("keda-hpa-orders");
   REQUIRE(hpa);
   CHECK((*hpa)["spec"]["behavior"]["scaleDown"]["selectPolicy"] == "Disabled");
-  CHECK(op::get_condition(f.get_so("orders")["status"], "Paused")->status == "True");
+  CHECK(api::get_condition(f.get_so("orders")["status"], "Paused")->status == "True");
   f.annotate("orders", "autoscaling.keda.sh/paused-scale-in", std::nullopt);
   REQUIRE(f.reconcile("orders").ok());
   CHECK_FALSE((*f.get_hpa("keda-hpa-orders"))["spec"].contains("behavior"));
-  CHECK(op::get_condition(f.get_so("orders")["status"], "Paused")->status == "False");
+  CHECK(api::get_condition(f.get_so("orders")["status"], "Paused")->status == "False");
 }
 
 TEST_CASE("rename through horizontalPodAutoscalerConfig.name deletes the old HPA") {

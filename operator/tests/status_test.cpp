@@ -1,28 +1,10 @@
-// Operator-owned status: conditions, Ready derivation, the hand-off rule, field ownership.
+// Operator-owned status: the Ready derivation and field ownership.
 #include <catch2/catch.hpp>
 
 #include "ebb/operator/status.h"
 
 using nlohmann::json;
 using namespace ebb;
-
-TEST_CASE("set_condition: lastTransitionTime changes only with the status, observedGeneration is set") {
-  json conditions;
-  CHECK(op::set_condition(conditions, {"Ready", "False", "ScaledObjectCheckFailed", "m1"}, 1, "T1"));
-  REQUIRE(conditions.size() == 1);
-  CHECK(conditions[0]["lastTransitionTime"] == "T1");
-  CHECK(conditions[0]["observedGeneration"] == 1);
-  // Same status, new message: no transition.
-  CHECK(op::set_condition(conditions, {"Ready", "False", "ScaledObjectCheckFailed", "m2"}, 2, "T2"));
-  CHECK(conditions[0]["lastTransitionTime"] == "T1");
-  CHECK(conditions[0]["message"] == "m2");
-  CHECK(conditions[0]["observedGeneration"] == 2);
-  // Identical: no change at all.
-  CHECK_FALSE(op::set_condition(conditions, {"Ready", "False", "ScaledObjectCheckFailed", "m2"}, 2, "T3"));
-  CHECK(op::set_condition(conditions, {"Ready", "True", "ScaledObjectReady", "ok"}, 2, "T4"));
-  CHECK(conditions[0]["lastTransitionTime"] == "T4");
-  CHECK(op::get_condition(json{{"conditions", conditions}}, "Ready")->reason == "ScaledObjectReady");
-}
 
 TEST_CASE("derive_ready: failure, pause, then trigger health from the adapter") {
   const std::vector<std::string> names{"s0-a", "s1-b"};
@@ -66,8 +48,8 @@ TEST_CASE("apply_operator_status touches only operator fields, originalReplicaCo
   CHECK(status["hpaName"] == "keda-hpa-x");
   CHECK(status["lastActiveTime"] == adapter_fields["lastActiveTime"]);
   CHECK(status["health"] == adapter_fields["health"]);
-  CHECK(op::get_condition(status, "Active")->status == "True");  // the adapter's condition is untouched
-  CHECK(op::observed_generation(status, "Ready") == 3);
+  CHECK(api::get_condition(status, "Active")->status == "True");  // the adapter's condition is untouched
+  CHECK(api::observed_generation(status, "Ready") == 3);
   CHECK_FALSE(status.contains("resourceMetricNames"));
   // Second application: nothing changes; a new replica count never overwrites the recorded one.
   d.original_replica_count = 9;
@@ -79,30 +61,4 @@ TEST_CASE("apply_operator_status touches only operator fields, originalReplicaCo
   d.paused_replica_count = std::optional<std::int32_t>();
   CHECK(op::apply_operator_status(status, d, "T2"));
   CHECK_FALSE(status.contains("pausedReplicaCount"));
-}
-
-TEST_CASE("hand-off rule: the adapter acts only on an accepted, current, unpaused object") {
-  json so = json::parse(R"({"metadata":{"name":"x","generation":2},
-     "status":{"originalReplicaCount":1,"conditions":[
-       {"type":"Ready","status":"True","reason":"ScaledObjectReady","observedGeneration":2}]}})");
-  CHECK(op::adapter_may_act(so));
-  auto stale = so;
-  stale["metadata"]["generation"] = 3;
-  CHECK_FALSE(op::adapter_may_act(stale));
-  auto invalid = so;
-  invalid["status"]["conditions"][0]["status"] = "False";
-  invalid["status"]["conditions"][0]["reason"] = "ScaledObjectCheckFailed";
-  CHECK_FALSE(op::adapter_may_act(invalid));
-  auto broken_trigger = invalid;
-  broken_trigger["status"]["conditions"][0]["reason"] = "TriggerError";
-  CHECK(op::adapter_may_act(broken_trigger));
-  auto paused = so;
-  paused["metadata"]["annotations"] = {{"autoscaling.keda.sh/paused-replicas", "0"}};
-  CHECK_FALSE(op::adapter_may_act(paused));
-  auto deleting = so;
-  deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
-  CHECK_FALSE(op::adapter_may_act(deleting));
-  auto no_original = so;
-  no_original["status"].erase("originalReplicaCount");
-  CHECK_FALSE(op::adapter_may_act(no_original));
 }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "ebb/strings.h"
+#include "ebb/time.h"
 
 namespace ebb::scalers::params {
 
@@ -200,33 +201,9 @@ Result<std::chrono::milliseconds, std::string> parse_duration(std::string_view s
     if (!v) return unexpected(v.error());
     return std::chrono::milliseconds(*v);
   }
-  // Go duration: sequence of <decimal><unit>, units ns us µs ms s m h.
-  std::string_view rest = s;
-  if (!rest.empty() && rest.front() == '+') rest.remove_prefix(1);
-  if (rest == "0") return std::chrono::milliseconds(0);
-  double total_ns = 0;
-  while (!rest.empty()) {
-    std::size_t i = 0;
-    while (i < rest.size() && (std::isdigit(static_cast<unsigned char>(rest[i])) || rest[i] == '.')) ++i;
-    if (i == 0) return bad();
-    const std::string number(rest.substr(0, i));
-    if (std::count(number.begin(), number.end(), '.') > 1 || number == ".") return bad();
-    rest.remove_prefix(i);
-    std::size_t u = 0;
-    while (u < rest.size() && !std::isdigit(static_cast<unsigned char>(rest[u])) && rest[u] != '.') ++u;
-    const std::string_view unit = rest.substr(0, u);
-    rest.remove_prefix(u);
-    double scale = 0;
-    if (unit == "ns") scale = 1;
-    else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") scale = 1e3;
-    else if (unit == "ms") scale = 1e6;
-    else if (unit == "s") scale = 1e9;
-    else if (unit == "m") scale = 60e9;
-    else if (unit == "h") scale = 3600e9;
-    else return bad();
-    total_ns += std::strtod(number.c_str(), nullptr) * scale;
-  }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(total_ns / 1e6));
+  auto d = parse_go_duration(s);
+  if (!d) return bad();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
 }
 
 Result<std::map<std::string, std::string>, std::string> parse_map(std::string_view s, char sep) {

@@ -1,6 +1,7 @@
 // Small string helpers used across modules.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 // Standard base64 (RFC 4648, with padding), e.g. for HTTP Basic authorization.
 std::string base64_encode(std::string_view in);
+// Standard alphabet, padding optional (Kubernetes Secret data); nullopt for anything else.
+std::optional<std::string> base64_decode(std::string_view in);
 // Appends `field` to a pool or cache key with its length in front ("5:hello"), so that no choice
 // of values (a password containing the separator, say) makes two different settings one key.
 void append_key_field(std::string& key, std::string_view field);

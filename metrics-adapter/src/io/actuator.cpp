@@ -3,32 +3,15 @@
 // same way).
 #include "ebb/adapter/actuator.h"
 
-#include <ctime>
-
-#include "ebb/operator/status.h"
+#include "ebb/api/status.h"
+#include "ebb/json.h"
+#include "ebb/time.h"
 
 namespace ebb::adapter {
 
 using nlohmann::json;
 
 namespace {
-
-std::string rfc3339_seconds(TimePoint t) {
-  const auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(t);
-  const std::time_t tt = Clock::to_time_t(seconds);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-const json& member(const json& object, const char* key) {
-  static const json null;
-  if (!object.is_object()) return null;
-  auto it = object.find(key);
-  return it == object.end() ? null : *it;
-}
 
 // A whole-map replacement as a merge patch: the desired entries, and null for every key the
 // current map has that the desired one drops (a merge patch would otherwise keep them).
@@ -55,41 +38,38 @@ std::optional<json> status_patch(const json& current_status, const StatusUpdate&
   // Conditions: a merge patch replaces the whole array, so the patch carries every condition as
   // it was read (the operator's Ready, Paused, HPAActive untouched) with ours set in place.
   if (update.active || update.fallback) {
-    json conditions = member(current_status, "conditions");
+    json conditions = json_member(current_status, "conditions");
     if (!conditions.is_array()) conditions = json::array();
-    const std::string now_text = rfc3339_seconds(now);
+    const std::string now_text = format_rfc3339(now);
     bool changed = false;
     // The type is ours whatever the caller put in it: the adapter owns Active and Fallback only.
     if (update.active) {
       const auto& c = *update.active;
-      changed |= op::set_condition(conditions, op::Condition{"Active", c.status, c.reason, c.message}, generation,
-                                   now_text);
+      changed |= api::set_condition(conditions, {std::string(api::kConditionActive), c.status, c.reason, c.message},
+                                    generation, now_text);
     }
     if (update.fallback) {
       const auto& c = *update.fallback;
-      changed |= op::set_condition(conditions, op::Condition{"Fallback", c.status, c.reason, c.message}, generation,
-                                   now_text);
+      changed |= api::set_condition(conditions,
+                                    {std::string(api::kConditionFallback), c.status, c.reason, c.message}, generation,
+                                    now_text);
     }
     if (changed) patch["conditions"] = std::move(conditions);
   }
 
   if (update.last_active) {
-    const std::string text = rfc3339_seconds(*update.last_active);
-    const json& current = member(current_status, "lastActiveTime");
+    const std::string text = format_rfc3339(*update.last_active);
+    const json& current = json_member(current_status, "lastActiveTime");
     if (!(current.is_string() && current.get<std::string>() == text)) patch["lastActiveTime"] = text;
   }
 
   if (update.health) {
-    json desired = json::object();
-    for (const auto& [metric, h] : *update.health)
-      desired[metric] = {{"numberOfFailures", h.failures}, {"status", h.failing ? "Failing" : "Happy"}};
-    if (auto p = replace_map(member(current_status, "health"), desired)) patch["health"] = std::move(*p);
+    if (auto p = replace_map(json_member(current_status, "health"), api::health_json(*update.health)))
+      patch["health"] = std::move(*p);
   }
 
   if (update.triggers_activity) {
-    json desired = json::object();
-    for (const auto& [metric, active] : *update.triggers_activity) desired[metric] = {{"isActive", active}};
-    if (auto p = replace_map(member(current_status, "triggersActivity"), desired))
+    if (auto p = replace_map(json_member(current_status, "triggersActivity"), api::triggers_activity_json(*update.triggers_activity)))
       patch["triggersActivity"] = std::move(*p);
   }
 

@@ -6,6 +6,7 @@
 #include "api_internal.h"
 #include "ebb/adapter/external_metrics_api.h"
 #include "ebb/strings.h"
+#include "ebb/time.h"
 
 namespace ebb::adapter {
 
@@ -23,16 +24,6 @@ net::ServerResponse not_found() {
   return status_response(404, "NotFound", "the server could not find the requested resource");
 }
 
-// RFC 3339 in UTC with second precision, as KEDA's metrics service hop leaves timestamps.
-std::string rfc3339_seconds(std::chrono::system_clock::time_point t) {
-  const std::time_t secs =
-      std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(t));
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 bool path_allowed_without_auth(const std::vector<std::string>& patterns, const std::string& path) {
   for (const auto& p : patterns) {
@@ -222,7 +213,7 @@ net::ServerResponse ExternalMetricsApi::handle(const net::ServerRequest& request
     OrderedJson item;
     item["metricName"] = s.metric_name.empty() ? query.metric : s.metric_name;
     item["metricLabels"] = nullptr;
-    item["timestamp"] = rfc3339_seconds(s.timestamp);
+    item["timestamp"] = format_rfc3339(s.timestamp);  // seconds, as KEDA's metrics service hop leaves them
     item["value"] = s.quantity;
     list["items"].push_back(std::move(item));
   }

@@ -24,11 +24,13 @@
 #include "ebb/api/annotations.h"
 #include "ebb/api/decode.h"
 #include "ebb/api/keda_types.h"
+#include "ebb/api/status.h"
 #include "ebb/cluster/scale_target.h"
 #include "ebb/cluster/trigger_inputs.h"
+#include "ebb/json.h"
 #include "ebb/kube/resource.h"
-#include "ebb/operator/status.h"
 #include "ebb/strings.h"
+#include "ebb/time.h"
 
 namespace ebb::adapter {
 
@@ -79,46 +81,6 @@ namespace {
 
 constexpr std::string_view kCompositeMetric = "composite-metric";
 
-// RFC 3339 ("2026-01-02T03:04:05Z", fractions and offsets allowed) -> time point.
-std::optional<TimePoint> parse_time(const std::string& text) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6)
-    return std::nullopt;
-  std::size_t pos = static_cast<std::size_t>(consumed);
-  double fraction = 0;
-  if (pos < text.size() && text[pos] == '.') {
-    double scale = 0.1;
-    for (++pos; pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])); ++pos) {
-      fraction += (text[pos] - '0') * scale;
-      scale /= 10;
-    }
-  }
-  long offset = 0;
-  if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    int oh = 0, om = 0;
-    if (std::sscanf(text.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-    offset = (text[pos] == '+' ? 1 : -1) * (oh * 3600L + om * 60L);
-  } else if (pos >= text.size() || (text[pos] != 'Z' && text[pos] != 'z')) {
-    return std::nullopt;
-  }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  const std::time_t t = timegm(&tm) - offset;
-  return Clock::from_time_t(t) +
-         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(fraction));
-}
-
-const nlohmann::json& member(const nlohmann::json& j, const char* key) {
-  static const nlohmann::json null;
-  if (!j.is_object()) return null;
-  auto it = j.find(key);
-  return it == j.end() ? null : *it;
-}
 
 std::string seconds_text(std::chrono::milliseconds d) {
   char buf[32];
@@ -194,20 +156,6 @@ struct ObjectRuntime {
   }
 };
 
-std::map<std::string, MetricHealth> health_from_status(const nlohmann::json& status) {
-  std::map<std::string, MetricHealth> out;
-  const auto& health = member(status, "health");
-  if (!health.is_object()) return out;
-  for (auto it = health.begin(); it != health.end(); ++it) {
-    MetricHealth h;
-    const auto& failures = member(*it, "numberOfFailures");
-    if (failures.is_number_integer()) h.failures = failures.get<std::int32_t>();
-    const auto& status_text = member(*it, "status");
-    h.failing = status_text.is_string() && status_text.get<std::string>() == "Failing";
-    out[it.key()] = h;
-  }
-  return out;
-}
 
 // Reads everything the engine needs from the object into the runtime (under its mutex).
 void apply_snapshot(ObjectRuntime& rt, const kube::Object& object) {
@@ -232,18 +180,18 @@ void apply_snapshot(ObjectRuntime& rt, const kube::Object& object) {
     rt.policy = std::move(policy).value();
   }
   rt.polling_interval = std::chrono::seconds(std::max<std::int32_t>(1, decoded->spec.polling_interval_or_default()));
-  rt.created = parse_time(decoded->metadata.creation_timestamp);
-  const auto& status = member(object, "status");
-  const auto& last_active = member(status, "lastActiveTime");
-  rt.status_last_active = last_active.is_string() ? parse_time(last_active.get<std::string>()) : std::nullopt;
-  auto fallback = op::get_condition(status, "Fallback");
+  rt.created = parse_rfc3339(decoded->metadata.creation_timestamp);
+  const auto& status = json_member(object, "status");
+  const auto& last_active = json_member(status, "lastActiveTime");
+  rt.status_last_active = last_active.is_string() ? parse_rfc3339(last_active.get<std::string>()) : std::nullopt;
+  auto fallback = api::get_condition(status, api::kConditionFallback);
   rt.status_fallback_active = fallback && fallback->status == "True";
   rt.so = std::move(decoded).value();
-  rt.may_act = !rt.object_error && op::adapter_may_act(object);
+  rt.may_act = !rt.object_error && api::adapter_may_act(object);
 }
 
 std::optional<std::int64_t> generation_of(const kube::Object& object) {
-  const auto& g = member(member(object, "metadata"), "generation");
+  const auto& g = json_member(json_member(object, "metadata"), "generation");
   if (g.is_number_integer()) return g.get<std::int64_t>();
   return std::nullopt;
 }
@@ -260,7 +208,7 @@ bool references_auth(const api::ScaledObject& so, const std::string& kind, const
 }
 
 std::string scale_target_text(const api::ScaledObject& so, const nlohmann::json& status) {
-  const auto& kind = member(status, "scaleTargetKind");
+  const auto& kind = json_member(status, "scaleTargetKind");
   std::string k = kind.is_string() && !kind.get<std::string>().empty()
                       ? kind.get<std::string>()
                       : so.spec.scale_target_ref.api_version_or_default() + "." + so.spec.scale_target_ref.kind_or_default();
@@ -309,7 +257,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     auto inputs = cluster::resolve_trigger_inputs(deps.client, so, env ? &*env : nullptr, input_options);
 
     std::vector<std::string> status_names;
-    const auto& names = member(status, "externalMetricNames");
+    const auto& names = json_member(status, "externalMetricNames");
     if (names.is_array())
       for (const auto& n : names)
         if (n.is_string()) status_names.push_back(n.get<std::string>());
@@ -369,8 +317,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     rt->generation = generation_of(object);
     apply_snapshot(*rt, object);
     rt->last_build_attempt = options.now();
-    if (rt->so) rt->triggers = build_triggers(*rt->so, member(object, "status"));
-    rt->health = health_from_status(member(object, "status"));
+    if (rt->so) rt->triggers = build_triggers(*rt->so, json_member(object, "status"));
+    rt->health = api::read_health(json_member(object, "status"));
     if (previous) {
       std::lock_guard lock(previous->mutex);
       // Counts of this process are newer than the status the informer last delivered.
@@ -397,7 +345,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       if (rt.last_build_attempt && now - *rt.last_build_attempt < rt.polling_interval) return;
       rt.last_build_attempt = now;
       so = rt.so;
-      status = member(rt.object, "status");
+      status = json_member(rt.object, "status");
     }
     auto rebuilt = build_triggers(*so, status);
     std::lock_guard lock(rt.mutex);
@@ -579,7 +527,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       if (rt->written_last_active && (!last_active || *rt->written_last_active > *last_active))
         last_active = rt->written_last_active;
       fallback_was_active = rt->written_fallback_active.value_or(rt->status_fallback_active);
-      if (rt->so) target_text = scale_target_text(*rt->so, member(rt->object, "status"));
+      if (rt->so) target_text = scale_target_text(*rt->so, json_member(rt->object, "status"));
       for (const auto& t : triggers) {
         auto it = rt->health.find(t->metric_name);
         if (it != rt->health.end()) health_now[t->metric_name] = it->second;

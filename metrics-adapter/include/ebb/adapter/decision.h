@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "ebb/api/objects.h"
+#include "ebb/api/status.h"
 #include "ebb/result.h"
 #include "ebb/scalers/formula.h"
 #include "ebb/scalers/scaler.h"
@@ -77,10 +78,7 @@ Result<ScalingPolicy> scaling_policy(const api::ScaledObject& so);
 // Fallback accounting (§4.8): status.health[metric], counted on every query of the metric,
 // polls and HPA reads alike, and only while a valid fallback is configured.
 
-struct MetricHealth {
-  std::int32_t failures = 0;  // numberOfFailures
-  bool failing = false;       // status "Failing" (else "Happy")
-};
+using api::MetricHealth;  // status.health[metric]
 MetricHealth next_health(const MetricHealth& before, bool query_succeeded);
 // The metric is served its fallback value: it is failing with failures > failureThreshold.
 bool fallback_engaged(const FallbackPolicy& fallback, const MetricHealth& health);
@@ -142,13 +140,7 @@ enum class ScaleReason {
 };
 std::string_view to_string(ScaleReason reason);
 
-struct Condition {
-  std::string type;    // "Active", "Fallback"
-  std::string status;  // "True", "False", "Unknown"
-  std::string reason;
-  std::string message;
-  bool operator==(const Condition&) const = default;
-};
+using api::Condition;  // Active and Fallback, the adapter's conditions
 
 struct Event {
   std::string type;  // "Normal", "Warning"

@@ -9,7 +9,7 @@
 //   scaler cannot be built stays in the runtime as a failed trigger (its error is the poll
 //   error: "scaler could not be built: ..."), so fallback covers it and it is never read as 0.
 //   Scalers are closed (destroyed) when the object is rebuilt or removed.
-// - The hand-off rule (ebb/operator/status.h adapter_may_act): while it is false the object is
+// - The hand-off rule (ebb/api/status.h adapter_may_act): while it is false the object is
 //   not polled by the scheduler and nothing is written; HPA reads still get served values when a
 //   scaler exists (the HPA only reads metrics of HPAs the operator made). Deletion or pause stops
 //   every write at once.

@@ -1,12 +1,8 @@
-// ScaledObject status, the operator's part (ARCHITECTURE.md "Who writes what"): pure helpers for
-// conditions, the Ready derivation, and applying the operator-owned fields onto a status read
-// from the server, so a status write never touches what the adapter owns (Active, Fallback,
-// lastActiveTime, health, triggersActivity).
-//
-// Conditions carry KEDA's {type, status, reason, message} plus observedGeneration and
-// lastTransitionTime (which changes only when the status value changes), as Kubernetes
-// conventions ask; KEDA's own conditions have neither, and tools reading KEDA's fields ignore
-// the extra two.
+// ScaledObject status, the operator's part (ARCHITECTURE.md "Who writes what"): the Ready
+// derivation and applying the operator-owned fields onto a status read from the server, so a
+// status write never touches what the adapter owns (Active, Fallback, lastActiveTime, health,
+// triggersActivity). The contract both processes share (condition types and reasons, the
+// hand-off rule, the health encoding) is ebb/api/status.h.
 #pragma once
 
 #include <cstdint>
@@ -18,45 +14,12 @@
 #include <nlohmann/json.hpp>
 
 #include "ebb/api/objects.h"
+#include "ebb/api/status.h"
 #include "ebb/cluster/scale_target.h"
 
 namespace ebb::op {
 
-// Condition types and reasons (keda-compat §1.1.4).
-inline constexpr std::string_view kReady = "Ready";
-inline constexpr std::string_view kPaused = "Paused";
-inline constexpr std::string_view kHPAActive = "HPAActive";
-inline constexpr std::string_view kReasonReady = "ScaledObjectReady";
-inline constexpr std::string_view kReasonCheckFailed = "ScaledObjectCheckFailed";
-inline constexpr std::string_view kReasonTriggerError = "TriggerError";
-inline constexpr std::string_view kReasonPartialTriggerError = "PartialTriggerError";
-inline constexpr std::string_view kReasonPaused = "ScaledObjectPaused";
-inline constexpr std::string_view kReasonUnpaused = "ScaledObjectUnpaused";
-inline constexpr std::string_view kMessageReady = "ScaledObject is defined correctly and is ready for scaling";
-inline constexpr std::string_view kMessagePaused = "ScaledObject is paused";
-inline constexpr std::string_view kMessageUnpaused = "pause annotation removed for ScaledObject";
-inline constexpr std::string_view kMessageTriggerError = "Triggers defined in ScaledObject are not working correctly";
-inline constexpr std::string_view kMessagePartialTriggerError =
-    "Some triggers defined in ScaledObject are not working correctly";
-
-struct Condition {
-  std::string type, status, reason, message;
-  bool operator==(const Condition&) const = default;
-};
-
-// The condition of `type` in status.conditions, if any.
-std::optional<Condition> get_condition(const nlohmann::json& status, std::string_view type);
-// status.conditions[type].observedGeneration, if any.
-std::optional<std::int64_t> observed_generation(const nlohmann::json& status, std::string_view type);
-
-// Sets (adds or replaces) one condition in a conditions array (created when null). The
-// lastTransitionTime becomes `now` only when the condition is new or its status changes.
-// Returns whether anything changed.
-bool set_condition(nlohmann::json& conditions, const Condition& condition,
-                   std::optional<std::int64_t> observed_generation, std::string_view now);
-
-// RFC 3339 UTC with seconds ("2026-01-02T03:04:05Z").
-std::string now_rfc3339();
+using api::Condition;
 
 // What stops a ScaledObject from being Ready, decided by the operator.
 struct ReadyFailure {
