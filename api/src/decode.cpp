@@ -7,6 +7,7 @@
 
 #include "decode_context.h"
 #include "decode_objects.h"
+#include "ebb/json.h"
 #include "ebb/strings.h"
 #include "messages.h"
 #include "yaml_json.h"
@@ -61,18 +62,13 @@ const std::vector<std::string> kKedaKinds = {
     std::string(kScaledObjectKind), std::string(kTriggerAuthenticationKind),
     std::string(kClusterTriggerAuthenticationKind), "ScaledJob"};
 
-std::string string_member(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 void fill_identity(const json& value, Document& doc) {
   if (!value.is_object()) return;
-  doc.api_version = string_member(value, "apiVersion");
-  doc.kind = string_member(value, "kind");
+  doc.api_version = json_string(value, {"apiVersion"});
+  doc.kind = json_string(value, {"kind"});
   if (auto meta = value.find("metadata"); meta != value.end() && meta->is_object()) {
-    doc.name = string_member(*meta, "name");
-    doc.namespace_ = string_member(*meta, "namespace");
+    doc.name = json_string(*meta, {"name"});
+    doc.namespace_ = json_string(*meta, {"namespace"});
   }
 }
 
@@ -157,8 +153,8 @@ Document make_document(const json& value, std::size_t index, std::size_t line, S
 }
 
 bool is_v1_list(const json& value) {
-  return value.is_object() && string_member(value, "apiVersion") == "v1" &&
-         string_member(value, "kind") == "List";
+  return value.is_object() && json_string(value, {"apiVersion"}) == "v1" &&
+         json_string(value, {"kind"}) == "List";
 }
 
 // A v1 List (what `kubectl get -o yaml` prints for several objects) becomes one document per

@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 
+#include "ebb/json.h"
 #include "ebb/strings.h"
 
 namespace ebb::cluster {
@@ -133,18 +134,6 @@ Result<ScaleTarget, TargetProblem> resolve_scale_target(kube::Client& client, co
 
 namespace {
 
-std::string str_member(const json& o, const char* key) {
-  if (!o.is_object()) return {};
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-bool bool_member(const json& o, const char* key) {
-  if (!o.is_object()) return false;
-  auto it = o.find(key);
-  return it != o.end() && it->is_boolean() && it->get<bool>();
-}
-
 // Kubelet's $(VAR) expansion: $(NAME) of a defined variable is replaced, $$ becomes $, anything
 // else stays as written.
 std::string expand(std::string_view in, const api::StringMap& vars) {
@@ -197,22 +186,22 @@ Result<std::vector<api::ContainerEnv>> resolve_pod_env(const json& pod_spec, con
   for (const auto& container : *containers_it) {
     const auto cpath = "containers[" + std::to_string(ci++) + "]";
     api::ContainerEnv env;
-    env.name = str_member(container, "name");
+    env.name = json_string(container, {"name"});
     if (auto from = container.find("envFrom"); from != container.end() && from->is_array()) {
       std::size_t fi = 0;
       for (const auto& source : *from) {
         const auto fpath = cpath + ".envFrom[" + std::to_string(fi++) + "]";
-        const auto prefix = str_member(source, "prefix");
+        const auto prefix = json_string(source, {"prefix"});
         const bool is_secret = source.contains("secretRef");
         const json& ref = is_secret ? source["secretRef"] : (source.contains("configMapRef") ? source["configMapRef"] : json());
         if (ref.is_null()) continue;
-        const auto name = str_member(ref, "name");
+        const auto name = json_string(ref, {"name"});
         const auto& lookup = is_secret ? lookups.secret : lookups.config_map;
         const char* what = is_secret ? "Secret" : "ConfigMap";
         auto data = lookup(name);
         if (!data) return fail(fpath + ": " + what + " " + ebb::quoted(name) + ": " + data.error().message, data.error().transient);
         if (!*data) {
-          if (bool_member(ref, "optional")) continue;
+          if (json_bool(ref, {"optional"})) continue;
           return fail(fpath + ": " + what + " " + ebb::quoted(name) + " not found");
         }
         for (const auto& [k, v] : **data) env.env[prefix + k] = v;
@@ -222,23 +211,23 @@ Result<std::vector<api::ContainerEnv>> resolve_pod_env(const json& pod_spec, con
       std::size_t ei = 0;
       for (const auto& var : *list) {
         const auto epath = cpath + ".env[" + std::to_string(ei++) + "]";
-        const auto name = str_member(var, "name");
+        const auto name = json_string(var, {"name"});
         if (name.empty()) continue;
         auto value_from = var.find("valueFrom");
         if (value_from == var.end() || !value_from->is_object()) {
-          env.env[name] = expand(str_member(var, "value"), env.env);
+          env.env[name] = expand(json_string(var, {"value"}), env.env);
           continue;
         }
         const bool is_secret = value_from->contains("secretKeyRef");
         const bool is_config = value_from->contains("configMapKeyRef");
         if (!is_secret && !is_config) continue;  // fieldRef / resourceFieldRef: not resolvable here
         const json& ref = is_secret ? (*value_from)["secretKeyRef"] : (*value_from)["configMapKeyRef"];
-        const auto source = str_member(ref, "name");
-        const auto key = str_member(ref, "key");
+        const auto source = json_string(ref, {"name"});
+        const auto key = json_string(ref, {"key"});
         const char* what = is_secret ? "Secret" : "ConfigMap";
         auto data = (is_secret ? lookups.secret : lookups.config_map)(source);
         if (!data) return fail(epath + ": " + what + " " + ebb::quoted(source) + ": " + data.error().message, data.error().transient);
-        const bool optional = bool_member(ref, "optional");
+        const bool optional = json_bool(ref, {"optional"});
         if (!*data) {
           if (optional) continue;
           return fail(epath + " (" + name + "): " + what + " " + ebb::quoted(source) + " not found");

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "ebb/api/annotations.h"
+#include "ebb/json.h"
 #include "ebb/scalers/quantity.h"
 #include "ebb/strings.h"
 
@@ -197,40 +198,33 @@ bool semantic_subset(const json& want, const json& have, const std::string& key 
   return want == have;
 }
 
-const json& member(const json& o, const char* key) {
-  static const json null;
-  if (!o.is_object()) return null;
-  auto it = o.find(key);
-  return it == o.end() ? null : *it;
-}
-
 }  // namespace
 
 bool hpa_needs_update(const json& desired, const json& live) {
-  const auto& dspec = member(desired, "spec");
-  const auto& lspec = member(live, "spec");
-  const auto& dmetrics = member(dspec, "metrics");
-  const auto& lmetrics = member(lspec, "metrics");
+  const auto& dspec = json_member(desired, "spec");
+  const auto& lspec = json_member(live, "spec");
+  const auto& dmetrics = json_member(dspec, "metrics");
+  const auto& lmetrics = json_member(lspec, "metrics");
   if ((dmetrics.is_array() ? dmetrics.size() : 0) != (lmetrics.is_array() ? lmetrics.size() : 0)) return true;
   // behavior: the desired rules must be in the live ones (a real API server fills defaults
   // into a set behavior, so plain equality would update forever), and a directional pause must
   // be lifted when its annotation goes (selectPolicy Disabled live but not desired).
-  const auto& dbehavior = member(dspec, "behavior");
-  const auto& lbehavior = member(lspec, "behavior");
+  const auto& dbehavior = json_member(dspec, "behavior");
+  const auto& lbehavior = json_member(lspec, "behavior");
   if (!dbehavior.is_null() && !semantic_subset(dbehavior, lbehavior)) return true;
   for (const char* direction : {"scaleUp", "scaleDown"}) {
-    const bool live_disabled = member(member(lbehavior, direction), "selectPolicy") == "Disabled";
-    const bool want_disabled = member(member(dbehavior, direction), "selectPolicy") == "Disabled";
+    const bool live_disabled = json_member(json_member(lbehavior, direction), "selectPolicy") == "Disabled";
+    const bool want_disabled = json_member(json_member(dbehavior, direction), "selectPolicy") == "Disabled";
     if (live_disabled != want_disabled) return true;
   }
   // Behavior removed from the ScaledObject (the server leaves an unset behavior unset).
   if (dbehavior.is_null() && !lbehavior.is_null()) return true;
   if (!semantic_subset(dspec, lspec)) return true;
-  const auto& dmeta = member(desired, "metadata");
-  const auto& lmeta = member(live, "metadata");
+  const auto& dmeta = json_member(desired, "metadata");
+  const auto& lmeta = json_member(live, "metadata");
   for (const char* k : {"labels", "annotations"}) {
-    const auto& d = member(dmeta, k);
-    if (d.is_object() && !d.empty() && !semantic_subset(d, member(lmeta, k).is_null() ? json::object() : member(lmeta, k)))
+    const auto& d = json_member(dmeta, k);
+    if (d.is_object() && !d.empty() && !semantic_subset(d, json_member(lmeta, k).is_null() ? json::object() : json_member(lmeta, k)))
       return true;
   }
   return controller_uid(desired) != controller_uid(live);

@@ -7,6 +7,7 @@
 
 #include "ebb/api/annotations.h"
 #include "ebb/api/objects.h"
+#include "ebb/json.h"
 
 namespace ebb::op {
 
@@ -14,20 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-const json& member(const json& object, std::string_view key) {
-  static const json kNull;
-  if (!object.is_object()) return kNull;
-  const auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
-}
-
-std::string string_member(const json& object, std::string_view key) {
-  const auto& value = member(object, key);
-  return value.is_string() ? value.get<std::string>() : std::string();
-}
-
 std::string annotation(const json& object, std::string_view key) {
-  return string_member(member(member(object, "metadata"), "annotations"), key);
+  return json_string(json_member(json_member(object, "metadata"), "annotations"), {key});
 }
 
 struct Identity {
@@ -35,9 +24,9 @@ struct Identity {
 };
 
 Identity identity(const json& object) {
-  const auto& meta = member(object, "metadata");
-  return {string_member(meta, "name"), string_member(meta, "namespace"), string_member(meta, "uid"),
-          string_member(meta, "creationTimestamp")};
+  const auto& meta = json_member(object, "metadata");
+  return {json_string(meta, {"name"}), json_string(meta, {"namespace"}), json_string(meta, {"uid"}),
+          json_string(meta, {"creationTimestamp"})};
 }
 
 // A scale target as KEDA compares it: the name and ParseGVKR's "group/version.Kind", with
@@ -48,23 +37,23 @@ struct Target {
 };
 
 Target target_of(const json& scale_target_ref) {
-  auto api_version = string_member(scale_target_ref, "apiVersion");
-  auto kind = string_member(scale_target_ref, "kind");
+  auto api_version = json_string(scale_target_ref, {"apiVersion"});
+  auto kind = json_string(scale_target_ref, {"kind"});
   if (api_version.empty()) api_version = api::kDefaultScaleTargetApiVersion;
   if (kind.empty()) kind = api::kDefaultScaleTargetKind;
   // An apiVersion without '/' is a version of the core group; one with more than one '/' is
   // invalid (validate() rejects it on ScaledObjects) and is compared as written.
   if (api_version.find('/') == std::string::npos) api_version = "/" + api_version;
-  return {string_member(scale_target_ref, "name"), api_version + "." + kind};
+  return {json_string(scale_target_ref, {"name"}), api_version + "." + kind};
 }
 
 Target so_target(const json& so) {
-  return target_of(member(member(so, "spec"), "scaleTargetRef"));
+  return target_of(json_member(json_member(so, "spec"), "scaleTargetRef"));
 }
 
 std::string configured_hpa_name(const json& so) {
-  return string_member(
-      member(member(member(so, "spec"), "advanced"), "horizontalPodAutoscalerConfig"), "name");
+  return json_string(
+      json_member(json_member(json_member(so, "spec"), "advanced"), "horizontalPodAutoscalerConfig"), {"name"});
 }
 
 std::string so_hpa_name(const json& so) {
@@ -85,14 +74,14 @@ bool different_namespace(const Identity& a, const Identity& b) {
 // The HPA has an ownerReference with controller: true naming this ScaledObject (by uid too when
 // both sides have one, so a recreated namesake does not inherit a stale HPA).
 bool controlled_by(const json& hpa, const Identity& so) {
-  const auto& refs = member(member(hpa, "metadata"), "ownerReferences");
+  const auto& refs = json_member(json_member(hpa, "metadata"), "ownerReferences");
   if (!refs.is_array()) return false;
   for (const auto& ref : refs) {
-    const auto& controller = member(ref, "controller");
+    const auto& controller = json_member(ref, "controller");
     if (!controller.is_boolean() || !controller.get<bool>()) continue;
-    if (string_member(ref, "kind") != api::kScaledObjectKind) continue;
-    if (string_member(ref, "name") != so.name) continue;
-    const auto uid = string_member(ref, "uid");
+    if (json_string(ref, {"kind"}) != api::kScaledObjectKind) continue;
+    if (json_string(ref, {"name"}) != so.name) continue;
+    const auto uid = json_string(ref, {"uid"});
     if (!uid.empty() && !so.uid.empty() && uid != so.uid) continue;
     return true;
   }
@@ -171,7 +160,7 @@ std::optional<OwnershipConflict> foreign_hpa_conflict(const json& so,
     const auto id = identity(hpa);
     if (different_namespace(self, id)) continue;
     if (annotation(hpa, api::kHpaOwnershipValidationAnnotation) == "false") continue;
-    const auto hpa_target = target_of(member(member(hpa, "spec"), "scaleTargetRef"));
+    const auto hpa_target = target_of(json_member(json_member(hpa, "spec"), "scaleTargetRef"));
     if (hpa_target.name != target.name || hpa_target.gvk != target.gvk) continue;
     if (controlled_by(hpa, self)) continue;
     if (!transfer)

@@ -14,6 +14,7 @@
 #include "ebb/api/validate.h"
 #include "ebb/cluster/scale_target.h"
 #include "ebb/cluster/trigger_inputs.h"
+#include "ebb/json.h"
 #include "ebb/operator/hpa.h"
 #include "ebb/operator/ownership.h"
 #include "ebb/operator/status.h"
@@ -35,16 +36,6 @@ const kube::Resource& so_resource() {
 const kube::Resource& hpa_resource() {
   static const kube::Resource r = kube::resources::horizontal_pod_autoscalers();
   return r;
-}
-
-std::string str_at(const json& o, const char* a, const char* b = nullptr) {
-  const json* p = &o;
-  for (const char* k : {a, b}) {
-    if (!k) break;
-    if (!p->is_object() || !p->contains(k)) return {};
-    p = &(*p)[k];
-  }
-  return p->is_string() ? p->get<std::string>() : std::string();
 }
 
 bool has_finalizer(const json& object) {
@@ -81,10 +72,10 @@ std::optional<Condition> hpa_active_condition(const json& hpa) {
   const auto& status = hpa.contains("status") ? hpa["status"] : json();
   if (!status.is_object() || !status.contains("conditions") || !status["conditions"].is_array()) return std::nullopt;
   for (const auto& c : status["conditions"]) {
-    if (str_at(c, "type") != "ScalingActive") continue;
-    const auto s = str_at(c, "status");
-    const auto reason = str_at(c, "reason");
-    const auto message = str_at(c, "message");
+    if (json_string(c, {"type"}) != "ScalingActive") continue;
+    const auto s = json_string(c, {"status"});
+    const auto reason = json_string(c, {"reason"});
+    const auto message = json_string(c, {"message"});
     if (s == "True") return Condition{std::string(api::kConditionHPAActive), "True", "HPAActive", "HPA is actively scaling"};
     if (reason == "ScalingDisabled") return Condition{std::string(api::kConditionHPAActive), "True", "ScalingDisabled", message};
     return Condition{std::string(api::kConditionHPAActive), "False", reason.empty() ? "HPAMetricsUnavailable" : reason,
@@ -132,7 +123,7 @@ class Pass {
     }
     so_ = std::move(*decoded);
     if (auto r = ensure_metadata(); !r.ok()) return r;
-    so_.metadata.uid = str_at(object_, "metadata", "uid");
+    so_.metadata.uid = json_string(object_, {"metadata", "uid"});
 
     status_.triggers_types = triggers_types(so_);
     status_.authentications_types = authentications_types(so_);
@@ -421,7 +412,7 @@ class Pass {
   // HPAs this object controls under its recorded and its desired name.
   std::vector<std::string> own_hpa_names() {
     std::vector<std::string> names;
-    const auto recorded = str_at(old_status_, "hpaName");
+    const auto recorded = json_string(old_status_, {"hpaName"});
     if (!recorded.empty()) names.push_back(recorded);
     const auto desired = api::hpa_name(so_);
     if (desired != recorded) names.push_back(desired);
@@ -434,10 +425,10 @@ class Pass {
       if (live.error().not_found()) return {};
       return error("GET HPA " + ns_ + "/" + hpa_name + ": " + live.error().message);
     }
-    const auto uid = str_at(object_, "metadata", "uid");
+    const auto uid = json_string(object_, {"metadata", "uid"});
     if (uid.empty() || controller_uid(*live) != uid) return {};  // not ours: never delete
     kube::DeleteOptions del;
-    del.precondition_uid = str_at(*live, "metadata", "uid");
+    del.precondition_uid = json_string(*live, {"metadata", "uid"});
     auto removed = client_.remove(hpa_resource(), ns_, hpa_name, del);
     if (!removed && !removed.error().not_found())
       return error("DELETE HPA " + ns_ + "/" + hpa_name + ": " + removed.error().message);
@@ -451,7 +442,7 @@ class Pass {
   }
 
   ReconcileResult ensure_hpa(const DesiredHpa& desired) {
-    const auto recorded = str_at(old_status_, "hpaName");
+    const auto recorded = json_string(old_status_, {"hpaName"});
     if (!recorded.empty() && recorded != desired.name)
       if (auto r = delete_hpa_if_ours(recorded); !r.ok()) return r;  // renamed
     auto live = client_.get(hpa_resource(), ns_, desired.name);
@@ -464,7 +455,7 @@ class Pass {
       status_.hpa_name = desired.name;
       return {};
     }
-    const auto uid = str_at(object_, "metadata", "uid");
+    const auto uid = json_string(object_, {"metadata", "uid"});
     const auto owner = controller_uid(*live);
     if (owner != uid) {
       // Only an HPA named in advanced.horizontalPodAutoscalerConfig.name with the transfer
@@ -480,7 +471,7 @@ class Pass {
     hpa_active_ = hpa_active_condition(*live);
     if (hpa_needs_update(desired.hpa, *live)) {
       auto next = desired.hpa;
-      next["metadata"]["resourceVersion"] = str_at(*live, "metadata", "resourceVersion");
+      next["metadata"]["resourceVersion"] = json_string(*live, {"metadata", "resourceVersion"});
       kube::WriteOptions write;
       write.field_manager = options_.field_manager;
       auto updated = client_.update(hpa_resource(), next, write);
@@ -500,7 +491,7 @@ class Pass {
       if (so_.spec.advanced && so_.spec.advanced->restore_to_original_replica_count)
         if (auto r = restore_replicas(); !r.ok()) return r;
     } else {
-      const auto recorded = str_at(old_status_, "hpaName");
+      const auto recorded = json_string(old_status_, {"hpaName"});
       if (!recorded.empty())
         if (auto r = delete_hpa_if_ours(recorded); !r.ok()) return r;
     }
@@ -601,15 +592,15 @@ std::vector<std::string> ScaledObjectReconciler::keys_referencing(const kube::Ob
   std::vector<std::string> keys;
   const bool cluster = auth_kind == api::kClusterTriggerAuthenticationKind;
   for (const auto& so : scaled_objects.list()) {
-    if (!cluster && str_at(so, "metadata", "namespace") != ns) continue;
+    if (!cluster && json_string(so, {"metadata", "namespace"}) != ns) continue;
     const auto& spec = so.contains("spec") ? so["spec"] : json();
     if (!spec.is_object() || !spec.contains("triggers") || !spec["triggers"].is_array()) continue;
     for (const auto& t : spec["triggers"]) {
       if (!t.is_object() || !t.contains("authenticationRef")) continue;
       const auto& ref = t["authenticationRef"];
-      auto kind = str_at(ref, "kind");
+      auto kind = json_string(ref, {"kind"});
       if (kind.empty()) kind = std::string(api::kTriggerAuthenticationKind);
-      if (kind == auth_kind && str_at(ref, "name") == name) {
+      if (kind == auth_kind && json_string(ref, {"name"}) == name) {
         keys.push_back(kube::object_key(so));
         break;
       }
@@ -623,9 +614,9 @@ std::optional<std::string> ScaledObjectReconciler::owner_key(const kube::Object&
   if (!meta.is_object() || !meta.contains("ownerReferences") || !meta["ownerReferences"].is_array()) return std::nullopt;
   for (const auto& r : meta["ownerReferences"]) {
     if (!r.is_object() || !r.value("controller", false)) continue;
-    if (str_at(r, "kind") != api::kScaledObjectKind) continue;
-    if (kube::GroupVersion::parse(str_at(r, "apiVersion")).group != "keda.sh") continue;
-    return kube::object_key(str_at(meta, "namespace"), str_at(r, "name"));
+    if (json_string(r, {"kind"}) != api::kScaledObjectKind) continue;
+    if (kube::GroupVersion::parse(json_string(r, {"apiVersion"})).group != "keda.sh") continue;
+    return kube::object_key(json_string(meta, {"namespace"}), json_string(r, {"name"}));
   }
   return std::nullopt;
 }

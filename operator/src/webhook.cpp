@@ -25,6 +25,7 @@
 #include "ebb/api/decode.h"
 #include "ebb/api/keda_types.h"
 #include "ebb/api/validate.h"
+#include "ebb/json.h"
 #include "ebb/operator/ownership.h"
 #include "ebb/scalers/formula.h"
 #include "ebb/scalers/quantity.h"
@@ -36,20 +37,8 @@ namespace {
 constexpr std::string_view kAdmissionApiVersion = "admission.k8s.io/v1";
 constexpr std::string_view kAdmissionKind = "AdmissionReview";
 
-const Json& member(const Json& object, std::string_view key) {
-  static const Json kNull;
-  if (!object.is_object()) return kNull;
-  const auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
-}
-
-std::string string_member(const Json& object, std::string_view key) {
-  const auto& value = member(object, key);
-  return value.is_string() ? value.get<std::string>() : std::string();
-}
-
 std::size_t finalizer_count(const Json& object) {
-  const auto& finalizers = member(member(object, "metadata"), "finalizers");
+  const auto& finalizers = json_member(json_member(object, "metadata"), "finalizers");
   return finalizers.is_array() ? finalizers.size() : 0;
 }
 
@@ -132,20 +121,20 @@ bool positive_quantity(const Json& value) {
 
 // A request or a limit for the resource, above zero (a limit alone defaults the request).
 bool container_sets(const Json& container, const std::string& resource) {
-  const auto& resources = member(container, "resources");
-  return positive_quantity(member(member(resources, "requests"), resource)) ||
-         positive_quantity(member(member(resources, "limits"), resource));
+  const auto& resources = json_member(container, "resources");
+  return positive_quantity(json_member(json_member(resources, "requests"), resource)) ||
+         positive_quantity(json_member(json_member(resources, "limits"), resource));
 }
 
 // A LimitRange item of type Container with a positive default or defaultRequest.
 bool limit_range_defaults(const std::vector<Json>& limit_ranges, const std::string& resource) {
   for (const auto& range : limit_ranges) {
-    const auto& limits = member(member(range, "spec"), "limits");
+    const auto& limits = json_member(json_member(range, "spec"), "limits");
     if (!limits.is_array()) continue;
     for (const auto& item : limits) {
-      if (string_member(item, "type") != "Container") continue;
-      if (positive_quantity(member(member(item, "default"), resource)) ||
-          positive_quantity(member(member(item, "defaultRequest"), resource)))
+      if (json_string(item, {"type"}) != "Container") continue;
+      if (positive_quantity(json_member(json_member(item, "default"), resource)) ||
+          positive_quantity(json_member(json_member(item, "defaultRequest"), resource)))
         return true;
     }
   }
@@ -173,7 +162,7 @@ std::vector<Denial> check_container_requests(const api::ScaledObject& so, const 
                                        "', so its containers' cpu/memory requests cannot be "
                                        "checked"}};
   const auto& containers =
-      member(member(member(member(*workload, "spec"), "template"), "spec"), "containers");
+      json_member(json_member(json_member(json_member(*workload, "spec"), "template"), "spec"), "containers");
   if (!containers.is_array()) return {};
 
   std::optional<std::vector<Json>> limit_ranges;  // listed once, when first needed
@@ -184,7 +173,7 @@ std::vector<Denial> check_container_requests(const api::ScaledObject& so, const 
     const auto named = trigger.metadata.find("containerName");
     const std::string container_name = named == trigger.metadata.end() ? "" : named->second;
     for (const auto& container : containers) {
-      const auto name = string_member(container, "name");
+      const auto name = json_string(container, {"name"});
       if (!container_name.empty() && name != container_name) continue;
       if (container_sets(container, resource)) continue;
       if (!limit_ranges)
@@ -270,7 +259,7 @@ void review_scaled_object(const Request& request, const AdmissionLookups& lookup
   // blocked, even when the object has become invalid meanwhile (keda-compat §3.8).
   if (request.operation == "UPDATE" && request.old_object &&
       finalizer_count(object) < finalizer_count(*request.old_object) &&
-      member(object, "spec") == member(*request.old_object, "spec")) {
+      json_member(object, "spec") == json_member(*request.old_object, "spec")) {
     respond.allow();
     return;
   }
@@ -327,11 +316,11 @@ void review_trigger_authentication(const Request& request, std::string_view expe
   // KEDA's shortcut for TA/CTA is narrower than for ScaledObjects: its only finalizer removed.
   if (request.operation == "UPDATE" && request.old_object && finalizer_count(object) == 0 &&
       finalizer_count(*request.old_object) == 1 &&
-      member(object, "spec") == member(*request.old_object, "spec")) {
+      json_member(object, "spec") == json_member(*request.old_object, "spec")) {
     respond.allow();
     return;
   }
-  const auto kind = string_member(object, "kind");
+  const auto kind = json_string(object, {"kind"});
   if (kind != expected_kind) {
     respond.bad_request("expected a " + std::string(expected_kind) + " at this path, got kind '" +
                         kind + "'");
@@ -379,9 +368,9 @@ std::optional<AdmissionOutcome> review(std::string_view path, const Json& admiss
   AdmissionOutcome outcome;
   Responder respond(outcome);
 
-  const auto& api_version = member(admission_review, "apiVersion");
-  const auto& kind = member(admission_review, "kind");
-  const auto& request_json = member(admission_review, "request");
+  const auto& api_version = json_member(admission_review, "apiVersion");
+  const auto& kind = json_member(admission_review, "kind");
+  const auto& request_json = json_member(admission_review, "request");
   if (!admission_review.is_object()) {
     respond.bad_request("the body is not an AdmissionReview object");
     return outcome;
@@ -402,15 +391,15 @@ std::optional<AdmissionOutcome> review(std::string_view path, const Json& admiss
   }
 
   Request request;
-  request.uid = string_member(request_json, "uid");
+  request.uid = json_string(request_json, {"uid"});
   respond.set_uid(request.uid);
   if (request.uid.empty()) {
     respond.bad_request("the AdmissionReview request has no uid");
     return outcome;
   }
-  request.operation = string_member(request_json, "operation");
-  request.ns = string_member(request_json, "namespace");
-  const auto& dry_run = member(request_json, "dryRun");
+  request.operation = json_string(request_json, {"operation"});
+  request.ns = json_string(request_json, {"namespace"});
+  const auto& dry_run = json_member(request_json, "dryRun");
   request.dry_run = dry_run.is_boolean() && dry_run.get<bool>();
   outcome.ns = request.ns;
   outcome.action = lower(request.operation);
@@ -423,13 +412,13 @@ std::optional<AdmissionOutcome> review(std::string_view path, const Json& admiss
     respond.bad_request("unknown operation '" + request.operation + "'");
     return outcome;
   }
-  const auto& object = member(request_json, "object");
+  const auto& object = json_member(request_json, "object");
   if (!object.is_object()) {
     respond.bad_request("the AdmissionReview request has no object");
     return outcome;
   }
   request.object = &object;
-  if (const auto& old = member(request_json, "oldObject"); old.is_object())
+  if (const auto& old = json_member(request_json, "oldObject"); old.is_object())
     request.old_object = &old;
 
   try {
