@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "adapter_harness.h"
+#include "ebb/cluster/resources.h"
 #include "ebb/net/http_client.h"
 
 using namespace ebb::systest;
@@ -149,7 +150,7 @@ TEST_CASE("HPA metric reads through the adapter's cache vs LLEN on a fresh redis
   REQUIRE(redis.cli({"RPUSH", "orders", "1", "2", "3", "4", "5", "6", "7"}) == "7");
   const std::string expected = "7";
   cluster.create_deployment("reader", 1);
-  cluster.create(ebb::kube::resources::scaled_objects(),
+  cluster.create(ebb::cluster::scaled_objects(),
                  scaled_object_with("reader-so", "reader", "redis", redis_trigger_metadata(redis.port(), "orders"), 1,
                                     10, 1, 300));
   wait_ready_so(env, "reader-so");
@@ -234,7 +235,7 @@ TEST_CASE("activation 0 -> 1 after a push at a random phase of the polling inter
   const auto name = [](const char* what, int i) { return std::string(what) + "-" + std::to_string(i); };
   for (int i = 0; i < runs; ++i) {
     cluster.create_deployment(name("worker", i), 0);
-    cluster.create(ebb::kube::resources::scaled_objects(),
+    cluster.create(ebb::cluster::scaled_objects(),
                    scaled_object_with(name("worker", i) + "-so", name("worker", i), "redis",
                                       redis_trigger_metadata(redis.port(), name("jobs", i)), 0, 10, kInterval, 300));
   }

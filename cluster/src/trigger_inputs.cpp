@@ -7,6 +7,7 @@
 #include "ebb/api/decode.h"
 #include "ebb/api/keda_types.h"
 #include "ebb/api/validate.h"
+#include "ebb/cluster/resources.h"
 #include "ebb/scalers/quantity.h"
 #include "ebb/scalers/registry.h"
 #include "ebb/strings.h"
@@ -15,13 +16,6 @@ namespace ebb::cluster {
 
 namespace {
 
-kube::Resource trigger_authentications() {
-  return kube::Resource{"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication", true, {"status"}};
-}
-kube::Resource cluster_trigger_authentications() {
-  return kube::Resource{"keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication",
-                        false, {"status"}};
-}
 
 std::string trigger_label(std::size_t index, const std::string& type) {
   return "trigger " + std::to_string(index) + " (" + (type.empty() ? "<no type>" : type) + ")";
@@ -123,8 +117,8 @@ TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledObje
     const auto key = kind + "/" + ref.name;
     if (auto it = auths.find(key); it != auths.end()) return it->second;
     AuthRead read;
-    auto got = cluster ? client.get(cluster_trigger_authentications(), "", ref.name)
-                       : client.get(trigger_authentications(), so_ns, ref.name);
+    auto got = cluster ? client.get(ebb::cluster::cluster_trigger_authentications(), "", ref.name)
+                       : client.get(ebb::cluster::trigger_authentications(), so_ns, ref.name);
     if (!got) {
       read.error = got.error().not_found()
                        ? kind + " " + ebb::quoted(ref.name) +

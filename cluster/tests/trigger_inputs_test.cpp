@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "ebb/api/decode.h"
+#include "ebb/cluster/resources.h"
 #include "ebb/cluster/scale_target.h"
 #include "ebb/cluster/trigger_inputs.h"
 #include "ebb/kube/client.h"
@@ -44,8 +45,8 @@ api::ScaledObject decode(const std::string& yaml) {
   return *docs[0].scaled_object();
 }
 
-const kube::Resource kTA{"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication", true, {"status"}};
-const kube::Resource kCTA{"keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication", false, {"status"}};
+const kube::Resource kTA = ebb::cluster::trigger_authentications();
+const kube::Resource kCTA = ebb::cluster::cluster_trigger_authentications();
 
 }  // namespace
 

@@ -45,7 +45,6 @@ Resource custom_resource_definitions() {
   return make("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false,
               {"status"});
 }
-Resource scaled_objects() { return make("keda.sh", "v1alpha1", "scaledobjects", "ScaledObject", true, {"status"}); }
 }  // namespace resources
 
 std::string resource_path(const Resource& resource, std::string_view ns, std::string_view name,

@@ -61,8 +61,8 @@ TEST_CASE("paths for namespaced, cluster-scoped, all-namespaces and subresources
   CHECK(resource_path(resources::pods(), "ns", "p") == "/api/v1/namespaces/ns/pods/p");
   CHECK(resource_path(resources::pods(), "", "") == "/api/v1/pods");
   CHECK(resource_path(resources::deployments(), "ns", "d", "scale") == "/apis/apps/v1/namespaces/ns/deployments/d/scale");
-  CHECK(resource_path(resources::scaled_objects(), "ns", "so", "status") ==
-        "/apis/keda.sh/v1alpha1/namespaces/ns/scaledobjects/so/status");
+  CHECK(resource_path(Resource{"example.com", "v1", "widgets", "Widget", true, {"status"}}, "ns", "so", "status") ==
+        "/apis/example.com/v1/namespaces/ns/widgets/so/status");
   CHECK(resource_path(resources::namespaces(), "ignored", "kube-system") == "/api/v1/namespaces/kube-system");
   CHECK(resource_path(resources::custom_resource_definitions(), "", "x.y") ==
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x.y");

@@ -15,6 +15,7 @@
 
 #include "ebb/adapter/actuator.h"
 #include "ebb/api/decode.h"
+#include "ebb/cluster/resources.h"
 #include "ebb/kube/client.h"
 #include "support.h"
 #include "test_apiserver.h"
@@ -118,7 +119,7 @@ struct Fixture {
       "triggers":[{"type":"rabbitmq","metadata":{"queueName":"orders","mode":"QueueLength","value":"20","host":"amqp://rabbit"}}]}})");
     o["metadata"] = {{"name", name}, {"namespace", ns}};
     o["spec"]["scaleTargetRef"] = {{"name", target}};
-    auto created = client->create(res::scaled_objects(), o);
+    auto created = client->create(ebb::cluster::scaled_objects(), o);
     if (!created) FAIL(created.error().message);
     const auto generation = (*created)["metadata"]["generation"].get<std::int64_t>();
     json ready = ready_condition();
@@ -132,7 +133,7 @@ struct Fixture {
       status["scaleTargetKind"] = "apps/v1.Deployment";
       status["scaleTargetGVKR"] = {{"group", "apps"}, {"version", "v1"}, {"kind", "Deployment"}, {"resource", "deployments"}};
     }
-    auto written = client->patch(res::scaled_objects(), ns, name, kube::PatchType::merge, json{{"status", status}},
+    auto written = client->patch(ebb::cluster::scaled_objects(), ns, name, kube::PatchType::merge, json{{"status", status}},
                                  kube::PatchOptions{.subresource = "status"});
     if (!written) FAIL(written.error().message);
     auto so = read(name);
@@ -141,14 +142,14 @@ struct Fixture {
   }
 
   api::ScaledObject read(const std::string& name) {
-    auto got = client->get(res::scaled_objects(), ns, name);
+    auto got = client->get(ebb::cluster::scaled_objects(), ns, name);
     if (!got) FAIL(got.error().message);
     auto decoded = api::decode_scaled_object(*got);
     REQUIRE(decoded.ok());
     return *decoded;
   }
   json status_of(const std::string& name) {
-    auto got = client->get(res::scaled_objects(), ns, name);
+    auto got = client->get(ebb::cluster::scaled_objects(), ns, name);
     if (!got) FAIL(got.error().message);
     return (*got)["status"];
   }
@@ -513,7 +514,7 @@ TEST_CASE("KubeActuator: an operator write between our read and our write is pre
       c["message"] = "Triggers defined in ScaledObject are not working correctly";
     }
   REQUIRE(f.client
-              ->patch(res::scaled_objects(), f.ns, "orders", kube::PatchType::merge, json{{"status", status}},
+              ->patch(ebb::cluster::scaled_objects(), f.ns, "orders", kube::PatchType::merge, json{{"status", status}},
                       kube::PatchOptions{.subresource = "status"})
               .ok());
   f.server.clear_request_log();
@@ -538,7 +539,7 @@ TEST_CASE("KubeActuator: status of a deleted ScaledObject is a clear error", "[a
   Fixture f;
   f.deployment("worker", 0);
   auto so = f.scaled_object("orders", "worker");
-  REQUIRE(f.client->remove(res::scaled_objects(), f.ns, "orders").ok());
+  REQUIRE(f.client->remove(ebb::cluster::scaled_objects(), f.ns, "orders").ok());
   KubeActuator actuator(*f.client, {});
   StatusUpdate u;
   u.active = Condition{"Active", "True", "ScalerActive", "active"};
@@ -825,7 +826,7 @@ TEST_CASE("KubeActuator: a custom resource target resolved through discovery", "
     "scaleTargetRef":{"apiVersion":"example.com/v1","kind":"Worker","name":"w"},
     "triggers":[{"type":"rabbitmq","metadata":{"queueName":"q","value":"5","host":"amqp://rabbit"}}]}})");
   o["metadata"] = {{"name", "custom"}, {"namespace", f.ns}};
-  REQUIRE(f.client->create(res::scaled_objects(), o).ok());
+  REQUIRE(f.client->create(ebb::cluster::scaled_objects(), o).ok());
   auto so = f.read("custom");
 
   KubeActuator actuator(*f.client, {});

@@ -18,6 +18,7 @@
 #include "ebb/adapter/engine.h"
 #include "ebb/adapter/scheduler.h"
 #include "ebb/api/decode.h"
+#include "ebb/cluster/resources.h"
 #include "ebb/kube/client.h"
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/strings.h"
@@ -35,9 +36,6 @@ namespace kube = ebb::kube;
 
 fs::path source_root() { return ebb::test::source_dir(); }
 
-kube::Resource trigger_authentications() {
-  return {"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication", true, {"status"}};
-}
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -187,12 +185,12 @@ struct Env {
   json scaled_object(const std::string& name, const std::string& target, json triggers, json extra_spec = json::object()) {
     json spec = {{"scaleTargetRef", {{"name", target}}}, {"triggers", std::move(triggers)}};
     spec.update(extra_spec);
-    return create(kube::resources::scaled_objects(),
+    return create(ebb::cluster::scaled_objects(),
                   {{"apiVersion", "keda.sh/v1alpha1"}, {"kind", "ScaledObject"}, {"metadata", {{"name", name}}}, {"spec", spec}});
   }
 
   json get_so(const std::string& name) {
-    auto got = client->get(kube::resources::scaled_objects(), ns, name);
+    auto got = client->get(ebb::cluster::scaled_objects(), ns, name);
     if (!got) FAIL("get ScaledObject: " << got.error().message);
     return *got;
   }
@@ -216,14 +214,14 @@ struct Env {
         {"externalMetricNames", metric_names}};
     kube::PatchOptions options;
     options.subresource = "status";
-    auto patched = client->patch(kube::resources::scaled_objects(), ns, name, kube::PatchType::merge,
+    auto patched = client->patch(ebb::cluster::scaled_objects(), ns, name, kube::PatchType::merge,
                                  json{{"status", status}}, options);
     if (!patched) FAIL("accept " << name << ": " << patched.error().message);
     return *patched;
   }
 
   json modify_so(const std::string& name, const std::function<void(json&)>& change) {
-    auto written = client->read_modify_write(kube::resources::scaled_objects(), ns, name, [&](json& o) {
+    auto written = client->read_modify_write(ebb::cluster::scaled_objects(), ns, name, [&](json& o) {
       change(o);
       return true;
     });
@@ -404,7 +402,7 @@ TEST_CASE("a stopped redis is an error, never 0, and its fallback is served afte
                                           {"kind", "Secret"},
                                           {"metadata", {{"name", "redis-pw"}}},
                                           {"data", {{"password", ebb::base64_encode("s3cret-redis-pw")}}}});
-  env.create(trigger_authentications(),
+  env.create(ebb::cluster::trigger_authentications(),
              {{"apiVersion", "keda.sh/v1alpha1"},
               {"kind", "TriggerAuthentication"},
               {"metadata", {{"name", "redis-auth"}}},
@@ -496,7 +494,7 @@ TEST_CASE("a trigger that could not be built is built again once its inputs exis
                                           {"kind", "Secret"},
                                           {"metadata", {{"name", "late-pw"}}},
                                           {"data", {{"password", ebb::base64_encode("late-pw-789")}}}});
-  env.create(trigger_authentications(),
+  env.create(ebb::cluster::trigger_authentications(),
              {{"apiVersion", "keda.sh/v1alpha1"},
               {"kind", "TriggerAuthentication"},
               {"metadata", {{"name", "late-auth"}}},
@@ -544,7 +542,7 @@ TEST_CASE("auth_changed rebuilds the objects that reference that authentication"
   auto auth_from = [](const std::string& secret) {
     return json{{"secretTargetRef", json::array({{{"parameter", "password"}, {"name", secret}, {"key", "password"}}})}};
   };
-  env.create(trigger_authentications(), {{"apiVersion", "keda.sh/v1alpha1"},
+  env.create(ebb::cluster::trigger_authentications(), {{"apiVersion", "keda.sh/v1alpha1"},
                                          {"kind", "TriggerAuthentication"},
                                          {"metadata", {{"name", "redis-auth"}}},
                                          {"spec", auth_from("wrong")}});
@@ -560,10 +558,10 @@ TEST_CASE("auth_changed rebuilds the objects that reference that authentication"
   CHECK(wrong.error().code == 500);
   CHECK_THAT(wrong.error().message, !Catch::Contains("wrong-pw-456"));
 
-  auto ta = env.client->get(trigger_authentications(), env.ns, "redis-auth");
+  auto ta = env.client->get(ebb::cluster::trigger_authentications(), env.ns, "redis-auth");
   REQUIRE(ta.ok());
   (*ta)["spec"] = auth_from("right");
-  REQUIRE(env.client->update(trigger_authentications(), *ta).ok());
+  REQUIRE(env.client->update(ebb::cluster::trigger_authentications(), *ta).ok());
 
   // Other kinds, names or namespaces do not concern this object: still the old credentials.
   env.engine->auth_changed("ClusterTriggerAuthentication", "", "redis-auth");

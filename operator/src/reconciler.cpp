@@ -12,6 +12,7 @@
 #include "ebb/api/decode.h"
 #include "ebb/api/status.h"
 #include "ebb/api/validate.h"
+#include "ebb/cluster/resources.h"
 #include "ebb/cluster/scale_target.h"
 #include "ebb/cluster/trigger_inputs.h"
 #include "ebb/json.h"
@@ -30,7 +31,7 @@ using nlohmann::json;
 namespace {
 
 const kube::Resource& so_resource() {
-  static const kube::Resource r = kube::resources::scaled_objects();
+  static const kube::Resource r = ebb::cluster::scaled_objects();
   return r;
 }
 const kube::Resource& hpa_resource() {

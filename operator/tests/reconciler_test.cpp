@@ -8,6 +8,7 @@
 
 #include "ebb/api/decode.h"
 
+#include "ebb/cluster/resources.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/event_recorder.h"
 #include "ebb/operator/reconciler.h"
@@ -79,14 +80,14 @@ struct Fixture {
   }
 
   void create_so(const json& o) {
-    auto created = client->create(res::scaled_objects(), o);
+    auto created = client->create(ebb::cluster::scaled_objects(), o);
     if (!created) FAIL(created.error().message);
   }
 
   op::ReconcileResult reconcile(const std::string& name) { return reconciler->reconcile(ns + "/" + name); }
 
   json get_so(const std::string& name) {
-    auto got = client->get(res::scaled_objects(), ns, name);
+    auto got = client->get(ebb::cluster::scaled_objects(), ns, name);
     if (!got) FAIL(got.error().message);
     return *got;
   }
@@ -104,7 +105,7 @@ struct Fixture {
     return scale->replicas;
   }
   void annotate(const std::string& name, const std::string& key, std::optional<std::string> value) {
-    auto written = client->read_modify_write(res::scaled_objects(), ns, name, [&](kube::Object& o) {
+    auto written = client->read_modify_write(ebb::cluster::scaled_objects(), ns, name, [&](kube::Object& o) {
       if (value) o["metadata"]["annotations"][key] = *value;
       else if (o["metadata"].contains("annotations")) o["metadata"]["annotations"].erase(key);
       return true;
@@ -201,7 +202,7 @@ TEST_CASE("a spec change updates the HPA and the observed generation") {
   f.deployment("w");
   f.create_so(f.so("orders", "w"));
   REQUIRE(f.reconcile("orders").ok());
-  auto written = f.client->read_modify_write(res::scaled_objects(), f.ns, "orders", [](kube::Object& o) {
+  auto written = f.client->read_modify_write(ebb::cluster::scaled_objects(), f.ns, "orders", [](kube::Object& o) {
     o["spec"]["maxReplicaCount"] = 7;
     return true;
   });
@@ -305,7 +306,7 @@ TEST_CASE("a foreign HPA on the target: conflict without transfer, taken over wi
   CHECK((*f.get_hpa("theirs"))["spec"]["maxReplicas"] == 3);
 
   f.annotate("orders", "scaledobject.keda.sh/transfer-hpa-ownership", "true");
-  REQUIRE(f.client->read_modify_write(res::scaled_objects(), f.ns, "orders", [](kube::Object& o) {
+  REQUIRE(f.client->read_modify_write(ebb::cluster::scaled_objects(), f.ns, "orders", [](kube::Object& o) {
     o["spec"]["advanced"] = {{"horizontalPodAutoscalerConfig", {{"name", "theirs"}}}};
     return true;
   }).ok());
@@ -397,7 +398,7 @@ TEST_CASE("rename through horizontalPodAutoscalerConfig.name deletes the old HPA
   f.deployment("w");
   f.create_so(f.so("orders", "w"));
   REQUIRE(f.reconcile("orders").ok());
-  REQUIRE(f.client->read_modify_write(res::scaled_objects(), f.ns, "orders", [](kube::Object& o) {
+  REQUIRE(f.client->read_modify_write(ebb::cluster::scaled_objects(), f.ns, "orders", [](kube::Object& o) {
     o["spec"]["advanced"] = {{"horizontalPodAutoscalerConfig", {{"name", "renamed"}}}};
     return true;
   }).ok());
@@ -426,11 +427,11 @@ TEST_CASE("deletion: HPA deleted, replicas restored when asked, finalizer releas
   f.create_so(o);
   REQUIRE(f.reconcile("orders").ok());
   REQUIRE(f.client->update_scale(res::deployments(), f.ns, "w", 6).ok());
-  REQUIRE(f.client->remove(res::scaled_objects(), f.ns, "orders").ok());
+  REQUIRE(f.client->remove(ebb::cluster::scaled_objects(), f.ns, "orders").ok());
   REQUIRE(f.reconcile("orders").ok());
   CHECK_FALSE(f.get_hpa("keda-hpa-orders"));
   CHECK(f.replicas("w") == (restore ? 3 : 6));
-  auto gone = f.client->get(res::scaled_objects(), f.ns, "orders");
+  auto gone = f.client->get(ebb::cluster::scaled_objects(), f.ns, "orders");
   REQUIRE_FALSE(gone.ok());
   CHECK(gone.error().not_found());
   CHECK(f.has_event("orders", "Warning", "ScaledObjectDeleted"));
@@ -444,9 +445,9 @@ TEST_CASE("a target gone at deletion never blocks it") {
   f.create_so(o);
   REQUIRE(f.reconcile("orders").ok());
   REQUIRE(f.client->remove(res::deployments(), f.ns, "w").ok());
-  REQUIRE(f.client->remove(res::scaled_objects(), f.ns, "orders").ok());
+  REQUIRE(f.client->remove(ebb::cluster::scaled_objects(), f.ns, "orders").ok());
   REQUIRE(f.reconcile("orders").ok());
-  CHECK_FALSE(f.client->get(res::scaled_objects(), f.ns, "orders").ok());
+  CHECK_FALSE(f.client->get(ebb::cluster::scaled_objects(), f.ns, "orders").ok());
 }
 
 TEST_CASE("an injected 409 on the status write converges") {

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "adapter_harness.h"
+#include "ebb/cluster/resources.h"
 #include "ebb/net/http_client.h"
 
 using namespace ebb::systest;
@@ -31,7 +32,7 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-const auto kScaledObjects = resources::scaled_objects();
+const auto kScaledObjects = ebb::cluster::scaled_objects();
 const auto kDeployments = resources::deployments();
 constexpr const char* kIntruder = "system:serviceaccount:kube-system:intruder";
 constexpr const char* kLeaseName = "ebb-metrics-adapter.keda.sh";

@@ -22,12 +22,6 @@
 namespace ebb::systest {
 namespace fs = std::filesystem;
 
-kube::Resource trigger_authentications() {
-  return {"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication", true, {"status"}};
-}
-kube::Resource cluster_trigger_authentications() {
-  return {"keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication", false, {"status"}};
-}
 
 namespace {
 

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "ebb/cluster/resources.h"
 #include "ebb/kube/client.h"
 #include "support.h"
 #include "test_apiserver.h"
@@ -35,8 +36,8 @@ using namespace std::chrono_literals;
 // EBB_TEST_KUBECONFIG, or "" for the in-process test API server.
 std::string real_cluster_kubeconfig();
 
-kube::Resource trigger_authentications();
-kube::Resource cluster_trigger_authentications();
+using ebb::cluster::cluster_trigger_authentications;
+using ebb::cluster::trigger_authentications;
 
 // Test API server settings a test may choose (ignored on a real cluster).
 struct ClusterOptions {
@@ -74,7 +75,7 @@ class Cluster {
   Object create_deployment(const std::string& name, int replicas = 1);
   int deployment_replicas(const std::string& name);
   std::optional<Object> hpa(const std::string& name) { return get(kube::resources::horizontal_pod_autoscalers(), name); }
-  std::optional<Object> scaled_object(const std::string& name) { return get(kube::resources::scaled_objects(), name); }
+  std::optional<Object> scaled_object(const std::string& name) { return get(ebb::cluster::scaled_objects(), name); }
   // events.k8s.io/v1 Events about the object `name` with this reason.
   std::vector<Object> events_for(const std::string& name, const std::string& reason);
 

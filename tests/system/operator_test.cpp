@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "ebb/net/http_client.h"
+#include "ebb/cluster/resources.h"
 #include "ebb/operator/webhook.h"
 #include "harness.h"
 
@@ -17,7 +18,7 @@ namespace resources = ebb::kube::resources;
 namespace {
 
 const auto kHpas = resources::horizontal_pod_autoscalers();
-const auto kScaledObjects = resources::scaled_objects();
+const auto kScaledObjects = ebb::cluster::scaled_objects();
 const auto kDeployments = resources::deployments();
 
 bool owned_by(const Object& hpa, const Object& so) {
@@ -329,7 +330,7 @@ TEST_CASE("a TriggerAuthentication change re-queues the ScaledObjects that use i
   OperatorRun run(cluster);
   REQUIRE(run.wait_ready());
 
-  cluster.create(trigger_authentications(),
+  cluster.create(ebb::cluster::trigger_authentications(),
                  {{"apiVersion", "keda.sh/v1alpha1"},
                   {"kind", "TriggerAuthentication"},
                   {"metadata", {{"name", "redis-auth"}}},
@@ -353,7 +354,7 @@ TEST_CASE("a TriggerAuthentication change re-queues the ScaledObjects that use i
                                         {"stringData", {{"password", "s3cret"}}},
                                         {"data", {{"password", "czNjcmV0"}}}});
   // Only the TriggerAuthentication changes: its informer event must re-queue auth-so.
-  cluster.modify(trigger_authentications(), "redis-auth", [](Object& ta) {
+  cluster.modify(ebb::cluster::trigger_authentications(), "redis-auth", [](Object& ta) {
     ta["spec"]["secretTargetRef"][0]["name"] = "redis-secret";
   });
   wait_ready_so(cluster, "auth-so", run);

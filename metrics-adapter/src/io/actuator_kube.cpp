@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "ebb/adapter/actuator.h"
+#include "ebb/cluster/resources.h"
 #include "ebb/cluster/scale_target.h"
 #include "ebb/process/log.h"
 
@@ -170,7 +171,7 @@ Result<void> KubeActuator::update_status(const api::ScaledObject& so, const Stat
   bool read = resource_version.empty();
   for (int attempt = 0;; ++attempt) {
     if (read) {
-      auto fresh = client_.get(kube::resources::scaled_objects(), ns, name);
+      auto fresh = client_.get(ebb::cluster::scaled_objects(), ns, name);
       if (!fresh) {
         if (fresh.error().not_found()) return fail("ScaledObject " + so_key(so) + " no longer exists: status not written");
         return unexpected(api_error("GET ScaledObject " + so_key(so), fresh.error()));
@@ -185,7 +186,7 @@ Result<void> KubeActuator::update_status(const api::ScaledObject& so, const Stat
     auto patch = status_patch(status, update, generation, Clock::now());
     if (!patch) return {};  // the fields already hold these values
     (*patch)["metadata"] = {{"resourceVersion", resource_version}};
-    auto written = client_.patch(kube::resources::scaled_objects(), ns, name, kube::PatchType::merge, *patch,
+    auto written = client_.patch(ebb::cluster::scaled_objects(), ns, name, kube::PatchType::merge, *patch,
                                  kube::PatchOptions{.subresource = "status"});
     if (written) return {};
     const auto& e = written.error();

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ebb/cluster/resources.h"
 #include "ebb/process/runtime.h"
 #include "ebb/adapter/actuator.h"
 #include "ebb/adapter/engine.h"
@@ -52,12 +53,6 @@ using kube::Object;
 constexpr const char* kAuthConfigMapNamespace = "kube-system";
 constexpr const char* kAuthConfigMapName = "extension-apiserver-authentication";
 
-kube::Resource trigger_authentications() {
-  return {"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication", true, {"status"}};
-}
-kube::Resource cluster_trigger_authentications() {
-  return {"keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication", false, {"status"}};
-}
 
 std::string env(const char* name) {
   const char* value = std::getenv(name);
@@ -540,8 +535,8 @@ void AdapterProcess::start_informers() {
       auth.push_back(informer.get());
       auth_informers_.push_back(std::move(informer));
     };
-    for (const auto& ns : scopes) add_auth(trigger_authentications(), ns, "TriggerAuthentication");
-    add_auth(cluster_trigger_authentications(), "", "ClusterTriggerAuthentication");
+    for (const auto& ns : scopes) add_auth(ebb::cluster::trigger_authentications(), ns, "TriggerAuthentication");
+    add_auth(ebb::cluster::cluster_trigger_authentications(), "", "ClusterTriggerAuthentication");
     for (auto* informer : auth) informer->start();
   }
 
@@ -560,7 +555,7 @@ void AdapterProcess::start_informers() {
     kube::InformerOptions options;
     options.namespace_name = ns;
     options.label_selector = o_.label_selector;
-    auto informer = std::make_unique<kube::Informer>(*client_, kube::resources::scaled_objects(), options);
+    auto informer = std::make_unique<kube::Informer>(*client_, ebb::cluster::scaled_objects(), options);
     kube::Informer* self = informer.get();
     informer->add_handlers({
         .on_add = [this, self](const Object& o) { engine_->upsert(o, self->has_synced()); },

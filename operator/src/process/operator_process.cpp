@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "ebb/cluster/resources.h"
 #include "ebb/process/runtime.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/event_recorder.h"
@@ -44,12 +45,6 @@ using ebb::process::termination_signals;
 using kube::Object;
 using Clock = std::chrono::steady_clock;
 
-kube::Resource trigger_authentications() {
-  return {"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication", true, {"status"}};
-}
-kube::Resource cluster_trigger_authentications() {
-  return {"keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication", false, {"status"}};
-}
 kube::Resource limit_ranges() { return {"", "v1", "limitranges", "LimitRange", true, {}}; }
 
 class OperatorProcess {
@@ -323,7 +318,7 @@ void OperatorProcess::start_informers() {
     kube::InformerOptions so_options;
     so_options.namespace_name = ns;
     so_options.label_selector = o_.label_selector;
-    auto so = std::make_unique<kube::Informer>(*client_, kube::resources::scaled_objects(), so_options);
+    auto so = std::make_unique<kube::Informer>(*client_, ebb::cluster::scaled_objects(), so_options);
     so->add_handlers({
         .on_add =
             [this](const Object& o) {
@@ -371,7 +366,7 @@ void OperatorProcess::start_informers() {
     });
     informers_.push_back(std::move(hpa));
 
-    auto ta = std::make_unique<kube::Informer>(*client_, trigger_authentications(), options);
+    auto ta = std::make_unique<kube::Informer>(*client_, ebb::cluster::trigger_authentications(), options);
     auto ta_changed = [this](const Object& t) {
       enqueue_referencing("TriggerAuthentication", kube::meta_string(t, "namespace"), kube::meta_string(t, "name"));
     };
@@ -395,7 +390,7 @@ void OperatorProcess::start_informers() {
     informers_.push_back(std::move(ta));
   }
 
-  auto cta = std::make_unique<kube::Informer>(*client_, cluster_trigger_authentications(), kube::InformerOptions{});
+  auto cta = std::make_unique<kube::Informer>(*client_, ebb::cluster::cluster_trigger_authentications(), kube::InformerOptions{});
   auto cta_changed = [this](const Object& t) {
     enqueue_referencing("ClusterTriggerAuthentication", "", kube::meta_string(t, "name"));
   };
@@ -594,7 +589,7 @@ AdmissionLookups OperatorProcess::admission_lookups() {
   lookups.supported_types = supported_types_;
   lookups.scaled_objects = [this](const std::string& ns) -> std::vector<Json> {
     if (cache_complete_for(ns, true)) return scaled_objects_.by_namespace(ns);
-    auto list = client_->list_all(kube::resources::scaled_objects(), ns);
+    auto list = client_->list_all(ebb::cluster::scaled_objects(), ns);
     if (!list) {
       webhook_log_.warn("cannot list ScaledObjects", {{"namespace", ns}, {"error", list.error().message}});
       return {};

@@ -24,6 +24,8 @@
 
 namespace ebb::api {
 
+inline constexpr std::string_view kGroup = "keda.sh";
+inline constexpr std::string_view kVersion = "v1alpha1";
 inline constexpr std::string_view kKedaApiVersion = "keda.sh/v1alpha1";
 inline constexpr std::string_view kScaledObjectKind = "ScaledObject";
 inline constexpr std::string_view kTriggerAuthenticationKind = "TriggerAuthentication";

@@ -57,7 +57,6 @@ Resource deployments();
 Resource statefulsets();
 Resource horizontal_pod_autoscalers();  // autoscaling/v2
 Resource custom_resource_definitions();
-Resource scaled_objects();  // keda.sh/v1alpha1
 }  // namespace resources
 
 // "/api/v1/namespaces/ns/pods/name/status"; cluster-scoped resources ignore `ns`; an empty
