@@ -92,10 +92,6 @@ bool is_keda_trigger_type(std::string_view type) {
   return std::binary_search(types.begin(), types.end(), type);
 }
 
-bool is_resource_trigger_type(std::string_view type) {
-  return type == "cpu" || type == "memory";
-}
-
 std::optional<std::string> trigger_type_deprecation(std::string_view type) {
   if (type == "liiklus") return "the liiklus scaler is deprecated in KEDA and will be removed";
   return std::nullopt;

@@ -22,13 +22,6 @@ using detail::minimum_violation;
 using detail::required_value;
 using detail::unsupported_value;
 
-ValidationOptions ValidationOptions::supporting(std::vector<std::string> types) {
-  ValidationOptions options;
-  auto set = std::make_shared<const std::set<std::string, std::less<>>>(types.begin(), types.end());
-  options.supported_type = [set](std::string_view type) { return set->find(type) != set->end(); };
-  options.supported_types = std::move(types);
-  return options;
-}
 
 namespace {
 
@@ -235,8 +228,7 @@ class ScaledObjectValidator {
       check_trigger_type(trigger.type, path);
       check_trigger_auth(trigger, path);
       check_trigger_metric_type(trigger, path);
-      if (trigger.use_cached_metrics &&
-          (is_resource_trigger_type(trigger.type) || trigger.type == "cron"))
+      if (trigger.use_cached_metrics && !traits(trigger.type).cached_metrics)
         error(path + ".useCachedMetrics", "property \"useCachedMetrics\" is not supported for " +
                                               ebb::quoted(trigger.type) + " scaler");
       if (!trigger.name.empty() && !names.insert(trigger.name).second)
@@ -246,9 +238,14 @@ class ScaledObjectValidator {
     }
   }
 
-  bool supported(std::string_view type) const {
-    return options_.supported_type ? options_.supported_type(type) : is_keda_trigger_type(type);
+  TriggerTraits traits(std::string_view type) const {
+    if (options_.trigger_traits) return options_.trigger_traits(type);
+    TriggerTraits any;
+    any.supported = is_keda_trigger_type(type);
+    return any;
   }
+  bool supported(std::string_view type) const { return traits(type).supported; }
+  bool resource_metric(std::string_view type) const { return traits(type).resource_metric; }
 
   void check_trigger_type(const std::string& type, const std::string& path) {
     const auto type_path = path + ".type";
@@ -293,7 +290,7 @@ class ScaledObjectValidator {
     if (trigger.metric_type.empty()) return;
     if (!contains(kTriggerMetricTypes, trigger.metric_type)) {
       error(path + ".metricType", unsupported_value(trigger.metric_type, kTriggerMetricTypes));
-    } else if (trigger.metric_type == "Utilization" && !is_resource_trigger_type(trigger.type)) {
+    } else if (trigger.metric_type == "Utilization" && !resource_metric(trigger.type)) {
       // Same text as the scalers registry, so a caller merging both lists can drop duplicates.
       error(path + ".metricType",
             "'Utilization' metric type is unsupported for external metrics, allowed values are "
@@ -314,7 +311,7 @@ class ScaledObjectValidator {
   std::vector<std::string> formula_variables() const {
     std::vector<std::string> names;
     for (const auto& t : spec_.triggers)
-      if (!t.name.empty() && !is_resource_trigger_type(t.type)) names.push_back(t.name);
+      if (!t.name.empty() && !resource_metric(t.type)) names.push_back(t.name);
     return names;
   }
 
@@ -357,7 +354,7 @@ class ScaledObjectValidator {
 
     const bool only_resource_triggers =
         std::all_of(spec_.triggers.begin(), spec_.triggers.end(),
-                    [](const ScaleTrigger& t) { return is_resource_trigger_type(t.type); });
+                    [this](const ScaleTrigger& t) { return resource_metric(t.type); });
     if (!spec_.uses_scaling_modifiers() && !spec_.triggers.empty() && only_resource_triggers)
       error("spec.fallback",
             "at least one trigger (that is not cpu or memory) has to have the `AverageValue` type "
@@ -375,7 +372,7 @@ class ScaledObjectValidator {
     if (spec_.triggers.empty() || spec_.min_replica_count_or_default() != 0) return;
     const bool only_resource_triggers =
         std::all_of(spec_.triggers.begin(), spec_.triggers.end(),
-                    [](const ScaleTrigger& t) { return is_resource_trigger_type(t.type); });
+                    [this](const ScaleTrigger& t) { return resource_metric(t.type); });
     if (!only_resource_triggers) return;
     const std::string message =
         "scaledobject has only cpu/memory triggers AND minReplica is 0 (scale to zero doesn't "

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -45,9 +46,19 @@ TriggerAuthentication decode_one_trigger_authentication(std::string_view yaml) {
   return *docs[0].trigger_authentication();
 }
 
+// The traits the scalers registry gives these types (scalers::validation_options() in
+// production); api/ itself knows no trigger type.
 ValidationOptions test_options() {
-  return ValidationOptions::supporting(
-      {"cpu", "cron", "kafka", "memory", "rabbitmq", "redis", "redis-streams"});
+  ValidationOptions options;
+  options.supported_types = {"cpu", "cron", "kafka", "memory", "rabbitmq", "redis", "redis-streams"};
+  options.trigger_traits = [types = options.supported_types](std::string_view t) {
+    TriggerTraits traits;
+    traits.supported = std::find(types.begin(), types.end(), t) != types.end();
+    traits.resource_metric = t == "cpu" || t == "memory";
+    traits.cached_metrics = !traits.resource_metric && t != "cron";
+    return traits;
+  };
+  return options;
 }
 
 }  // namespace ebb::api::test

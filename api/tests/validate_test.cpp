@@ -196,7 +196,7 @@ TEST_CASE("trigger types: did you mean, unsupported, removed, deprecated") {
       ValidationOptions{});
   // A predicate with no list still rejects, without listing.
   ValidationOptions only_kafka;
-  only_kafka.supported_type = [](std::string_view t) { return t == "kafka"; };
+  only_kafka.trigger_traits = [](std::string_view t) { return TriggerTraits{.supported = t == "kafka"}; };
   run({{"unsupported without a list",
         kTarget + "  triggers: [{type: redis, metadata: {}}]\n",
         {"spec.triggers[0].type: unsupported trigger type \"redis\""}}},
@@ -497,6 +497,4 @@ TEST_CASE("KEDA's trigger type list") {
   CHECK(is_keda_trigger_type("clickhouse"));
   CHECK_FALSE(is_keda_trigger_type("external-mock"));
   CHECK_FALSE(is_keda_trigger_type("stan"));
-  CHECK(is_resource_trigger_type("cpu"));
-  CHECK_FALSE(is_resource_trigger_type("cron"));
 }

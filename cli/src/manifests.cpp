@@ -6,6 +6,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "ebb/scalers/scaled_object.h"
 #include "ebb/strings.h"
 
 extern char** environ;
@@ -110,15 +111,8 @@ std::vector<TriggerInput> trigger_inputs(const api::ScaledObject& so, const Mani
   for (std::size_t i = 0; i < so.spec.triggers.size(); ++i) {
     const auto& trigger = so.spec.triggers[i];
     TriggerInput input;
+    input.context = scalers::trigger_context(so, i);
     auto& ctx = input.context;
-    ctx.index = i;
-    ctx.type = trigger.type;
-    ctx.name = trigger.name;
-    ctx.metric_type = trigger.metric_type;
-    ctx.use_cached_metrics = trigger.use_cached_metrics;
-    ctx.metadata = trigger.metadata;
-    ctx.scaled_object_namespace = ns;
-    ctx.scaled_object_name = so.metadata.name;
 
     // …FromEnv: the ebb process environment stands in for the target container's.
     for (const auto& [key, value] : trigger.metadata) {

@@ -14,6 +14,7 @@
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/scalers/quantity.h"
 #include "ebb/scalers/registry.h"
+#include "ebb/scalers/scaled_object.h"
 #include "ebb/strings.h"
 
 namespace ebb::cli {
@@ -129,7 +130,7 @@ int run_probe(const std::vector<std::string>& files, const SecretSources& secret
     status = 1;
   }
   scalers::ConnectionPools pools;
-  const auto validation = api::ValidationOptions::supporting(scalers::Registry::builtin().types());
+  const auto validation = scalers::validation_options();
   std::vector<ProbedObject> objects;
   for (const auto& m : manifests.documents) {
     const auto* so = m.doc.scaled_object();

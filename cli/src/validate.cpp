@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "ebb/api/validate.h"
 #include "ebb/scalers/registry.h"
+#include "ebb/scalers/scaled_object.h"
 
 namespace ebb::cli {
 namespace {
@@ -63,7 +64,7 @@ int run_validate(const std::vector<std::string>& files, const SecretSources& sec
     ++invalid;
   }
   Reporter print(err);
-  const auto options = api::ValidationOptions::supporting(scalers::Registry::builtin().types());
+  const auto options = scalers::validation_options();
   for (const auto& m : manifests.documents) {
     for (const auto& w : m.doc.warnings) print(m, w, true);
     int errors = 0;

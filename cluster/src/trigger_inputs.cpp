@@ -5,11 +5,10 @@
 
 #include "ebb/api/annotations.h"
 #include "ebb/api/decode.h"
-#include "ebb/api/keda_types.h"
 #include "ebb/api/validate.h"
 #include "ebb/cluster/resources.h"
-#include "ebb/scalers/quantity.h"
 #include "ebb/scalers/registry.h"
+#include "ebb/scalers/scaled_object.h"
 #include "ebb/strings.h"
 
 namespace ebb::cluster {
@@ -23,71 +22,14 @@ std::string trigger_label(std::size_t index, const std::string& type) {
 
 }  // namespace
 
-Result<ResourceMetric, FieldErrors> parse_resource_trigger(const api::ScaleTrigger& trigger) {
-  FieldErrors errors;
-  ResourceMetric out;
-  out.resource = trigger.type;
-  if (trigger.metric_type != "Utilization" && trigger.metric_type != "AverageValue") {
-    errors.push_back({"metricType", trigger.metric_type.empty()
-                                        ? "required for a " + trigger.type + " trigger: 'Utilization' or 'AverageValue'"
-                                        : "unknown metric type " + ebb::quoted(trigger.metric_type) + " for a " +
-                                              trigger.type + " trigger: 'Utilization' or 'AverageValue'"});
-  }
-  out.target_type = trigger.metric_type;
-  if (trigger.metadata.count("type"))
-    errors.push_back({"metadata.type", "removed in KEDA 2.18: use the trigger's metricType instead"});
-  auto value_it = trigger.metadata.find("value");
-  const std::string value = value_it == trigger.metadata.end() ? "" : std::string(trim(value_it->second));
-  if (value.empty()) {
-    errors.push_back({"metadata.value", "required"});
-  } else if (trigger.metric_type == "Utilization") {
-    auto n = api::parse_go_int32(value);
-    if (!n || *n <= 0)
-      errors.push_back({"metadata.value", "invalid value " + ebb::quoted(value) + ": must be a positive integer percentage"});
-    else
-      out.average_utilization = *n;
-  } else if (trigger.metric_type == "AverageValue") {
-    double q = 0;
-    if (!scalers::parse_quantity(value, q) || q <= 0)
-      errors.push_back({"metadata.value", "invalid value " + ebb::quoted(value) + ": must be a positive quantity"});
-    else
-      out.average_value = value;
-  }
-  if (auto it = trigger.metadata.find("containerName"); it != trigger.metadata.end())
-    out.container_name = std::string(trim(it->second));
-  if (!errors.empty()) return unexpected(std::move(errors));
-  return out;
-}
-
-scalers::TriggerContext base_trigger_context(const api::ScaledObject& so, std::size_t index) {
-  const auto& trigger = so.spec.triggers.at(index);
-  scalers::TriggerContext ctx;
-  ctx.index = index;
-  ctx.type = trigger.type;
-  ctx.name = trigger.name;
-  ctx.metric_type = trigger.metric_type;
-  ctx.use_cached_metrics = trigger.use_cached_metrics;
-  ctx.metadata = trigger.metadata;
-  ctx.scaled_object_namespace = so.metadata.namespace_;
-  ctx.scaled_object_name = so.metadata.name;
-  return ctx;
-}
-
-Result<TriggerMetric, FieldErrors> parse_trigger(const api::ScaledObject& so, const scalers::TriggerContext& ctx,
-                                                 const scalers::Registry& registry) {
+Result<TriggerMetric, FieldErrors> parse_trigger(const scalers::TriggerContext& ctx, const scalers::Registry& registry) {
+  auto parsed = registry.parse(ctx);
+  if (!parsed) return unexpected(std::move(parsed.error()));
   TriggerMetric out;
   out.index = ctx.index;
   out.type = ctx.type;
   out.name = ctx.name;
-  if (api::is_resource_trigger_type(ctx.type)) {
-    auto parsed = parse_resource_trigger(so.spec.triggers.at(ctx.index));
-    if (!parsed) return unexpected(std::move(parsed.error()));
-    out.resource = std::move(*parsed);
-    return out;
-  }
-  auto parsed = registry.parse(ctx);
-  if (!parsed) return unexpected(std::move(parsed.error()));
-  out.external = (*parsed)->metric_spec();
+  out.spec = (*parsed)->metric_spec();
   out.config = std::shared_ptr<const scalers::TriggerConfig>(std::move(*parsed));
   return out;
 }
@@ -150,7 +92,7 @@ TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledObje
 
   for (std::size_t i = 0; i < so.spec.triggers.size(); ++i) {
     const auto& trigger = so.spec.triggers[i];
-    auto ctx = base_trigger_context(so, i);
+    auto ctx = scalers::trigger_context(so, i);
     const auto label = trigger_label(i, trigger.type);
     std::vector<std::string> problems;
     bool transient = false;
@@ -221,7 +163,7 @@ TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledObje
 
     FieldErrors field_errors;
     if (problems.empty()) {
-      auto parsed = parse_trigger(so, ctx, registry);
+      auto parsed = parse_trigger(ctx, registry);
       if (parsed) {
         out.metrics.push_back(std::move(*parsed));
       } else {

@@ -141,10 +141,11 @@ spec:
   CHECK(inputs.contexts[0].auth_params.at("host") == "amqp://u:topsecret@rabbit:5672/");
   CHECK(inputs.contexts[1].auth_params.at("host") == "amqp://u:clustersecret@rabbit:5672/");
   REQUIRE(inputs.metrics.size() == 3);
-  CHECK(inputs.metrics[0].external->name == "s0-rabbitmq-a");
-  CHECK(inputs.metrics[1].external->name == "s1-rabbitmq-b");
-  CHECK(inputs.metrics[2].resource->resource == "cpu");
-  CHECK(inputs.metrics[2].resource->container_name == "app");
+  CHECK(inputs.metrics[0].spec.name == "s0-rabbitmq-a");
+  CHECK(inputs.metrics[1].spec.name == "s1-rabbitmq-b");
+  REQUIRE(inputs.metrics[2].spec.resource);
+  CHECK(inputs.metrics[2].spec.resource->resource == "cpu");
+  CHECK(inputs.metrics[2].spec.resource->container_name == "app");
   REQUIRE(inputs.problems.size() == 2);
   CHECK(inputs.problems[0].index == 2);
   CHECK_THAT(inputs.problems[0].message, Catch::StartsWith("trigger 2 (rabbitmq)") && Catch::Contains("\"absent\""));
@@ -158,22 +159,4 @@ spec:
   auto moved = cluster::resolve_trigger_inputs(*f.client, so, &env, other);
   CHECK(moved.contexts[1].auth_params.empty());
   CHECK(moved.problems.size() == 3);
-}
-
-TEST_CASE("cpu/memory triggers are parsed here: metricType and value are checked") {
-  api::ScaleTrigger t;
-  t.type = "cpu";
-  t.metadata = {{"value", "70"}};
-  auto no_type = cluster::parse_resource_trigger(t);
-  REQUIRE_FALSE(no_type.ok());
-  CHECK(no_type.error().front().path == "metricType");
-  t.metric_type = "Utilization";
-  t.metadata["value"] = "seventy";
-  auto bad = cluster::parse_resource_trigger(t);
-  REQUIRE_FALSE(bad.ok());
-  CHECK(bad.error().front().path == "metadata.value");
-  t.metadata["value"] = "70";
-  auto ok = cluster::parse_resource_trigger(t);
-  REQUIRE(ok.ok());
-  CHECK(ok->average_utilization == 70);
 }

@@ -8,8 +8,8 @@
 #include <limits>
 
 #include "ebb/api/annotations.h"
-#include "ebb/api/keda_types.h"
 #include "ebb/scalers/quantity.h"
+#include "ebb/scalers/scaled_object.h"
 #include "ebb/strings.h"
 #include "ebb/time.h"
 
@@ -107,10 +107,7 @@ Result<ScalingPolicy> scaling_policy(const api::ScaledObject& so) {
 
   const auto* modifiers = spec.scaling_modifiers();
   if (modifiers) {
-    std::vector<std::string> variables;
-    for (const auto& t : spec.triggers)
-      if (!t.name.empty() && !api::is_resource_trigger_type(t.type)) variables.push_back(t.name);
-    auto formula = scalers::Formula::compile(modifiers->formula, variables);
+    auto formula = scalers::Formula::compile(modifiers->formula, scalers::formula_variables(so));
     if (!formula.ok())
       return fail("spec.advanced.scalingModifiers.formula: " + formula.error().message);
     const auto target = parse_number(modifiers->target);

@@ -264,25 +264,6 @@ std::string quantity(const ebb::Result<std::vector<adapter::MetricSample>, adapt
 
 }  // namespace
 
-TEST_CASE("keda_scaler_name gives KEDA's scaler struct names") {
-  CHECK(adapter::keda_scaler_name("redis") == "redisScaler");
-  CHECK(adapter::keda_scaler_name("redis-streams") == "redisStreamsScaler");
-  CHECK(adapter::keda_scaler_name("rabbitmq") == "rabbitMQScaler");
-  CHECK(adapter::keda_scaler_name("kafka") == "kafkaScaler");
-  CHECK(adapter::keda_scaler_name("prometheus") == "prometheusScaler");
-  CHECK(adapter::keda_scaler_name("metrics-api") == "metricsAPIScaler");
-  CHECK(adapter::keda_scaler_name("cron") == "cronScaler");
-  CHECK(adapter::keda_scaler_name("postgresql") == "postgreSQLScaler");
-  CHECK(adapter::keda_scaler_name("mysql") == "mySQLScaler");
-  CHECK(adapter::keda_scaler_name("nats-jetstream") == "natsJetStreamScaler");
-  CHECK(adapter::keda_scaler_name("etcd") == "etcdScaler");
-  CHECK(adapter::keda_scaler_name("beanstalkd") == "BeanstalkdScaler");
-  CHECK(adapter::keda_scaler_name("cpu") == "cpuMemoryScaler");
-  CHECK(adapter::keda_scaler_name("memory") == "cpuMemoryScaler");
-  CHECK(adapter::keda_scaler_name("azure-service-bus") == "azureServiceBusScaler");
-  CHECK(adapter::keda_scaler_name("gcp-pubsub") == "gcpPubsubScaler");
-}
-
 TEST_CASE("an HPA read answers the redis list length as a quantity, from the cache while fresh") {
   Env env;
   ebb::test::RedisServer redis;

@@ -37,10 +37,11 @@ json external_metric(const std::string& name, const std::string& so_name, json t
                 {"target", std::move(target)}}}};
 }
 
-json resource_metric(const cluster::ResourceMetric& r) {
-  json target = r.target_type == "Utilization"
-                    ? json{{"type", "Utilization"}, {"averageUtilization", r.average_utilization}}
-                    : json{{"type", "AverageValue"}, {"averageValue", r.average_value}};
+json resource_metric(const scalers::MetricSpec& spec) {
+  const auto& r = *spec.resource;
+  json target = spec.target_type == scalers::MetricTargetType::Utilization
+                    ? json{{"type", "Utilization"}, {"averageUtilization", static_cast<std::int32_t>(spec.target)}}
+                    : json{{"type", "AverageValue"}, {"averageValue", spec.target_quantity}};
   if (!r.container_name.empty())
     return json{{"type", "ContainerResource"},
                 {"containerResource", {{"name", r.resource}, {"container", r.container_name}, {"target", target}}}};
@@ -58,15 +59,15 @@ Result<DesiredHpa> build_hpa(const api::ScaledObject& so, const cluster::ScaleTa
   std::vector<json> specs;
   std::set<std::string> seen;
   for (const auto& m : metrics) {
-    if (m.external) {
-      const auto& spec = *m.external;
+    const auto& spec = m.spec;
+    if (spec.external()) {
       if (!seen.insert(spec.name).second)
         return fail("metricName " + spec.name + " defined multiple times in ScaledObject " + so_name);
       out.external_metric_names.push_back(spec.name);
       specs.push_back(external_metric(spec.name, so_name, metric_target(spec.target_type, spec.target_quantity)));
-    } else if (m.resource) {
-      if (m.resource->container_name.empty()) out.resource_metric_names.push_back(m.resource->resource);
-      specs.push_back(resource_metric(*m.resource));
+    } else {
+      if (spec.resource->container_name.empty()) out.resource_metric_names.push_back(spec.resource->resource);
+      specs.push_back(resource_metric(spec));
     }
   }
 

@@ -19,8 +19,8 @@
 #include "ebb/operator/hpa.h"
 #include "ebb/operator/ownership.h"
 #include "ebb/operator/status.h"
-#include "ebb/scalers/formula.h"
 #include "ebb/scalers/registry.h"
+#include "ebb/scalers/scaled_object.h"
 #include "ebb/strings.h"
 #include "ebb/time.h"
 
@@ -61,11 +61,6 @@ std::string validation_context(const FieldErrors& errors) {
     return "ScaledObject doesn't have correct Idle/Min/Max Replica Counts specification";
   if (path.starts_with("spec.scaleTargetRef")) return "ScaledObject doesn't have correct scaleTargetRef specification";
   return "ScaledObject doesn't have correct specification";
-}
-
-const std::vector<std::string>& resource_trigger_types() {
-  static const std::vector<std::string> types{"cpu", "memory"};
-  return types;
 }
 
 // HPAActive mirrors the HPA's ScalingActive condition (keda-compat §1.1.4).
@@ -142,9 +137,7 @@ class Pass {
     if (api::is_paused(so_.metadata.annotations)) return full_pause(*pause);
     handle_directional_pause();
 
-    auto validation_options = api::ValidationOptions::supporting(options_.supported_types);
-    validation_options.check_formula = scalers::check_formula;
-    auto validation = api::validate(so_, validation_options);
+    auto validation = api::validate(so_, scalers::validation_options(registry()));
     if (!validation.ok()) {
       fail_with(std::string(api::kReasonCheckFailed),
                 validation_context(validation.errors) + ": " + join_errors(validation.errors));
@@ -167,6 +160,7 @@ class Pass {
     }
     cluster::TriggerInputsOptions trigger_options;
     trigger_options.cluster_object_namespace = options_.cluster_object_namespace;
+    trigger_options.registry = &registry();
     auto inputs = cluster::resolve_trigger_inputs(client_, so_, env ? &*env : nullptr, trigger_options);
     if (!env_error.empty() && !so_.spec.scale_target_ref.env_source_container_name.empty()) {
       fail_with(std::string(api::kReasonCheckFailed),
@@ -204,6 +198,10 @@ class Pass {
   }
 
  private:
+  const scalers::Registry& registry() const {
+    return options_.registry ? *options_.registry : scalers::Registry::builtin();
+  }
+
   // --- results -----------------------------------------------------------------------------
 
   ReconcileResult error(std::string message) {
@@ -573,13 +571,7 @@ class Pass {
 
 ScaledObjectReconciler::ScaledObjectReconciler(kube::Client& client, kube::EventRecorder& events,
                                                ReconcilerOptions options, ReconcilerCaches caches)
-    : client_(client), events_(events), options_(std::move(options)), caches_(caches) {
-  // cpu and memory are HPA Resource metrics: they need no scaler, so the registry does not list them.
-  if (options_.supported_types.empty()) options_.supported_types = scalers::Registry::builtin().types();
-  for (const auto& t : resource_trigger_types())
-    if (std::find(options_.supported_types.begin(), options_.supported_types.end(), t) == options_.supported_types.end())
-      options_.supported_types.push_back(t);
-}
+    : client_(client), events_(events), options_(std::move(options)), caches_(caches) {}
 
 ReconcileResult ScaledObjectReconciler::reconcile(const std::string& key) {
   auto [ns, name] = kube::split_key(key);

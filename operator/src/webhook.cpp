@@ -23,12 +23,12 @@
 #include <exception>
 
 #include "ebb/api/decode.h"
-#include "ebb/api/keda_types.h"
 #include "ebb/api/validate.h"
 #include "ebb/json.h"
 #include "ebb/operator/ownership.h"
 #include "ebb/scalers/formula.h"
 #include "ebb/scalers/quantity.h"
+#include "ebb/scalers/scaled_object.h"
 
 namespace ebb::op {
 
@@ -143,12 +143,16 @@ bool limit_range_defaults(const std::vector<Json>& limit_ranges, const std::stri
 
 std::vector<Denial> check_container_requests(const api::ScaledObject& so, const std::string& ns,
                                              const AdmissionLookups& lookups) {
-  const auto& triggers = so.spec.triggers;
-  const bool any_resource_trigger =
-      std::any_of(triggers.begin(), triggers.end(),
-                  [](const api::ScaleTrigger& t) { return api::is_resource_trigger_type(t.type); });
+  // The resource metrics (cpu, memory) of the triggers, as the registry parses them.
+  const auto& registry = lookups.registry ? *lookups.registry : scalers::Registry::builtin();
+  std::vector<scalers::ResourceMetric> resources;
+  for (std::size_t i = 0; i < so.spec.triggers.size(); ++i) {
+    if (!registry.is_resource(so.spec.triggers[i].type)) continue;
+    auto parsed = registry.parse(scalers::trigger_context(so, i));
+    if (parsed && (*parsed)->metric_spec().resource) resources.push_back(*(*parsed)->metric_spec().resource);
+  }
   const auto& ref = so.spec.scale_target_ref;
-  if (!any_resource_trigger || ref.name.empty()) return {};
+  if (resources.empty() || ref.name.empty()) return {};
   // KEDA reads the pod template of these two kinds only; other targets are not checked.
   const auto api_version = ref.api_version_or_default();
   const auto kind = ref.kind_or_default();
@@ -167,11 +171,9 @@ std::vector<Denial> check_container_requests(const api::ScaledObject& so, const 
 
   std::optional<std::vector<Json>> limit_ranges;  // listed once, when first needed
   std::vector<Denial> denials;
-  for (const auto& trigger : triggers) {
-    if (!api::is_resource_trigger_type(trigger.type)) continue;
-    const auto& resource = trigger.type;
-    const auto named = trigger.metadata.find("containerName");
-    const std::string container_name = named == trigger.metadata.end() ? "" : named->second;
+  for (const auto& metric : resources) {
+    const auto& resource = metric.resource;
+    const auto& container_name = metric.container_name;
     for (const auto& container : containers) {
       const auto name = json_string(container, {"name"});
       if (!container_name.empty() && name != container_name) continue;
@@ -280,12 +282,8 @@ void review_scaled_object(const Request& request, const AdmissionLookups& lookup
   const auto& ns = so.metadata.namespace_;
   if (outcome.ns.empty()) outcome.ns = ns;
 
-  // An empty list means "every KEDA type": supporting({}) would accept none.
-  auto options = lookups.supported_types.empty()
-                     ? api::ValidationOptions{}
-                     : api::ValidationOptions::supporting(lookups.supported_types);
-  options.check_formula = scalers::check_formula;
-  const auto result = api::validate(so, options);
+  const auto result =
+      api::validate(so, scalers::validation_options(lookups.registry ? *lookups.registry : scalers::Registry::builtin()));
   std::vector<Denial> denials;
   for (const auto& e : result.errors) denials.push_back({reason_for(e), e.str()});
 

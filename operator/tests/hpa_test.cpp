@@ -4,6 +4,7 @@
 #include "ebb/api/decode.h"
 #include "ebb/cluster/trigger_inputs.h"
 #include "ebb/operator/hpa.h"
+#include "ebb/scalers/scaled_object.h"
 
 using nlohmann::json;
 using namespace ebb;
@@ -23,9 +24,9 @@ api::ScaledObject decode(const std::string& yaml) {
 std::vector<cluster::TriggerMetric> metrics_of(const api::ScaledObject& so) {
   std::vector<cluster::TriggerMetric> out;
   for (std::size_t i = 0; i < so.spec.triggers.size(); ++i) {
-    auto ctx = cluster::base_trigger_context(so, i);
+    auto ctx = scalers::trigger_context(so, i);
     ctx.resolved_env = {{"RABBIT_URL", "amqp://user:pw@rabbit:5672/"}};
-    auto m = cluster::parse_trigger(so, ctx, scalers::Registry::builtin());
+    auto m = cluster::parse_trigger(ctx, scalers::Registry::builtin());
     if (!m) FAIL(m.error().front().str());
     out.push_back(std::move(*m));
   }

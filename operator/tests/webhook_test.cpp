@@ -26,7 +26,7 @@ struct Cluster {
   std::vector<Json> hpas;
   std::vector<Json> workloads;
   std::vector<Json> limit_ranges;
-  std::vector<std::string> supported_types;
+  const ebb::scalers::Registry* registry = nullptr;  // null: the built-in one
   mutable std::vector<std::string> workload_lookups;  // "apiVersion kind ns/name"
 
   AdmissionLookups lookups() const {
@@ -43,7 +43,7 @@ struct Cluster {
           return w;
       return std::nullopt;
     };
-    l.supported_types = supported_types;
+    l.registry = registry;
     return l;
   }
 
@@ -302,22 +302,23 @@ TEST_CASE("webhook: each ScaledObject check denies with KEDA's reason label and 
        "ScaledObject/ScaledJob, but it must be unique"},
       {"incorrect-triggers: no triggers", scaled_object("o", {{"triggers", Json::array()}}),
        "incorrect-triggers", "spec.triggers: no triggers defined in the ScaledObject/ScaledJob"},
-      {"incorrect-triggers: useCachedMetrics on cron",
-       scaled_object("o", {{"triggers",
-                            {{{"type", "cron"},
+      {"incorrect-triggers: useCachedMetrics on memory",
+       // A custom target: KEDA checks container requests of Deployments and StatefulSets only.
+       scaled_object("o", {{"minReplicaCount", 1},
+                           {"scaleTargetRef", {{"apiVersion", "example.com/v1"}, {"kind", "Widget"}, {"name", "w"}}},
+                           {"triggers",
+                            {{{"type", "memory"},
+                              {"metricType", "Utilization"},
                               {"useCachedMetrics", true},
-                              {"metadata",
-                               {{"timezone", "UTC"},
-                                {"start", "0 * * * *"},
-                                {"end", "5 * * * *"},
-                                {"desiredReplicas", "2"}}}}}}}),
+                              {"metadata", {{"value", "60"}}}}}}}),
        "incorrect-triggers",
        "spec.triggers[0].useCachedMetrics: property \"useCachedMetrics\" is not supported for "
-       "\"cron\" scaler"},
+       "\"memory\" scaler"},
       {"incorrect-triggers: a KEDA type Ebb cannot run",
        scaled_object("o"),
        "incorrect-triggers",
-       "spec.triggers[0].type: unsupported trigger type \"rabbitmq\" (supported: kafka, redis)",
+       "spec.triggers[0].type: unsupported trigger type \"rabbitmq\" (supported: kafka, redis, "
+       "redis-cluster, redis-sentinel)",
        {"kafka", "redis"}},
       {"scaling-modifiers: formula without target",
        scaled_object("o", {{"advanced", {{"scalingModifiers", {{"formula", "1 + 2"}}}}}}),
@@ -350,7 +351,10 @@ TEST_CASE("webhook: each ScaledObject check denies with KEDA's reason label and 
   for (const auto& c : cases) {
     CAPTURE(c.name);
     Cluster cluster;
-    cluster.supported_types = c.supported;
+    // A registry with only the scalers of these types, for the "unsupported" messages.
+    ebb::scalers::Registry registry;
+    for (const auto& type : c.supported) registry.add(*ebb::scalers::Registry::builtin().find(type));
+    if (!c.supported.empty()) cluster.registry = &registry;
     check_denied(run(admission_review("CREATE", c.so), cluster), c.reason, c.message);
   }
 }

@@ -1,4 +1,4 @@
-// The list of built-in scalers: the one line each scaler adds outside its own file.
+// The registry of built-in scalers, filled from builtin.list.
 #include "builtin.h"
 
 namespace ebb::scalers {
@@ -6,11 +6,9 @@ namespace ebb::scalers {
 const Registry& Registry::builtin() {
   static const Registry registry = [] {
     Registry r;
-    // one line per scaler file, alphabetical
-    register_kafka_scaler(r);
-    register_rabbitmq_scaler(r);
-    register_redis_scaler(r);
-    register_redis_streams_scaler(r);
+#define EBB_SCALER(name) register_##name##_scaler(r);
+#include "builtin.list"
+#undef EBB_SCALER
     return r;
   }();
   return registry;

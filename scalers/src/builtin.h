@@ -1,12 +1,12 @@
-// Registration functions of the built-in scalers (each defined in its scaler's own file).
+// What every scaler file includes: the registry, and the registration functions of the
+// built-in scalers, declared from builtin.list (the one line a new scaler adds outside its
+// own file).
 #pragma once
 
 #include "ebb/scalers/registry.h"
 
 namespace ebb::scalers {
-// one declaration per scaler file, alphabetical
-void register_kafka_scaler(Registry& registry);
-void register_rabbitmq_scaler(Registry& registry);
-void register_redis_scaler(Registry& registry);
-void register_redis_streams_scaler(Registry& registry);
+#define EBB_SCALER(name) void register_##name##_scaler(Registry& registry);
+#include "builtin.list"
+#undef EBB_SCALER
 }  // namespace ebb::scalers

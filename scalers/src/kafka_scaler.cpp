@@ -1,6 +1,6 @@
 // The `kafka` trigger (keda-compat §6.1): consumer-group lag over one topic, or over every
 // topic the group has committed offsets for. Parsing and the lag arithmetic are pure
-// (kafka/config.h, kafka/lag.h); poll() reads offsets through the shared KafkaPool.
+// (kafka/config.h, kafka/lag.h); poll() reads offsets through the shared kafka::Clients.
 #include <algorithm>
 
 #include "builtin.h"
@@ -215,7 +215,7 @@ constexpr auto kPollTimeout = std::chrono::seconds(10);
 
 class KafkaScaler final : public Scaler {
  public:
-  KafkaScaler(KafkaConfig config, kafka::KafkaPool& pool) : config_(std::move(config)), pool_(pool) {}
+  KafkaScaler(KafkaConfig config, kafka::Clients& pool) : config_(std::move(config)), pool_(pool) {}
 
   Result<PollResult> poll() override {
     const auto deadline = kafka::Clock::now() + kPollTimeout;
@@ -281,8 +281,8 @@ class KafkaScaler final : public Scaler {
   }
 
   KafkaConfig config_;
-  kafka::KafkaPool& pool_;
-  std::shared_ptr<kafka::KafkaClient> client_;
+  kafka::Clients& pool_;
+  std::shared_ptr<kafka::Client> client_;
   kafka::PreviousOffsets previous_;
 };
 
@@ -292,7 +292,7 @@ class KafkaTrigger final : public TriggerConfig {
   const MetricSpec& metric_spec() const override { return spec_; }
   std::string endpoint() const override { return "kafka " + config_.bootstrap(); }
   Result<std::unique_ptr<Scaler>> create_scaler(ConnectionPools& pools) const override {
-    return std::unique_ptr<Scaler>(std::make_unique<KafkaScaler>(config_, pools.get<kafka::KafkaPool>()));
+    return std::unique_ptr<Scaler>(std::make_unique<KafkaScaler>(config_, pools.get<kafka::Clients>()));
   }
 
  private:
@@ -314,7 +314,6 @@ ParseResult parse_kafka(const TriggerContext& ctx) {
   return std::unique_ptr<TriggerConfig>(std::make_unique<KafkaTrigger>(*std::move(config), std::move(spec)));
 }
 
-FieldErrors kafka_warnings(const TriggerContext& ctx) { return table().warnings(ctx); }
 
 }  // namespace
 
@@ -336,7 +335,11 @@ Result<KafkaConfig, FieldErrors> parse_kafka_config(const TriggerContext& ctx) {
 }  // namespace kafka
 
 void register_kafka_scaler(Registry& registry) {
-  registry.add({"kafka", parse_kafka, kafka_warnings});
+  registry.add(ScalerDefinition{.types = {"kafka"},
+                                .keda_name = "kafkaScaler",
+                                .summary = "consumer group lag over a topic's partitions",
+                                .parse = parse_kafka}
+                   .with_table(table()));
 }
 
 }  // namespace ebb::scalers

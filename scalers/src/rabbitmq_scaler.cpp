@@ -1,7 +1,7 @@
 // The `rabbitmq` trigger (keda-compat §6.2, KEDA pkg/scalers/rabbitmq_scaler.go).
 //
 // AMQP protocol: a passive queue.declare on a connection shared by every trigger that reaches
-// the same broker identity (rabbitmq/amqp_client.h). HTTP protocol: the management API through
+// the same broker identity (rabbitmq/amqp.h). HTTP protocol: the management API through
 // an HTTP client shared per TLS configuration (rabbitmq/management_client.h).
 //
 // Deliberate choices where KEDA's behaviour is accidental:
@@ -21,7 +21,7 @@
 #include "ebb/scalers/quantity.h"
 #include "ebb/scalers/registry.h"
 #include "ebb/strings.h"
-#include "rabbitmq/amqp_client.h"
+#include "rabbitmq/amqp.h"
 #include "rabbitmq/config.h"
 #include "rabbitmq/management_client.h"
 #include "tls_params.h"
@@ -328,7 +328,7 @@ class RabbitTrigger final : public TriggerConfig {
     }
     auto settings = amqp_settings(config_);
     if (!settings) return fail("error parsing RabbitMQ connection string: " + settings.error().message);
-    auto connection = pools.get<AmqpPool>().get(*settings);
+    auto connection = pools.get<AmqpConnections>().get(*settings);
     return std::unique_ptr<Scaler>(std::make_unique<AmqpQueueScaler>(std::move(connection), config_));
   }
 
@@ -351,13 +351,15 @@ ParseResult parse(const TriggerContext& ctx) {
   return std::unique_ptr<TriggerConfig>(std::make_unique<RabbitTrigger>(std::move(*config), std::move(spec)));
 }
 
-FieldErrors warnings(const TriggerContext& ctx) { return table().warnings(ctx); }
-
 }  // namespace
 }  // namespace rabbitmq
 
 void register_rabbitmq_scaler(Registry& registry) {
-  registry.add({"rabbitmq", rabbitmq::parse, rabbitmq::warnings});
+  registry.add(ScalerDefinition{.types = {"rabbitmq"},
+                                .keda_name = "rabbitMQScaler",
+                                .summary = "messages in a queue, or its message rate (AMQP or the management API)",
+                                .parse = rabbitmq::parse}
+                   .with_table(rabbitmq::table()));
 }
 
 }  // namespace ebb::scalers

@@ -6,8 +6,8 @@
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/scalers/params.h"
 #include "ebb/scalers/quantity.h"
+#include "redis/client.h"
 #include "redis/metadata.h"
-#include "redis/pool.h"
 
 namespace ebb::scalers {
 
@@ -47,7 +47,7 @@ return t
 
 class RedisListScaler final : public Scaler {
  public:
-  RedisListScaler(redis::RedisPool& pool, redis::Deployment deployment, std::string list, double activation)
+  RedisListScaler(redis::Client& pool, redis::Deployment deployment, std::string list, double activation)
       : pool_(pool), deployment_(std::move(deployment)), list_(std::move(list)), activation_(activation) {}
 
   Result<PollResult> poll() override {
@@ -65,7 +65,7 @@ class RedisListScaler final : public Scaler {
   }
 
  private:
-  redis::RedisPool& pool_;
+  redis::Client& pool_;
   const redis::Deployment deployment_;
   const std::string list_;
   const double activation_;
@@ -79,7 +79,7 @@ class RedisListTrigger final : public TriggerConfig {
   std::string endpoint() const override { return redis::describe_endpoint(deployment_); }
   Result<std::unique_ptr<Scaler>> create_scaler(ConnectionPools& pools) const override {
     return std::unique_ptr<Scaler>(
-        std::make_unique<RedisListScaler>(pools.get<redis::RedisPool>(), deployment_, list_, spec_.activation_target));
+        std::make_unique<RedisListScaler>(pools.get<redis::Client>(), deployment_, list_, spec_.activation_target));
   }
 
  private:
@@ -107,12 +107,14 @@ ParseResult parse(const TriggerContext& ctx) {
       std::make_unique<RedisListTrigger>(std::move(spec), std::move(deployment).value(), c.list_name));
 }
 
-FieldErrors warnings(const TriggerContext& ctx) { return table().warnings(ctx); }
-
 }  // namespace
 
 void register_redis_scaler(Registry& registry) {
-  for (const char* type : {"redis", "redis-cluster", "redis-sentinel"}) registry.add({type, parse, warnings});
+  registry.add(ScalerDefinition{.types = {"redis", "redis-cluster", "redis-sentinel"},
+                                .keda_name = "redisScaler",
+                                .summary = "length of a list (or set, sorted set, hash)",
+                                .parse = parse}
+                   .with_table(table()));
 }
 
 }  // namespace ebb::scalers

@@ -10,8 +10,8 @@
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/scalers/params.h"
 #include "ebb/scalers/quantity.h"
+#include "redis/client.h"
 #include "redis/metadata.h"
-#include "redis/pool.h"
 
 namespace ebb::scalers {
 
@@ -100,7 +100,7 @@ GroupLag find_group_lag(const redis::Reply& groups, const std::string& group) {
 
 class RedisStreamsScaler final : public Scaler {
  public:
-  RedisStreamsScaler(redis::RedisPool& pool, redis::Deployment deployment, RedisStreamsConfig config)
+  RedisStreamsScaler(redis::Client& pool, redis::Deployment deployment, RedisStreamsConfig config)
       : pool_(pool), deployment_(std::move(deployment)), c_(std::move(config)), mode_(select_mode(c_)) {}
 
   Result<PollResult> poll() override {
@@ -172,7 +172,7 @@ class RedisStreamsScaler final : public Scaler {
     return lag.lag;
   }
 
-  redis::RedisPool& pool_;
+  redis::Client& pool_;
   const redis::Deployment deployment_;
   const RedisStreamsConfig c_;
   const StreamMode mode_;
@@ -186,7 +186,7 @@ class RedisStreamsTrigger final : public TriggerConfig {
   std::string endpoint() const override { return redis::describe_endpoint(deployment_); }
   Result<std::unique_ptr<Scaler>> create_scaler(ConnectionPools& pools) const override {
     return std::unique_ptr<Scaler>(
-        std::make_unique<RedisStreamsScaler>(pools.get<redis::RedisPool>(), deployment_, config_));
+        std::make_unique<RedisStreamsScaler>(pools.get<redis::Client>(), deployment_, config_));
   }
 
  private:
@@ -215,13 +215,14 @@ ParseResult parse(const TriggerContext& ctx) {
       std::make_unique<RedisStreamsTrigger>(std::move(spec), std::move(deployment).value(), std::move(c)));
 }
 
-FieldErrors warnings(const TriggerContext& ctx) { return table().warnings(ctx); }
-
 }  // namespace
 
 void register_redis_streams_scaler(Registry& registry) {
-  for (const char* type : {"redis-streams", "redis-cluster-streams", "redis-sentinel-streams"})
-    registry.add({type, parse, warnings});
+  registry.add(ScalerDefinition{.types = {"redis-streams", "redis-cluster-streams", "redis-sentinel-streams"},
+                                .keda_name = "redisStreamsScaler",
+                                .summary = "stream length, pending entries or consumer group lag",
+                                .parse = parse}
+                   .with_table(table()));
 }
 
 }  // namespace ebb::scalers

@@ -1,5 +1,7 @@
 #include "ebb/scalers/registry.h"
 
+#include <cctype>
+#include <set>
 #include <stdexcept>
 
 #include "ebb/strings.h"
@@ -7,23 +9,37 @@
 namespace ebb::scalers {
 
 std::string_view to_string(MetricTargetType t) {
-  return t == MetricTargetType::Value ? "Value" : "AverageValue";
+  switch (t) {
+    case MetricTargetType::Value: return "Value";
+    case MetricTargetType::Utilization: return "Utilization";
+    case MetricTargetType::AverageValue: break;
+  }
+  return "AverageValue";
 }
 
 void Registry::add(ScalerDefinition definition) {
-  const auto type = definition.type;
-  if (!definitions_.emplace(type, std::move(definition)).second)
-    throw std::logic_error("scaler type registered twice: " + type);
+  if (definition.types.empty() || !definition.parse) throw std::logic_error("scaler definition without types or parse");
+  auto shared = std::make_shared<const ScalerDefinition>(std::move(definition));
+  for (const auto& type : shared->types)
+    if (!definitions_.emplace(type, shared).second) throw std::logic_error("scaler type registered twice: " + type);
 }
 
 const ScalerDefinition* Registry::find(std::string_view type) const {
   auto it = definitions_.find(type);
-  return it == definitions_.end() ? nullptr : &it->second;
+  return it == definitions_.end() ? nullptr : it->second.get();
 }
 
 std::vector<std::string> Registry::types() const {
   std::vector<std::string> out;
   for (const auto& [name, _] : definitions_) out.push_back(name);
+  return out;
+}
+
+std::vector<const ScalerDefinition*> Registry::definitions() const {
+  std::vector<const ScalerDefinition*> out;
+  std::set<const ScalerDefinition*> seen;
+  for (const auto& [name, def] : definitions_)
+    if (seen.insert(def.get()).second) out.push_back(def.get());
   return out;
 }
 
@@ -35,8 +51,34 @@ ParseResult Registry::parse(const TriggerContext& ctx) const {
       message = "unknown trigger type " + quoted(ctx.type) + " (did you mean " + quoted(hint) + "?)";
     return unexpected(FieldErrors{{"type", message}});
   }
-  if (auto t = parse_metric_type(ctx.metric_type); !t) return unexpected(FieldErrors{t.error()});
+  if (def->source == MetricSource::External)
+    if (auto t = parse_metric_type(ctx.metric_type); !t) return unexpected(FieldErrors{t.error()});
   return def->parse(ctx);
+}
+
+FieldErrors Registry::warnings(const TriggerContext& ctx) const {
+  const auto* def = find(ctx.type);
+  return def && def->warnings ? def->warnings(ctx) : FieldErrors{};
+}
+
+bool Registry::is_resource(std::string_view type) const {
+  const auto* def = find(type);
+  return def && def->source == MetricSource::Resource;
+}
+
+std::string Registry::keda_name(std::string_view type) const {
+  if (const auto* def = find(type); def && !def->keda_name.empty()) return def->keda_name;
+  std::string out;
+  bool upper = false;
+  for (char c : type) {
+    if (c == '-' || c == '_' || c == '.' || c == ' ') {
+      upper = !out.empty();
+      continue;
+    }
+    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    upper = false;
+  }
+  return out + "Scaler";
 }
 
 std::string normalize_metric_name(std::string_view s) {

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "ebb/scalers/registry.h"
-#include "kafka/client.h"
+#include "kafka/kafka_client.h"
 #include "kafka/config.h"
 #include "kafka/lag.h"
 

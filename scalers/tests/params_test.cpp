@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "ebb/scalers/registry.h"
+
 using namespace ebb::scalers;
 using namespace ebb::scalers::params;
 
@@ -212,4 +214,28 @@ TEST_CASE("params: a table's warnings are unknown keys, then deprecation announc
             "metadata.nmae: unknown parameter \"nmae\" for trigger type \"sample\" (did you mean \"name\"?)",
             "metadata.oldName: parameter \"oldName\" is deprecated: use name"});
   CHECK(t.warnings(ctx({{"name", "a"}})).empty());
+}
+
+TEST_CASE("registry: KEDA's scaler names label the metrics of every registered type") {
+  const auto& r = ebb::scalers::Registry::builtin();
+  CHECK(r.keda_name("redis") == "redisScaler");
+  CHECK(r.keda_name("redis-sentinel") == "redisScaler");
+  CHECK(r.keda_name("redis-cluster-streams") == "redisStreamsScaler");
+  CHECK(r.keda_name("rabbitmq") == "rabbitMQScaler");
+  CHECK(r.keda_name("kafka") == "kafkaScaler");
+  CHECK(r.keda_name("cpu") == "cpuMemoryScaler");
+  // A type without a definition gets KEDA's pattern.
+  CHECK(r.keda_name("azure-service-bus") == "azureServiceBusScaler");
+  for (const auto* def : r.definitions()) {
+    CAPTURE(def->types.front());
+    CHECK_FALSE(def->keda_name.empty());
+    CHECK_FALSE(def->summary.empty());
+    CHECK(def->parameters);
+  }
+}
+
+TEST_CASE("registry: a type registered twice is a programming error") {
+  ebb::scalers::Registry r;
+  r.add(*ebb::scalers::Registry::builtin().find("kafka"));
+  CHECK_THROWS_AS(r.add(*ebb::scalers::Registry::builtin().find("kafka")), std::logic_error);
 }

@@ -5,7 +5,7 @@
 
 #include "builtin.h"
 #include "ebb/scalers/quantity.h"
-#include "rabbitmq/amqp_client.h"
+#include "rabbitmq/amqp.h"
 #include "rabbitmq/config.h"
 #include "rabbitmq/queue_stats.h"
 

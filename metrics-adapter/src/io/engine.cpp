@@ -23,59 +23,16 @@
 #include "ebb/adapter/freshness.h"
 #include "ebb/api/annotations.h"
 #include "ebb/api/decode.h"
-#include "ebb/api/keda_types.h"
 #include "ebb/api/status.h"
 #include "ebb/cluster/scale_target.h"
 #include "ebb/cluster/trigger_inputs.h"
 #include "ebb/json.h"
 #include "ebb/kube/resource.h"
+#include "ebb/scalers/scaled_object.h"
 #include "ebb/strings.h"
 #include "ebb/time.h"
 
 namespace ebb::adapter {
-
-// ---------------------------------------------------------------------------------------------
-// keda_scaler_name
-
-std::string keda_scaler_name(const std::string& trigger_type) {
-  // KEDA's Go struct names (keda-compat §7.1); the cluster/sentinel variants share the struct of
-  // their plain type.
-  static const std::map<std::string, std::string, std::less<>> known = {
-      {"redis", "redisScaler"},
-      {"redis-cluster", "redisScaler"},
-      {"redis-sentinel", "redisScaler"},
-      {"redis-streams", "redisStreamsScaler"},
-      {"redis-cluster-streams", "redisStreamsScaler"},
-      {"redis-sentinel-streams", "redisStreamsScaler"},
-      {"rabbitmq", "rabbitMQScaler"},
-      {"kafka", "kafkaScaler"},
-      {"prometheus", "prometheusScaler"},
-      {"metrics-api", "metricsAPIScaler"},
-      {"cron", "cronScaler"},
-      {"postgresql", "postgreSQLScaler"},
-      {"mysql", "mySQLScaler"},
-      {"nats-jetstream", "natsJetStreamScaler"},
-      {"etcd", "etcdScaler"},
-      {"beanstalkd", "BeanstalkdScaler"},
-      {"mongodb", "mongoDBScaler"},
-      {"activemq", "activeMQScaler"},
-      {"artemis-queue", "artemisScaler"},
-      {"cpu", "cpuMemoryScaler"},
-      {"memory", "cpuMemoryScaler"},
-  };
-  if (auto it = known.find(trigger_type); it != known.end()) return it->second;
-  std::string out;
-  bool upper = false;
-  for (char c : trigger_type) {
-    if (c == '-' || c == '_' || c == '.' || c == ' ') {
-      upper = !out.empty();
-      continue;
-    }
-    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
-    upper = false;
-  }
-  return out + "Scaler";
-}
 
 namespace {
 
@@ -234,6 +191,10 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   std::condition_variable detached_done;
   std::size_t detached = 0;
 
+  const scalers::Registry& registry() const {
+    return options.registry ? *options.registry : scalers::Registry::builtin();
+  }
+
   std::shared_ptr<ObjectRuntime> find(const std::string& key) const {
     std::lock_guard lock(map_mutex);
     auto it = objects.find(key);
@@ -241,7 +202,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   }
 
   MetricLabels labels(const ObjectRuntime& rt, const TriggerRuntime& t) const {
-    return MetricLabels{rt.ns, rt.name, t.metric_name, t.name.empty() ? keda_scaler_name(t.type) : t.name, t.index};
+    return MetricLabels{rt.ns, rt.name, t.metric_name, t.name.empty() ? registry().keda_name(t.type) : t.name, t.index};
   }
 
   // --- building ---------------------------------------------------------------------------
@@ -254,6 +215,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     }
     cluster::TriggerInputsOptions input_options;
     input_options.cluster_object_namespace = options.cluster_object_namespace;
+    input_options.registry = &registry();
     auto inputs = cluster::resolve_trigger_inputs(deps.client, so, env ? &*env : nullptr, input_options);
 
     std::vector<std::string> status_names;
@@ -265,7 +227,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     std::vector<std::shared_ptr<TriggerRuntime>> out;
     for (std::size_t i = 0; i < so.spec.triggers.size(); ++i) {
       const auto& trigger = so.spec.triggers[i];
-      if (api::is_resource_trigger_type(trigger.type)) continue;
+      if (registry().is_resource(trigger.type)) continue;
       auto t = std::make_shared<TriggerRuntime>();
       t->index = i;
       t->type = trigger.type;
@@ -274,9 +236,9 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       const cluster::TriggerMetric* metric = nullptr;
       for (const auto& m : inputs.metrics)
         if (m.index == i) metric = &m;
-      if (metric && metric->external && metric->config) {
-        t->spec = *metric->external;
-        t->metric_name = metric->external->name;
+      if (metric && metric->config) {
+        t->spec = metric->spec;
+        t->metric_name = metric->spec.name;
         try {
           auto scaler = metric->config->create_scaler(deps.pools);
           if (scaler) t->scaler = std::move(scaler).value();
@@ -293,11 +255,11 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
         // compute its value: the pure step on the trigger's own fields (most scalers take their
         // target from metadata, not from auth params), and the name the operator derived with
         // the inputs it could read.
-        auto ctx = cluster::base_trigger_context(so, i);
+        auto ctx = scalers::trigger_context(so, i);
         if (env) ctx.resolved_env = env->source_env;
-        if (auto parsed = cluster::parse_trigger(so, ctx, scalers::Registry::builtin()); parsed && parsed->external) {
-          t->spec = *parsed->external;
-          t->metric_name = parsed->external->name;
+        if (auto parsed = cluster::parse_trigger(ctx, registry())) {
+          t->spec = parsed->spec;
+          t->metric_name = parsed->spec.name;
         }
         const std::string prefix = "s" + std::to_string(i) + "-";
         for (const auto& n : status_names)

@@ -107,7 +107,6 @@ class OperatorProcess {
   std::vector<std::thread> workers_;
 
   std::unique_ptr<net::HttpServer> health_server_, metrics_server_, webhook_server_;
-  std::vector<std::string> supported_types_;
 
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
@@ -149,9 +148,7 @@ int OperatorProcess::run() {
 
   events_ = std::make_unique<kube::EventRecorder>(*client_,
                                                   kube::EventRecorderOptions{"keda.sh/ebb-operator", identity_});
-  supported_types_ = scalers::Registry::builtin().types();
   ReconcilerOptions ropts;
-  ropts.supported_types = supported_types_;
   ropts.version = kOperatorVersion;
   ReconcilerCaches caches;
   // With a label selector the ScaledObject cache holds only this shard, but ownership conflicts
@@ -586,7 +583,6 @@ bool OperatorProcess::cache_complete_for(const std::string& ns, bool label_filte
 
 AdmissionLookups OperatorProcess::admission_lookups() {
   AdmissionLookups lookups;
-  lookups.supported_types = supported_types_;
   lookups.scaled_objects = [this](const std::string& ns) -> std::vector<Json> {
     if (cache_complete_for(ns, true)) return scaled_objects_.by_namespace(ns);
     auto list = client_->list_all(ebb::cluster::scaled_objects(), ns);

@@ -1,18 +1,15 @@
-// The Kafka side of the scaler's I/O: one librdkafka handle per distinct bootstrap servers +
-// security settings, shared by every trigger with that key (ConnectionPools owns the single
-// KafkaPool). A producer-type handle is enough: it answers metadata, the admin API's
-// ListConsumerGroupOffsets and ListOffsets (high-water marks) without joining any group.
-//
-// librdkafka reconnects by itself, so a handle whose brokers were all down serves again once
-// they are back; nothing is recreated. Every call is bounded by the deadline it is given.
-// Errors name the bootstrap servers and librdkafka's reason, never a credential.
+// What the kafka scaler needs of Kafka: partitions, a group's committed offsets and the
+// high-water marks, through one handle per distinct bootstrap servers + security settings that
+// every trigger with those settings shares. The implementation (scalers/clients/kafka/) needs
+// librdkafka, which only the polling processes link; a scaler gets the pool with
+// pools.get<kafka::Clients>().
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,61 +22,38 @@ namespace ebb::scalers::kafka {
 
 using Clock = std::chrono::steady_clock;
 
-class KafkaClient {
+// One handle. Every call is bounded by its deadline. Errors name the bootstrap servers and the
+// client library's reason, never a credential.
+class Client {
  public:
-  // Creates the handle (no I/O happens until the first request).
-  static Result<std::shared_ptr<KafkaClient>> open(const KafkaConfig& config);
-  ~KafkaClient();
-  KafkaClient(const KafkaClient&) = delete;
-  KafkaClient& operator=(const KafkaClient&) = delete;
+  virtual ~Client() = default;
 
   // "kafka <bootstrap servers>", for messages.
-  const std::string& endpoint() const { return endpoint_; }
+  virtual const std::string& endpoint() const = 0;
 
   // Partition ids of each topic, from one metadata request. `topics` empty: every topic.
-  Result<std::map<std::string, std::vector<std::int32_t>>> partitions(const std::set<std::string>& topics,
-                                                                      Clock::time_point deadline);
-  // Topics for which `group` has committed offsets (ListConsumerGroupOffsets without a
-  // partition list). A real broker answers this; the librdkafka 2.0.2 mock answers nothing.
-  Result<std::set<std::string>> group_topics(const std::string& group, Clock::time_point deadline);
+  virtual Result<std::map<std::string, std::vector<std::int32_t>>> partitions(const std::set<std::string>& topics,
+                                                                              Clock::time_point deadline) = 0;
+  // Topics for which `group` has committed offsets.
+  virtual Result<std::set<std::string>> group_topics(const std::string& group, Clock::time_point deadline) = 0;
   // Committed offsets of `group` for exactly these partitions; kNoCommittedOffset where the
   // group has committed nothing. A partition missing from the answer is missing from the map.
-  Result<std::map<TopicPartition, std::int64_t>> committed_offsets(const std::string& group,
-                                                                   const std::vector<TopicPartition>& partitions,
-                                                                   Clock::time_point deadline);
-  // High-water marks, batched per leader (ListOffsets with the "latest" timestamp).
-  Result<std::map<TopicPartition, std::int64_t>> high_watermarks(const std::vector<TopicPartition>& partitions,
-                                                                 Clock::time_point deadline);
-
- private:
-  struct Handle;
-  KafkaClient(std::string endpoint, std::unique_ptr<Handle> handle);
-  Unexpected<Error> failure(const std::string& what, const std::string& reason) const;
-
-  std::string endpoint_;
-  std::unique_ptr<Handle> handle_;
+  virtual Result<std::map<TopicPartition, std::int64_t>> committed_offsets(
+      const std::string& group, const std::vector<TopicPartition>& partitions, Clock::time_point deadline) = 0;
+  // High-water marks (ListOffsets with the "latest" timestamp).
+  virtual Result<std::map<TopicPartition, std::int64_t>> high_watermarks(const std::vector<TopicPartition>& partitions,
+                                                                         Clock::time_point deadline) = 0;
 };
 
-class KafkaPool {
+// The shared handles, by connection settings.
+class Clients {
  public:
-  // The shared client for this config's bootstrap + security settings, opened on first use.
-  // A client lives while some trigger holds it; a failed open is retried on the next call.
-  Result<std::shared_ptr<KafkaClient>> client(const KafkaConfig& config);
-  // Number of live clients, for tests of connection sharing.
-  std::size_t size() const;
-
- private:
-  mutable std::mutex mutex_;
-  std::map<std::string, std::weak_ptr<KafkaClient>> clients_;
+  virtual ~Clients() = default;
+  // The shared handle for this config's bootstrap + security settings, opened on first use. A
+  // handle lives while some trigger holds it; a failed open is retried on the next call.
+  virtual Result<std::shared_ptr<Client>> client(const KafkaConfig& config) = 0;
+  // Live handles, for tests of connection sharing.
+  virtual std::size_t size() const = 0;
 };
-
-// Key of the pool: every setting that changes the connection (secrets included; the key is
-// only compared, never shown).
-std::string pool_key(const KafkaConfig& config);
-
-// Whether librdkafka accepts the properties librdkafka_config() produces for `config`: every
-// rd_kafka_conf_set succeeds and rd_kafka_new creates a handle (without bootstrap servers, so
-// nothing connects). The error names the property, never its value.
-Result<void> librdkafka_accepts(const KafkaConfig& config);
 
 }  // namespace ebb::scalers::kafka

@@ -15,9 +15,6 @@ namespace ebb::api {
 const std::vector<std::string>& keda_trigger_types();
 bool is_keda_trigger_type(std::string_view type);
 
-// cpu and memory become HPA Resource metrics: no polling, no fallback, Utilization allowed.
-bool is_resource_trigger_type(std::string_view type);
-
 // A note for types KEDA deprecated ("liiklus") or removed ("stan"), for messages.
 std::optional<std::string> trigger_type_deprecation(std::string_view type);
 std::optional<std::string> trigger_type_removal(std::string_view type);

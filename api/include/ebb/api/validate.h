@@ -32,9 +32,19 @@ struct ValidationResult {
   bool ok() const { return errors.empty(); }
 };
 
+// What Ebb knows of one trigger type (the scalers registry decides:
+// scalers::validation_options()).
+struct TriggerTraits {
+  bool supported = false;        // Ebb can run it
+  bool resource_metric = false;  // an HPA resource metric (cpu, memory): Utilization allowed, no
+                                 // formula variable, no fallback input, scale to zero needs another trigger
+  bool cached_metrics = true;    // useCachedMetrics allowed
+};
+
 struct ValidationOptions {
-  // Whether Ebb can run a trigger type (the scalers registry decides). Empty: every KEDA type.
-  std::function<bool(std::string_view)> supported_type;
+  // The traits of each trigger type. Empty: every KEDA type is accepted and none is a resource
+  // metric (for tests of the rules that do not depend on types).
+  std::function<TriggerTraits(std::string_view)> trigger_traits;
   // Names listed in "unsupported trigger type … (supported: …)".
   std::vector<std::string> supported_types;
   // Checks scalingModifiers.formula against the trigger names it may use (named, non-cpu/memory
@@ -42,9 +52,6 @@ struct ValidationOptions {
   std::function<std::optional<std::string>(std::string_view formula,
                                            const std::vector<std::string>& variables)>
       check_formula;
-
-  // Options accepting exactly `types` (e.g. the scalers registry's list).
-  static ValidationOptions supporting(std::vector<std::string> types);
 };
 
 ValidationResult validate(const ScaledObject& so, const ValidationOptions& options = {});

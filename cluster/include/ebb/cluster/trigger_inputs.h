@@ -1,9 +1,8 @@
 // Everything a ScaledObject's triggers need from the cluster, and the scalers' pure step on top:
 // for each trigger, the (Cluster)TriggerAuthentication it references and the Secrets/ConfigMaps
 // that names, resolved to auth params (api::resolve_auth_params); the scale target's env for
-// `…FromEnv`; then the parse step (scalers::Registry::builtin()) giving the trigger's metric.
-// cpu/memory triggers are parsed here (keda-compat §6.8): they are HPA Resource metrics and have
-// no scaler.
+// `…FromEnv`; then the parse step (scalers::Registry::builtin()) giving the trigger's metric,
+// external or resource (cpu, memory) as the registry says.
 //
 // Namespaces: a TriggerAuthentication and its Secrets/ConfigMaps are read in the ScaledObject's
 // namespace; a ClusterTriggerAuthentication is cluster-scoped and its Secrets/ConfigMaps are read
@@ -32,28 +31,13 @@
 
 namespace ebb::cluster {
 
-// A cpu/memory trigger as an HPA Resource (or ContainerResource) metric.
-struct ResourceMetric {
-  std::string resource;        // "cpu" or "memory"
-  std::string container_name;  // non-empty: a ContainerResource metric
-  std::string target_type;     // "Utilization" or "AverageValue"
-  std::int32_t average_utilization = 0;  // Utilization
-  std::string average_value;             // AverageValue: the quantity as written ("500m")
-};
-
-// Pure: a cpu/memory trigger's metricType and metadata -> metric, or errors with paths relative
-// to the trigger ("metadata.value", "metricType").
-Result<ResourceMetric, FieldErrors> parse_resource_trigger(const api::ScaleTrigger& trigger);
-
-// What one trigger contributes to the HPA: an External metric spec from its scaler, or a
-// Resource metric. `config` (external only) is the scaler's parsed config, from which the
-// adapter builds the I/O side.
+// What one trigger contributes to the HPA (spec.external() or a resource metric), and the
+// scaler's parsed config, from which the adapter builds the I/O side.
 struct TriggerMetric {
   std::size_t index = 0;
   std::string type;
   std::string name;  // spec.triggers[i].name
-  std::optional<scalers::MetricSpec> external;
-  std::optional<ResourceMetric> resource;
+  scalers::MetricSpec spec;
   std::shared_ptr<const scalers::TriggerConfig> config;
 };
 
@@ -67,14 +51,9 @@ struct TriggerProblem {
   bool transient = false;  // an API failure, worth retrying unchanged
 };
 
-// The base TriggerContext of trigger `index` (no auth params, no env): the fields copied from
-// the spec. cli/src/manifests.cpp builds the same fields offline (kept there: a few lines).
-scalers::TriggerContext base_trigger_context(const api::ScaledObject& so, std::size_t index);
-
-// Pure: the metric of one trigger from a complete context (cpu/memory here, else the registry).
-// Error paths are relative to the trigger.
-Result<TriggerMetric, FieldErrors> parse_trigger(const api::ScaledObject& so, const scalers::TriggerContext& ctx,
-                                                 const scalers::Registry& registry);
+// Pure: the metric of one trigger from a complete context, through `registry`. Error paths are
+// relative to the trigger.
+Result<TriggerMetric, FieldErrors> parse_trigger(const scalers::TriggerContext& ctx, const scalers::Registry& registry);
 
 struct TriggerInputsOptions {
   std::string cluster_object_namespace = "keda";

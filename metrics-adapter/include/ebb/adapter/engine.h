@@ -40,19 +40,16 @@
 #include "ebb/adapter/scheduler.h"
 #include "ebb/kube/client.h"
 #include "ebb/scalers/connection_pools.h"
+#include "ebb/scalers/registry.h"
 
 namespace ebb::adapter {
 
 // Labels of keda-compat §7.1's label set L for one metric of one object.
 struct MetricLabels {
   std::string ns, scaled_object, metric;
-  std::string scaler;  // trigger name, else KEDA's Go struct name (keda_scaler_name)
+  std::string scaler;  // trigger name, else KEDA's scaler name (scalers::Registry::keda_name)
   std::size_t trigger_index = 0;
 };
-// "redis" -> "redisScaler", "redis-streams" -> "redisStreamsScaler", "rabbitmq" ->
-// "rabbitMQScaler", "kafka" -> "kafkaScaler", ... (keda-compat §7.1); unknown types ->
-// "<camelCase>Scaler".
-std::string keda_scaler_name(const std::string& trigger_type);
 
 // What the engine reports for Prometheus and logs; the process implements it. Called from
 // worker threads concurrently. Default: nothing.
@@ -73,6 +70,8 @@ struct EngineOptions {
   std::chrono::seconds hpa_sync_period = kDefaultHpaSyncPeriod;
   std::chrono::milliseconds poll_timeout{std::chrono::seconds(10)};
   std::string cluster_object_namespace = "keda";
+  // How each trigger type is parsed, built and labelled; null: scalers::Registry::builtin().
+  const scalers::Registry* registry = nullptr;
   // Tests and benches: the wall clock the decision and the freshness rule use.
   std::function<TimePoint()> now = [] { return Clock::now(); };
 };

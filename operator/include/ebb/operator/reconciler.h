@@ -19,14 +19,15 @@
 #include "ebb/kube/client.h"
 #include "ebb/kube/event_recorder.h"
 #include "ebb/kube/informer.h"
+#include "ebb/scalers/registry.h"
 
 namespace ebb::op {
 
 struct ReconcilerOptions {
   std::string field_manager = "ebb-operator";
-  // Trigger types Ebb can run (scalers::Registry::builtin().types()); others are a validation
-  // error on the object.
-  std::vector<std::string> supported_types;
+  // The trigger types Ebb can run and how each is validated and turned into HPA metrics;
+  // null: scalers::Registry::builtin(). Other types are a validation error on the object.
+  const scalers::Registry* registry = nullptr;
   // A missing scale target (or one without /scale) is rechecked this often, besides the work
   // queue's error backoff, so a Deployment created later is picked up.
   std::chrono::milliseconds missing_target_recheck{std::chrono::seconds(30)};

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ebb/scalers/registry.h"
+
 namespace ebb::op {
 
 using Json = nlohmann::json;
@@ -25,7 +27,8 @@ struct AdmissionLookups {
                                     const std::string& ns, const std::string& name)>
       workload;
   std::function<std::vector<Json>(const std::string& ns)> limit_ranges;
-  std::vector<std::string> supported_types;  // trigger types Ebb can run
+  // The trigger types Ebb can run and how each is validated; null: scalers::Registry::builtin().
+  const scalers::Registry* registry = nullptr;
 };
 
 // Paths (KEDA's, so existing webhook configurations keep working).

@@ -56,6 +56,14 @@ struct Lookup {
   std::string name;  // the alias that matched
 };
 
+// One declared parameter, as docs and `ebb scalers` describe it.
+struct ParamDoc {
+  std::vector<std::string> names;  // canonical name first, then aliases
+  Sources sources;
+  Options opts;
+  bool required() const { return !opts.optional && !opts.default_value && opts.deprecated.empty(); }
+};
+
 // Finds a parameter by any of `names` in `sources`, in order (first non-empty trimmed value).
 std::optional<Lookup> lookup(const TriggerContext& ctx, const std::vector<std::string>& names,
                              const Sources& sources);
@@ -138,6 +146,12 @@ class Table {
         if (auto v = lookup(ctx, p.names, p.sources))
           out.push_back({v->path, "parameter " + quote_value(p.names.front(), false) + " is deprecated: " +
                                       p.opts.announce});
+    return out;
+  }
+
+  std::vector<ParamDoc> describe() const {
+    std::vector<ParamDoc> out;
+    for (const auto& p : params_) out.push_back({p.names, p.sources, p.opts});
     return out;
   }
 

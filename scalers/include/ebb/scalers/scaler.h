@@ -1,13 +1,17 @@
-// The Scaler contract (ARCHITECTURE.md): every trigger type has
+// The Scaler contract (ARCHITECTURE.md, docs/WRITING_A_SCALER.md): every trigger type has
 //   - a PURE step: TriggerContext (metadata + auth params + resolved env) -> TriggerConfig or
 //     field errors; TriggerConfig -> MetricSpec (name, target, type). No I/O, so the operator,
-//     the adapter and `ebb validate` all derive identical metric names.
+//     the adapter and `ebb validate` all derive identical metric names and HPA metrics.
 //   - an I/O step: TriggerConfig -> Scaler (using shared ConnectionPools) -> poll() -> value and
 //     activity, or an error. An unreachable source is an error, never the value 0.
+// What is known of a trigger type as a whole (its KEDA names, whether it is polled) is its
+// ScalerDefinition in the registry (registry.h).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ebb/result.h"
@@ -16,7 +20,8 @@ namespace ebb::scalers {
 
 class ConnectionPools;
 
-enum class MetricTargetType { AverageValue, Value };
+// How the HPA compares a metric with its target. Utilization exists only for resource metrics.
+enum class MetricTargetType { AverageValue, Value, Utilization };
 std::string_view to_string(MetricTargetType t);
 
 // One trigger of a ScaledObject, with everything resolved that the pure step may read.
@@ -33,12 +38,27 @@ struct TriggerContext {
   std::string scaled_object_name;
 };
 
+// A resource metric (cpu, memory): the HPA evaluates it from metrics-server itself; nothing
+// polls it, it has no external name and it never takes part in fallback or formulas.
+struct ResourceMetric {
+  std::string resource;        // "cpu", "memory"
+  std::string container_name;  // non-empty: a ContainerResource metric for that container
+};
+
+// What one trigger contributes to the HPA.
 struct MetricSpec {
-  std::string name;            // HPA external metric name, e.g. "s0-redis-mylist"
+  // External: the HPA external metric name, e.g. "s0-redis-mylist". Resource: the resource.
+  std::string name;
   MetricTargetType target_type = MetricTargetType::AverageValue;
-  double target = 0;           // numeric target (listLength, lagThreshold, value ...)
-  std::string target_quantity; // the same target as the Kubernetes quantity the HPA carries
+  // External: the numeric target (listLength, lagThreshold, ...). Resource: the percentage for
+  // Utilization, the quantity's value for AverageValue.
+  double target = 0;
+  // The target as the HPA carries it: a Kubernetes quantity (External, and resource
+  // AverageValue, as written there); empty for Utilization.
+  std::string target_quantity;
   double activation_target = 0;  // active iff value > activation_target
+  std::optional<ResourceMetric> resource;  // set for resource triggers
+  bool external() const { return !resource.has_value(); }
 };
 
 struct PollResult {
@@ -52,6 +72,14 @@ class Scaler {
  public:
   virtual ~Scaler() = default;
   virtual Result<PollResult> poll() = 0;
+
+  // Push (ARCHITECTURE.md decision 6), for definitions with `push`: the scaler tells the adapter
+  // as soon as its source says activity may have changed, by calling `changed` from a thread of
+  // its own; the adapter then polls the object at once instead of at its next interval. A
+  // broken push path must fall back to being polled, never stop the trigger. watch() is called
+  // at most once; stop_watch() before destruction. The default is poll-only.
+  virtual void watch(std::function<void()> changed) { (void)changed; }
+  virtual void stop_watch() {}
 };
 
 // Result of the pure step for one trigger.
@@ -61,7 +89,8 @@ class TriggerConfig {
   virtual const MetricSpec& metric_spec() const = 0;
   // Where this trigger reads from, for messages: "redis 127.0.0.1:6379", never credentials.
   virtual std::string endpoint() const = 0;
-  // Builds the I/O side. Cheap: connections are taken from `pools` lazily on poll.
+  // Builds the I/O side. Cheap: connections are taken from `pools` lazily on poll. Resource
+  // triggers have no I/O side and return an error.
   virtual Result<std::unique_ptr<Scaler>> create_scaler(ConnectionPools& pools) const = 0;
 };
 

@@ -1,4 +1,4 @@
-#include "kafka/client.h"
+#include "kafka/kafka_client.h"
 
 #include <librdkafka/rdkafka.h>
 #include <sys/stat.h>
@@ -309,16 +309,16 @@ std::string pool_key(const KafkaConfig& c) {
   return key;
 }
 
-Result<std::shared_ptr<KafkaClient>> KafkaPool::client(const KafkaConfig& config) {
+Result<std::shared_ptr<Client>> KafkaPool::client(const KafkaConfig& config) {
   const std::string key = pool_key(config);
   std::lock_guard lock(mutex_);
-  if (auto existing = clients_[key].lock()) return existing;
+  if (auto existing = clients_[key].lock()) return std::shared_ptr<Client>(existing);
   // Creating a handle does no network I/O, so holding the lock here is cheap.
   auto opened = KafkaClient::open(config);
-  if (!opened) return opened;
+  if (!opened) return unexpected(opened.error());
   clients_[key] = *opened;
   std::erase_if(clients_, [](const auto& entry) { return entry.second.expired(); });
-  return opened;
+  return std::shared_ptr<Client>(*opened);
 }
 
 std::size_t KafkaPool::size() const {

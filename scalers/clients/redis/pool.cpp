@@ -178,12 +178,6 @@ Result<std::vector<Reply>> RedisPool::execute(const Deployment& d, std::string_v
   return run_on(data_node(d, d.addresses.front(), false), d.timeouts, commands);
 }
 
-Result<Reply> RedisPool::execute(const Deployment& d, std::string_view routing_key, const Command& command) {
-  auto replies = execute(d, routing_key, std::span<const Command>(&command, 1));
-  if (!replies) return unexpected(replies.error());
-  return std::move(replies->front());
-}
-
 Result<void> RedisPool::ping(const Deployment& d) {
   auto reply = execute(d, "", Command{"PING"});
   if (!reply) return unexpected(reply.error());

@@ -84,7 +84,7 @@ TEST_CASE("redis: a list of 12 with listLength 5 reads 12 and asks for 3 replica
 TEST_CASE("redis: PING reaches standalone, cluster and sentinel deployments") {
   test::RedisServer server;
   ConnectionPools pools;
-  auto& pool = pools.get<redis::RedisPool>();
+  auto& pool = dynamic_cast<redis::RedisPool&>(pools.get<redis::Client>());
   redis::Deployment standalone;
   standalone.addresses = {{"127.0.0.1", server.port()}};
   CHECK(pool.ping(standalone).ok());
@@ -259,7 +259,7 @@ TEST_CASE("redis-cluster: keys on different slots and nodes, MOVED redirections 
   redis::Deployment d;
   d.mode = redis::Mode::Cluster;
   for (auto p : shared.redis_cluster_ports) d.addresses.push_back({"127.0.0.1", p});
-  auto& pool = pools.get<redis::RedisPool>();
+  auto& pool = dynamic_cast<redis::RedisPool&>(pools.get<redis::Client>());
   for (const auto& key : keys) {
     for (const auto& node : d.addresses) {
       const std::vector<redis::Command> cmd{{"LLEN", key}};
@@ -337,5 +337,5 @@ TEST_CASE("redis: 100 triggers on one server share at most 4 connections, also w
   INFO(clients);
   CHECK(ours >= 1);
   CHECK(ours <= 4);
-  CHECK(pools.get<redis::RedisPool>().connection_count() <= 4);
+  CHECK(pools.get<redis::Client>().connection_count() <= 4);
 }

@@ -18,7 +18,7 @@
 #include "builtin.h"
 #include "ebb/net/http_client.h"
 #include "ebb/scalers/connection_pools.h"
-#include "rabbitmq/amqp_client.h"
+#include "rabbitmq/amqp.h"
 #include "support/support.h"
 
 using namespace std::chrono_literals;
@@ -254,9 +254,9 @@ TEST_CASE("rabbitmq integration: a custom vhost through the host path and vhostN
                                             {"vhostName", vhost}});
   CHECK(value_of(poll_until(*http_override.scaler, 3)) == 3);
   // The path and vhostName name the same vhost with the same credentials: one shared connection.
-  CHECK(pools.get<rabbitmq::AmqpPool>().size() == 1);
+  CHECK(pools.get<rabbitmq::AmqpConnections>().size() == 1);
   auto root = make_trigger(pools, {{"queueName", queue}, {"host", amqp_host(s.rabbitmq_amqp_port)}});
-  CHECK(pools.get<rabbitmq::AmqpPool>().size() == 2);  // another vhost is another connection
+  CHECK(pools.get<rabbitmq::AmqpConnections>().size() == 2);  // another vhost is another connection
   admin().call("DELETE", "/vhosts/" + vhost);
 }
 
@@ -303,7 +303,7 @@ TEST_CASE("rabbitmq integration: a missing queue is an error, then recovers on t
   admin().publish(queue, 2);
   CHECK(value_of(late.scaler->poll()) == 2);
   CHECK(value_of(poll_until(*http.scaler, 2)) == 2);
-  auto connection = pools.get<rabbitmq::AmqpPool>().get(*rabbitmq::parse_amqp_uri(host));
+  auto connection = pools.get<rabbitmq::AmqpConnections>().get(*rabbitmq::parse_amqp_uri(host));
   CHECK(connection->connects() == 1);
   admin().delete_queue(queue);
   admin().delete_queue(other);
@@ -363,7 +363,7 @@ TEST_CASE("rabbitmq integration: many triggers on one broker share one AMQP conn
   for (auto& t : threads) t.join();
   for (std::size_t i = 0; i < values.size(); ++i) CHECK(values[i] == static_cast<double>(i));
 
-  CHECK(pools.get<rabbitmq::AmqpPool>().size() == 1);
+  CHECK(pools.get<rabbitmq::AmqpConnections>().size() == 1);
   CHECK(proxy.connections_accepted() == 1);
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   std::size_t seen = 0;

@@ -15,7 +15,7 @@
 
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/scalers/registry.h"
-#include "kafka/client.h"
+#include "kafka/kafka_client.h"
 #include "support/support.h"
 
 using namespace ebb::scalers;
@@ -134,7 +134,7 @@ TEST_CASE("kafka: exact lag and the rules for partitions without a committed off
     CHECK(r.active);
   }
   // Every trigger above reached the same brokers with the same settings: one shared handle.
-  CHECK(pools.get<kafka::KafkaPool>().size() <= 1);
+  CHECK(pools.get<kafka::Clients>().size() <= 1);
 }
 
 TEST_CASE("kafka: cap by partitions, idle consumers, partitions with lag, even distribution") {
@@ -217,10 +217,10 @@ TEST_CASE("kafka: triggers share one handle per brokers + credentials") {
   auto b = trigger(pools, s.metadata({{"consumerGroup", ebb::test::unique_name("other")}}));
   poll_ok(a);
   poll_ok(b);
-  CHECK(pools.get<kafka::KafkaPool>().size() == 1);
+  CHECK(pools.get<kafka::Clients>().size() == 1);
   auto c = trigger(pools, s.metadata({{"version", "2.0.0"}, {"unsafeSsl", "true"}}), {});
   poll_ok(c);
-  CHECK(pools.get<kafka::KafkaPool>().size() == 1);  // neither changes the connection settings
+  CHECK(pools.get<kafka::Clients>().size() == 1);  // neither changes the connection settings
 }
 
 TEST_CASE("kafka: unreachable brokers are an error naming them, never 0 or a password") {
@@ -307,7 +307,7 @@ TEST_CASE("kafka: brokers down then back: errors, then recovery without recreati
     }
     REQUIRE(recovered);
     CHECK(recovered->value == 3);
-    CHECK(pools.get<kafka::KafkaPool>().size() == 1);
+    CHECK(pools.get<kafka::Clients>().size() == 1);
   }
   rd_kafka_mock_cluster_destroy(cluster);
   rd_kafka_destroy(owner);

@@ -25,7 +25,6 @@
 #endif
 
 #include "ebb/strings.h"
-#include "rabbitmq/queue_stats.h"
 
 namespace ebb::scalers::rabbitmq {
 
@@ -189,83 +188,9 @@ std::string describe_reply(const amqp_rpc_reply_t& reply) {
 
 }  // namespace
 
-// ---- settings ------------------------------------------------------------------------------
-
-std::string AmqpSettings::identity() const {
-  std::string out;
-  auto add = [&out](const std::string& s) { append_key_field(out, s); };
-  add(host);
-  add(std::to_string(port));
-  add(vhost);
-  add(username);
-  add(password);
-  add(sasl_external ? "external" : "plain");
-  add(tls.enabled ? "tls" : "tcp");
-  add(tls.insecure_skip_verify ? "insecure" : "verify");
-  add(tls.ca_pem);
-  add(tls.cert_pem);
-  add(tls.key_pem);
-  add(tls.key_password);
-  add(tls.server_name);
-  add(std::to_string(timeout.count()));
-  return out;
-}
-
-std::string AmqpSettings::endpoint() const {
-  return std::string(tls.enabled ? "amqps" : "amqp") + "://" + host + ":" + std::to_string(port) + "/" +
-         (vhost == "/" ? "" : vhost);
-}
-
-std::string AmqpSettings::connection_name() const {
-  return "ebb-" + host + ":" + std::to_string(port) + (vhost == "/" ? "" : "/" + vhost);
-}
-
-Result<AmqpSettings> parse_amqp_uri(std::string_view uri) {
-  const UrlParts parts = split_url(uri);
-  AmqpSettings s;
-  if (parts.scheme == "amqps") {
-    s.tls.enabled = true;
-    s.port = 5671;
-  } else if (parts.scheme != "amqp") {
-    return fail("AMQP scheme must be either 'amqp://' or 'amqps://'");
-  }
-  if (parts.has_userinfo) {
-    const auto colon = parts.userinfo.find(':');
-    s.username = percent_decode(parts.userinfo.substr(0, colon));
-    if (colon != std::string::npos) s.password = percent_decode(parts.userinfo.substr(colon + 1));
-  }
-  std::string_view authority = parts.authority;
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return fail("invalid AMQP URI: unterminated IPv6 address");
-    s.host = std::string(authority.substr(1, close - 1));
-    if (close + 1 < authority.size() && authority[close + 1] == ':') port_text = authority.substr(close + 2);
-  } else {
-    const auto colon = authority.rfind(':');
-    s.host = percent_decode(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-  }
-  if (s.host.empty()) s.host = "localhost";
-  if (!port_text.empty()) {
-    unsigned value = 0;
-    for (char c : port_text) {
-      if (c < '0' || c > '9' || value > 65535) return fail("invalid AMQP URI: bad port");
-      value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value == 0 || value > 65535) return fail("invalid AMQP URI: bad port");
-    s.port = static_cast<std::uint16_t>(value);
-  }
-  // amqp091-go: the vhost is the decoded path without its leading '/'; "" and "/" keep "/".
-  const std::string path = percent_decode(parts.path);
-  if (path.size() > 1) s.vhost = path.substr(1);
-  s.tls.server_name = s.host;
-  return s;
-}
-
 // ---- connection ----------------------------------------------------------------------------
 
-struct AmqpConnection::State {
+struct AmqpClientConnection::State {
   amqp_connection_state_t conn = amqp_new_connection();
   amqp_channel_t channel = 0;  // 0: no open channel
   amqp_channel_t next_channel = 1;
@@ -275,9 +200,9 @@ struct AmqpConnection::State {
   }
 };
 
-AmqpConnection::AmqpConnection(AmqpSettings settings) : settings_(std::move(settings)) {}
+AmqpClientConnection::AmqpClientConnection(AmqpSettings settings) : settings_(std::move(settings)) {}
 
-AmqpConnection::~AmqpConnection() {
+AmqpClientConnection::~AmqpClientConnection() {
   std::lock_guard lock(mutex_);
   if (state_) {
     // Polite close, bounded by the RPC timeout set at connect time.
@@ -286,14 +211,14 @@ AmqpConnection::~AmqpConnection() {
   }
 }
 
-std::uint64_t AmqpConnection::connects() const {
+std::uint64_t AmqpClientConnection::connects() const {
   std::lock_guard lock(mutex_);
   return connects_;
 }
 
-void AmqpConnection::discard() { state_.reset(); }
+void AmqpClientConnection::discard() { state_.reset(); }
 
-Result<void> AmqpConnection::open_connection() {
+Result<void> AmqpClientConnection::open_connection() {
   auto state = std::make_unique<State>();
   if (!state->conn) return fail("cannot allocate an AMQP connection");
   const auto& s = settings_;
@@ -353,7 +278,7 @@ Result<void> AmqpConnection::open_connection() {
   return {};
 }
 
-Result<void> AmqpConnection::open_channel() {
+Result<void> AmqpClientConnection::open_channel() {
   // A fresh number each time: a closed channel's number may still see late frames.
   amqp_channel_t ch = state_->next_channel;
   state_->next_channel = ch >= AMQP_DEFAULT_MAX_CHANNELS ? 1 : static_cast<amqp_channel_t>(ch + 1);
@@ -367,7 +292,7 @@ Result<void> AmqpConnection::open_channel() {
   return {};
 }
 
-Result<void> AmqpConnection::ensure_open() {
+Result<void> AmqpClientConnection::ensure_open() {
   if (!state_) {
     if (auto ok = open_connection(); !ok) return ok;
   }
@@ -375,7 +300,7 @@ Result<void> AmqpConnection::ensure_open() {
   return {};
 }
 
-Result<std::uint32_t> AmqpConnection::message_count(const std::string& queue) {
+Result<std::uint32_t> AmqpClientConnection::message_count(const std::string& queue) {
   const auto started = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
   if (!state_ && last_connect_error_ && last_connect_failure_ >= started) return unexpected(*last_connect_error_);
@@ -422,7 +347,7 @@ std::shared_ptr<AmqpConnection> AmqpPool::get(const AmqpSettings& settings) {
   std::erase_if(connections_, [](const auto& entry) { return entry.second.expired(); });
   auto& slot = connections_[settings.identity()];
   if (auto existing = slot.lock()) return existing;
-  auto created = std::make_shared<AmqpConnection>(settings);
+  auto created = std::make_shared<AmqpClientConnection>(settings);
   slot = created;
   return created;
 }

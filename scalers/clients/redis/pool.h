@@ -1,4 +1,5 @@
-// RedisPool: the one place that owns Redis connections, obtained with pools.get<RedisPool>().
+// RedisPool: the one place that owns Redis connections; the redis::Client a scaler gets with
+// pools.get<redis::Client>().
 //
 // - Connections are keyed by ServerOptions (endpoint + credentials + TLS + db): triggers that
 //   reach the same server the same way share at most kMaxConnectionsPerServer connections.
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "ebb/result.h"
+#include "redis/client.h"
 #include "redis/cluster.h"
 #include "redis/connection.h"
 #include "redis/resp.h"
@@ -30,7 +32,7 @@
 
 namespace ebb::scalers::redis {
 
-class RedisPool {
+class RedisPool final : public Client {
  public:
   static constexpr std::size_t kMaxConnectionsPerServer = 4;
   static constexpr int kMaxRedirects = 5;
@@ -45,12 +47,12 @@ class RedisPool {
   // Runs `commands` pipelined on the node that serves `routing_key` (all commands must be about
   // that key, or keyless). Errors name the server reached, never credentials.
   Result<std::vector<Reply>> execute(const Deployment& d, std::string_view routing_key,
-                                     std::span<const Command> commands);
-  Result<Reply> execute(const Deployment& d, std::string_view routing_key, const Command& command);
+                                     std::span<const Command> commands) override;
+  using Client::execute;
 
   // PING through the same path a poll takes (sentinel discovery, cluster slot map included), for
   // probes that want to know a deployment is reachable and the credentials are accepted.
-  Result<void> ping(const Deployment& d);
+  Result<void> ping(const Deployment& d) override;
 
   // Runs `commands` on exactly this server, on one pooled connection.
   Result<std::vector<Reply>> run_on(const ServerOptions& server, const Timeouts& timeouts,
@@ -62,7 +64,7 @@ class RedisPool {
 
   // Open connections (idle + checked out + being opened) to `server`, and in total.
   std::size_t connection_count(const ServerOptions& server) const;
-  std::size_t connection_count() const;
+  std::size_t connection_count() const override;
 
  private:
   struct Bucket;
