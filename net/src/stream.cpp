@@ -142,14 +142,15 @@ Result<std::vector<tcp::endpoint>> resolve(const std::string& host, std::uint16_
 // SSL_CTX is safe to share once configured; everything per connection (SNI, verification mode
 // and name) is set on the SSL object instead.
 
-using ContextKey = std::tuple<std::string, std::string, std::string, std::string>;
+using ContextKey = std::tuple<std::string, std::string, std::string, std::string, bool>;
 constexpr std::size_t kMaxCachedContexts = 16;
 
 Result<std::shared_ptr<ssl::context>> build_tls_context(const TlsOptions& tls, const std::string& peer) {
   const std::string prefix = "TLS setup for " + peer + ": ";
   auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
-  if (::SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION) != 1) {
-    return fail(prefix + "cannot require TLS 1.2");
+  const int minimum = tls.tls13_minimum ? TLS1_3_VERSION : TLS1_2_VERSION;
+  if (::SSL_CTX_set_min_proto_version(context->native_handle(), minimum) != 1) {
+    return fail(prefix + (tls.tls13_minimum ? "cannot require TLS 1.3" : "cannot require TLS 1.2"));
   }
   context->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
   // Without a callback OpenSSL would prompt for a key password on the terminal.
@@ -178,7 +179,7 @@ Result<std::shared_ptr<ssl::context>> build_tls_context(const TlsOptions& tls, c
 Result<std::shared_ptr<ssl::context>> tls_context_for(const TlsOptions& tls, const std::string& peer) {
   static std::mutex mutex;
   static std::map<ContextKey, std::shared_ptr<ssl::context>> cache;
-  ContextKey key{tls.ca_pem, tls.cert_pem, tls.key_pem, tls.key_password};
+  ContextKey key{tls.ca_pem, tls.cert_pem, tls.key_pem, tls.key_password, tls.tls13_minimum};
   {
     std::lock_guard lock(mutex);
     if (auto it = cache.find(key); it != cache.end()) return it->second;

@@ -21,6 +21,8 @@
 #include "ebb/scalers/quantity.h"
 #include "ebb/scalers/registry.h"
 #include "ebb/strings.h"
+#include "http/auth.h"
+#include "http/client.h"
 #include "rabbitmq/amqp.h"
 #include "rabbitmq/config.h"
 #include "rabbitmq/management_client.h"
@@ -236,15 +238,14 @@ class AmqpQueueScaler final : public Scaler {
 
 class ManagementApiScaler final : public Scaler {
  public:
-  ManagementApiScaler(std::shared_ptr<net::HttpClient> client, ManagementQuery query, Config config)
-      : client_(std::move(client)), query_(std::move(query)), config_(std::move(config)) {}
+  ManagementApiScaler(std::shared_ptr<net::HttpClient> client, ManagementQuery query, Config config,
+                      std::optional<http::Authenticator> oauth)
+      : client_(std::move(client)), query_(std::move(query)), config_(std::move(config)), oauth_(std::move(oauth)) {}
 
   Result<PollResult> poll() override {
-    if (config_.has_oauth2())
-      return poll_error(query_.base_url, Error{"OAuth2 authentication is not supported yet by Ebb", false});
     if (!config_.workload_identity_resource.empty())
-      return poll_error(query_.base_url, Error{"Azure Workload Identity is not supported yet by Ebb", false});
-    auto stats = fetch_queue_stats(*client_, query_);
+      return poll_error(query_.base_url, Error{"Azure Workload Identity is not supported by Ebb", false});
+    auto stats = fetch_queue_stats(*client_, query_, oauth_ ? &*oauth_ : nullptr);
     if (!stats) return poll_error(query_.base_url, stats.error());
     const auto messages = config_.exclude_unacknowledged ? stats->messages_ready : stats->messages;
     return evaluate(config_.mode, messages, stats->publish_rate, stats->deliver_get_rate, config_.activation_value);
@@ -254,7 +255,22 @@ class ManagementApiScaler final : public Scaler {
   std::shared_ptr<net::HttpClient> client_;
   ManagementQuery query_;
   Config config_;
+  std::optional<http::Authenticator> oauth_;  // OAuth2 client credentials instead of Basic auth
 };
+
+// KEDA's rabbitmq OAuth2 (client credentials from the TriggerAuthentication) as the shared
+// authenticator's oauth mode.
+std::optional<http::Authenticator> oauth_for(const Config& c, ConnectionPools& pools) {
+  if (!c.has_oauth2()) return std::nullopt;
+  http::AuthParams a;
+  a.auth_modes = {"oauth"};
+  a.oauth_token_uri = c.oauth_token_uri;
+  a.client_id = c.client_id;
+  a.client_secret = c.client_secret;
+  a.scopes = c.scopes;
+  a.endpoint_params = c.endpoint_params;
+  return http::Authenticator(std::move(a), pools.get<http::OAuthTokens>());
+}
 
 // The management API honours unsafeSsl always, the PEM files only with `tls: enable` (KEDA).
 net::TlsOptions tls_from(const Config& c) {
@@ -295,7 +311,7 @@ ManagementQuery management_query(const Config& c) {
   q.use_regex = c.use_regex;
   q.page_size = c.page_size;
   q.operation = c.operation;
-  q.timeout = c.timeout.count() != 0 ? c.timeout : kDefaultHttpTimeout;
+  q.timeout = http::effective_timeout(c.timeout);
   if (!c.username.empty() && !c.password.empty()) {
     q.username = c.username;
     q.password = c.password;
@@ -322,9 +338,9 @@ class RabbitTrigger final : public TriggerConfig {
 
   Result<std::unique_ptr<Scaler>> create_scaler(ConnectionPools& pools) const override {
     if (config_.protocol == Protocol::Http) {
-      auto client = pools.get<HttpClientPool>().get(tls_from(config_));
-      return std::unique_ptr<Scaler>(
-          std::make_unique<ManagementApiScaler>(std::move(client), management_query(config_), config_));
+      auto client = pools.get<http::Clients>().get(tls_from(config_));
+      return std::unique_ptr<Scaler>(std::make_unique<ManagementApiScaler>(std::move(client), management_query(config_),
+                                                                           config_, oauth_for(config_, pools)));
     }
     auto settings = amqp_settings(config_);
     if (!settings) return fail("error parsing RabbitMQ connection string: " + settings.error().message);

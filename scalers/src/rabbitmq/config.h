@@ -47,7 +47,4 @@ struct Config {
 // the trigger, e.g. "metadata.mode").
 Result<Config, FieldErrors> parse_config(const TriggerContext& ctx);
 
-// The HTTP timeout when `timeout` is not set (KEDA_HTTP_DEFAULT_TIMEOUT's default).
-inline constexpr std::chrono::milliseconds kDefaultHttpTimeout{3000};
-
 }  // namespace ebb::scalers::rabbitmq

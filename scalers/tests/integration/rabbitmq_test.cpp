@@ -12,12 +12,15 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "builtin.h"
 #include "ebb/net/http_client.h"
+#include "ebb/net/http_server.h"
 #include "ebb/scalers/connection_pools.h"
+#include "ebb/strings.h"
 #include "rabbitmq/amqp.h"
 #include "support/support.h"
 
@@ -371,4 +374,86 @@ TEST_CASE("rabbitmq integration: many triggers on one broker share one AMQP conn
     std::this_thread::sleep_for(250ms);
   CHECK(seen == 1);
   for (const auto& q : queues) admin().delete_queue(q);
+}
+
+// RabbitMQ behind OAuth2, as an identity provider and an authenticating gateway present it: a
+// token endpoint issuing client-credential tokens, and a gateway that accepts only the current
+// token and forwards to the real management API (the queue statistics are the broker's).
+class OAuthGateway {
+ public:
+  OAuthGateway() {
+    auto started = ebb::net::HttpServer::start({}, [this](const ebb::net::ServerRequest& r) { return serve(r); });
+    REQUIRE(started);
+    server_ = std::move(*started);
+  }
+  std::string url() const { return server_->url(); }
+  int tokens_issued() const { return issued_; }
+  int refused() const { return refused_; }
+  // The provider rotates keys: tokens issued so far stop working.
+  void revoke() { ++generation_; }
+
+ private:
+  ebb::net::ServerResponse serve(const ebb::net::ServerRequest& r) {
+    if (r.path == "/token") {
+      const bool ok = r.method == "POST" && r.header("Authorization") == "Basic " + ebb::base64_encode("ebb:s3cret") &&
+                      r.body.find("grant_type=client_credentials") != std::string::npos &&
+                      r.body.find("scope=rabbitmq.read") != std::string::npos;
+      if (!ok) return ebb::net::ServerResponse::json(401, R"({"error":"invalid_client"})");
+      ++issued_;
+      return ebb::net::ServerResponse::json(200, R"({"access_token":"t-)" + std::to_string(generation_) +
+                                                      R"(","token_type":"Bearer","expires_in":3600})");
+    }
+    if (r.header("Authorization") != "Bearer t-" + std::to_string(generation_)) {
+      ++refused_;
+      return ebb::net::ServerResponse::json(401, R"({"error":"not_authorized"})");
+    }
+    ebb::net::HttpRequest forward;
+    forward.url = "http://127.0.0.1:" + std::to_string(shared_servers().rabbitmq_http_port) + r.target;
+    forward.headers.emplace_back("Authorization", "Basic " + ebb::base64_encode(shared_servers().rabbitmq_user + ":" +
+                                                                              shared_servers().rabbitmq_password));
+    auto answer = client_.send(forward);
+    if (!answer) return ebb::net::ServerResponse::text(502, answer.error().message);
+    return ebb::net::ServerResponse::json(answer->status, answer->body);
+  }
+
+  std::atomic<int> issued_{0}, refused_{0}, generation_{1};
+  ebb::net::HttpClient client_;
+  std::unique_ptr<ebb::net::HttpServer> server_;
+};
+
+TEST_CASE("rabbitmq integration: OAuth2 client credentials: a token is fetched once, sent, and renewed after a 401") {
+  const auto queue = unique_name("oauth");
+  admin().declare_queue(queue);
+  admin().publish(queue, 4);
+  OAuthGateway gateway;
+  ConnectionPools pools;
+  const std::map<std::string, std::string> auth{{"oauthTokenURI", gateway.url() + "/token"},
+                                                {"clientID", "ebb"},
+                                                {"clientSecret", "s3cret"},
+                                                {"scopes", "rabbitmq.read"}};
+  auto a = make_trigger(pools, {{"queueName", queue}, {"host", gateway.url() + "/"}, {"protocol", "http"}}, auth);
+  auto b = make_trigger(pools, {{"queueName", queue}, {"host", gateway.url() + "/"}, {"protocol", "http"}}, auth);
+  CHECK(value_of(poll_until(*a.scaler, 4)) == 4);
+  CHECK(value_of(b.scaler->poll()) == 4);
+  CHECK(gateway.tokens_issued() == 1);  // one credential, one token, shared by both triggers
+  CHECK(gateway.refused() == 0);
+
+  // A revoked token: that poll is an error (never 0), and the next one gets a new token.
+  gateway.revoke();
+  auto refused = a.scaler->poll();
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("401") != std::string::npos);
+  CHECK(refused.error().message.find("s3cret") == std::string::npos);
+  CHECK(value_of(a.scaler->poll()) == 4);
+  CHECK(gateway.tokens_issued() == 2);
+
+  // A wrong client secret: the token endpoint's refusal, named, the secret never shown.
+  auto wrong = auth;
+  wrong["clientSecret"] = "not-the-s3cret";
+  auto w = make_trigger(pools, {{"queueName", queue}, {"host", gateway.url() + "/"}, {"protocol", "http"}}, wrong);
+  auto denied = w.scaler->poll();
+  REQUIRE_FALSE(denied);
+  CHECK(denied.error().message.find("OAuth2 token endpoint " + gateway.url() + "/token answered 401") != std::string::npos);
+  CHECK(denied.error().message.find("not-the-s3cret") == std::string::npos);
+  admin().delete_queue(queue);
 }

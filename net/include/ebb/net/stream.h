@@ -25,6 +25,7 @@ struct TlsOptions {
   std::string key_pem;
   std::string key_password;           // for an encrypted key_pem
   std::string server_name;            // SNI and verified name; defaults to the host
+  bool tls13_minimum = false;         // refuse TLS 1.2 (KEDA_HTTP_MIN_TLS_VERSION=TLS13); never below 1.2
 
   bool operator==(const TlsOptions&) const = default;
 };
