@@ -399,18 +399,67 @@ TestCerts make_test_certs(const std::string& dir) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// LocalServer
+
+LocalServer::LocalServer(ServerSpec spec) : spec_(std::move(spec)), dir_("ebb-" + spec_.name) {
+  for (int attempt = 1;; ++attempt) {
+    ports_.clear();
+    for (int i = 0; i < spec_.ports; ++i) ports_.push_back(free_port());
+    try {
+      if (attempt == 1 && spec_.prepare) spec_.prepare(*this);
+      launch();
+      return;
+    } catch (const std::exception&) {
+      // free_port() can race with another test process taking the same port.
+      std::string text;
+      try {
+        text = read_file(log());
+      } catch (...) {
+      }
+      const bool taken = text.find("already in use") != std::string::npos ||
+                         text.find("Address in use") != std::string::npos || text.find("bind:") != std::string::npos;
+      if (attempt >= 3 || !taken) throw;
+    }
+  }
+}
+
+LocalServer::~LocalServer() = default;
+
+std::uint16_t LocalServer::port(std::size_t i) const { return ports_.at(i); }
+std::string LocalServer::address(std::size_t i) const { return "127.0.0.1:" + std::to_string(port(i)); }
+const std::string& LocalServer::dir() const { return dir_.path(); }
+std::string LocalServer::log() const { return dir_.path() + "/" + spec_.name + ".log"; }
+bool LocalServer::running() const { return process_.running(); }
+void LocalServer::stop() { process_.stop(); }
+
+void LocalServer::start() {
+  if (process_.running()) return;
+  process_.stop();  // reap one that died on its own
+  launch();
+}
+
+void LocalServer::launch() {
+  process_ = Process::start(spec_.command(*this), log());
+  const auto deadline = Clock::now() + spec_.start_timeout;
+  while (Clock::now() < deadline) {
+    if (!process_.running()) break;
+    if (wait_for_port(port(0), 100ms) && (!spec_.ready || spec_.ready(*this))) return;
+    std::this_thread::sleep_for(20ms);
+  }
+  process_.stop();
+  throw std::runtime_error(spec_.name + " on " + address(0) + " did not become ready within " +
+                           std::to_string(spec_.start_timeout.count()) + " s; log " + log() + ":\n" + log_tail(log()));
+}
+
+// ---------------------------------------------------------------------------------------------
 // RedisServer
 
 struct RedisServer::Impl {
   Options options;
-  TempDir dir{"ebb-redis"};
   TestCerts certs;
-  std::uint16_t port = 0;
-  Process process;
+  std::unique_ptr<LocalServer> server;
 
-  std::string log() const { return dir.path() + "/redis.log"; }
-
-  std::vector<std::string> cli_prefix() const {
+  std::vector<std::string> cli_prefix(std::uint16_t port) const {
     std::vector<std::string> argv = {"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port)};
     if (options.tls) {
       argv.insert(argv.end(), {"--tls", "--cacert", certs.ca_file, "--cert", certs.client_cert_file,
@@ -420,35 +469,10 @@ struct RedisServer::Impl {
     return argv;
   }
 
-  std::string cli(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = cli_prefix();
+  std::string cli(std::uint16_t port, const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = cli_prefix(port);
     argv.insert(argv.end(), args.begin(), args.end());
     return trim(run_command(argv).out);
-  }
-
-  void launch() {
-    std::vector<std::string> argv = {"redis-server", "--bind", "127.0.0.1", "--dir", dir.path(),
-                                     "--save", "", "--appendonly", "no", "--daemonize", "no",
-                                     "--logfile", ""};
-    if (options.tls) {
-      argv.insert(argv.end(),
-                  {"--port", "0", "--tls-port", std::to_string(port), "--tls-cert-file", certs.server_cert_file,
-                   "--tls-key-file", certs.server_key_file, "--tls-ca-cert-file", certs.ca_file,
-                   "--tls-auth-clients", options.tls_auth_clients ? "yes" : "no"});
-    } else {
-      argv.insert(argv.end(), {"--port", std::to_string(port)});
-    }
-    if (!options.password.empty()) argv.insert(argv.end(), {"--requirepass", options.password});
-    process = Process::start(argv, log());
-
-    const auto deadline = Clock::now() + 10s;
-    while (Clock::now() < deadline) {
-      if (!process.running()) break;
-      if (wait_for_port(port, 100ms) && cli({"PING"}) == "PONG") return;
-    }
-    process.stop();
-    throw std::runtime_error("redis-server on 127.0.0.1:" + std::to_string(port) +
-                             " did not answer PING within 10 s; log " + log() + ":\n" + log_tail(log()));
   }
 };
 
@@ -456,31 +480,37 @@ RedisServer::RedisServer() : RedisServer(Options{}) {}
 
 RedisServer::RedisServer(Options options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  if (impl_->options.tls) impl_->certs = make_test_certs(impl_->dir.path());
-  // free_port() can race with another test process taking the same port; try a few.
-  for (int attempt = 1;; ++attempt) {
-    impl_->port = free_port();
-    try {
-      impl_->launch();
-      return;
-    } catch (const std::exception&) {
-      if (attempt >= 3 || read_file(impl_->log()).find("already in use") == std::string::npos) throw;
+  Impl* impl = impl_.get();
+  ServerSpec spec;
+  spec.name = "redis-server";
+  spec.prepare = [impl](LocalServer& s) {
+    if (impl->options.tls) impl->certs = make_test_certs(s.dir());
+  };
+  spec.command = [impl](const LocalServer& s) {
+    std::vector<std::string> argv = {"redis-server", "--bind", "127.0.0.1", "--dir", s.dir(), "--save", "",
+                                     "--appendonly", "no", "--daemonize", "no", "--logfile", ""};
+    const auto port = std::to_string(s.port());
+    if (impl->options.tls) {
+      argv.insert(argv.end(), {"--port", "0", "--tls-port", port, "--tls-cert-file", impl->certs.server_cert_file,
+                               "--tls-key-file", impl->certs.server_key_file, "--tls-ca-cert-file",
+                               impl->certs.ca_file, "--tls-auth-clients", impl->options.tls_auth_clients ? "yes" : "no"});
+    } else {
+      argv.insert(argv.end(), {"--port", port});
     }
-  }
+    if (!impl->options.password.empty()) argv.insert(argv.end(), {"--requirepass", impl->options.password});
+    return argv;
+  };
+  spec.ready = [impl](const LocalServer& s) { return impl->cli(s.port(), {"PING"}) == "PONG"; };
+  spec.start_timeout = 10s;
+  impl_->server = std::make_unique<LocalServer>(std::move(spec));
 }
 
 RedisServer::~RedisServer() = default;
-std::uint16_t RedisServer::port() const { return impl_->port; }
+std::uint16_t RedisServer::port() const { return impl_->server->port(); }
 const TestCerts& RedisServer::certs() const { return impl_->certs; }
-void RedisServer::stop() { impl_->process.stop(); }
-
-void RedisServer::start() {
-  if (impl_->process.running()) return;
-  impl_->process.stop();  // reap one that died on its own
-  impl_->launch();
-}
-
-std::string RedisServer::cli(const std::vector<std::string>& args) const { return impl_->cli(args); }
+void RedisServer::stop() { impl_->server->stop(); }
+void RedisServer::start() { impl_->server->start(); }
+std::string RedisServer::cli(const std::vector<std::string>& args) const { return impl_->cli(port(), args); }
 
 // ---------------------------------------------------------------------------------------------
 // SilentListener

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,7 +77,51 @@ struct TestCerts {
 };
 TestCerts make_test_certs(const std::string& dir);
 
-// A redis-server of its own on a free loopback port. stop()/start() keep the same port.
+// A server of its own on free loopback ports, for one test: the shared harness every scaler's
+// integration tests start their servers with. A kind of server is one ServerSpec (one small
+// function in servers.h: the command line, what to prepare once, how to tell it is ready).
+// stop()/start() keep the same ports and directory, so a test can take a server away and bring
+// it back to see an error and then the recovery.
+class LocalServer;
+struct ServerSpec {
+  std::string name;   // "redis-server", for messages
+  int ports = 1;      // free loopback ports it listens on: port(0), port(1), ...
+  // Once, before the first start, in dir() (initdb, configuration files, certificates).
+  std::function<void(LocalServer&)> prepare;
+  // The command line for the current ports and directory.
+  std::function<std::vector<std::string>(const LocalServer&)> command;
+  // True once the server answers; asked until it does or start_timeout passes.
+  std::function<bool(const LocalServer&)> ready;
+  std::chrono::seconds start_timeout{15};
+};
+
+class LocalServer {
+ public:
+  // Starts the server (throws with the log's tail when it does not become ready). A port another
+  // process took between choosing and binding is retried with new ports.
+  explicit LocalServer(ServerSpec spec);
+  ~LocalServer();
+  LocalServer(const LocalServer&) = delete;
+  LocalServer& operator=(const LocalServer&) = delete;
+
+  std::uint16_t port(std::size_t i = 0) const;
+  std::string address(std::size_t i = 0) const;  // "127.0.0.1:<port>"
+  const std::string& dir() const;
+  std::string log() const;  // stdout and stderr of the server
+  bool running() const;
+  void stop();   // SIGTERM, then SIGKILL
+  void start();  // again, on the same ports; no-op while running
+
+ private:
+  void launch();
+  ServerSpec spec_;
+  TempDir dir_;
+  std::vector<std::uint16_t> ports_;
+  Process process_;
+};
+
+// A redis-server of its own on a free loopback port (servers.h's redis_server() with the
+// redis-cli helper most redis tests want).
 class RedisServer {
  public:
   struct Options {
