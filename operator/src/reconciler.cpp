@@ -23,6 +23,7 @@
 namespace ebb::op {
 
 using nlohmann::json;
+using runtime::ReconcileResult;
 
 namespace {
 

@@ -83,7 +83,9 @@ struct Fixture {
     if (!created) FAIL(created.error().message);
   }
 
-  op::ReconcileResult reconcile(const std::string& name) { return reconciler->reconcile(ns + "/" + name); }
+  ebb::runtime::ReconcileResult reconcile(const std::string& name) {
+    return reconciler->reconcile(ns + "/" + name);
+  }
 
   json get_so(const std::string& name) {
     auto got = client->get(res::scaled_objects(), ns, name);

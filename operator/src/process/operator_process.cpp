@@ -435,7 +435,7 @@ void OperatorProcess::worker_loop() {
     }
     metrics_.set_active_workers(++active_workers_);
     const auto started = Clock::now();
-    ReconcileResult result;
+    runtime::ReconcileResult result;
     try {
       result = reconciler_->reconcile(*key);
     } catch (const std::exception& e) {
