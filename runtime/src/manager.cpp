@@ -21,16 +21,20 @@ using ebb::process::LogLevel;
 
 void block_termination_signals() {
   // Signals are taken by one thread with sigwait. They must be blocked before the first thread
-  // exists (a work queue starts one in its constructor, connection pools may too): every thread
-  // inherits the mask, and a thread without it would take the default action and kill the
-  // process.
+  // exists (a work queue starts one in its constructor, connection pools may too): every
+  // thread inherits the mask, and a thread without it would take the default action and kill
+  // the process.
   const sigset_t signals = ebb::process::termination_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-ManagerOptions ManagerOptions::from(const CommonOptions& flags) {
+ManagerOptions ManagerOptions::from(const CommonOptions& flags, std::string name,
+                                    std::string version, std::string git_commit) {
   ManagerOptions o;
+  o.name = std::move(name);
+  o.version = std::move(version);
+  o.git_commit = std::move(git_commit);
   o.kubeconfig = flags.kubeconfig;
   o.context = flags.context;
   o.kube_api_qps = flags.kube_api_qps;

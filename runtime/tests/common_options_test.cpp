@@ -1,8 +1,11 @@
-// runtime::CommonFlags (flags.h): the flags both processes register through one call, their
-// defaults, Go durations and their order, pflag's last-value-wins, and usage errors naming the
-// flag. Each process's own options tests check the same flags through its parser.
+// runtime::CommonFlags and CommandLine (flags.h): the flags both processes register through one
+// call, their defaults, Go durations and their order, pflag's last-value-wins, usage errors
+// naming the flag, and the exit codes. Each process's own options tests check the same flags
+// through its parser.
 #include <catch2/catch.hpp>
 
+#include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,19 +18,22 @@ using namespace std::chrono_literals;
 
 namespace {
 
+std::vector<char*> argv_of(std::vector<std::string>& storage) {
+  std::vector<char*> argv;
+  for (auto& s : storage) argv.push_back(s.data());
+  return argv;
+}
+
 // {options, error message} after parsing {"test", args...} with only the common flags.
 std::pair<CommonOptions, std::string> parse(const std::vector<std::string>& args) {
-  CommonOptions o;
-  o.leader_election_id = "test.keda.sh";
-  o.metrics_bind_address = ":9999";
+  CommonOptions o("test.keda.sh", ":9999");
   CLI::App app{"test"};
   app.option_defaults()->always_capture_default();
   CommonFlags flags(app, o);
   ebb::process::last_value_wins(app);
   std::vector<std::string> storage{"test"};
   storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : storage) argv.push_back(s.data());
+  auto argv = argv_of(storage);
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
     flags.validate();
@@ -104,7 +110,10 @@ TEST_CASE("common options: a manager's options follow the flags") {
        "--leader-elect=false", "--leader-election-namespace=ns",
        "--leader-election-lease-duration=20s", "--metrics-bind-address=:1", "--log-level=error"});
   REQUIRE(error.empty());
-  const auto o = ManagerOptions::from(flags);
+  const auto o = ManagerOptions::from(flags, "ebb-test", "1.2.3", "abc");
+  CHECK(o.name == "ebb-test");
+  CHECK(o.version == "1.2.3");
+  CHECK(o.git_commit == "abc");
   CHECK(o.kubeconfig == "/k");
   CHECK(o.context == "c");
   CHECK(o.kube_api_qps == 5);
@@ -118,4 +127,41 @@ TEST_CASE("common options: a manager's options follow the flags") {
   CHECK(o.leader_election.retry_period == 2s);
   CHECK(o.metrics.bind_address == ":1");
   CHECK(o.health.bind_address.empty());
+}
+
+TEST_CASE("command line: run, --help and --version exit 0, usage errors exit 2") {
+  auto run = [](std::vector<std::string> args, std::string* out = nullptr) {
+    CommonOptions o("test.keda.sh", ":9999");
+    std::string own = "default";
+    CommandLine cli("test", "1.2.3", "a process", o);
+    cli.app().add_option("--own", own, "A flag of the process's own");
+    std::vector<std::string> storage{"test"};
+    storage.insert(storage.end(), args.begin(), args.end());
+    auto argv = argv_of(storage);
+    std::ostringstream captured;
+    auto* old_out = std::cout.rdbuf(captured.rdbuf());
+    auto* old_err = std::cerr.rdbuf(captured.rdbuf());
+    auto code = cli.parse(static_cast<int>(argv.size()), argv.data(), [&] {
+      if (own == "bad") throw CLI::ValidationError("--own", "not that");
+    });
+    std::cout.rdbuf(old_out);
+    std::cerr.rdbuf(old_err);
+    if (out) *out = captured.str();
+    return code;
+  };
+  CHECK_FALSE(run({"--own=x", "--own=y", "--log-level=debug"}).has_value());
+  std::string out;
+  CHECK(run({"--help"}, &out) == 0);
+  for (const char* flag :
+       {"--kubeconfig", "--leader-elect", "--metrics-bind-address", "--log-level", "--own"}) {
+    INFO(flag);
+    CHECK(out.find(flag) != std::string::npos);
+  }
+  CHECK(run({"--version"}, &out) == 0);
+  CHECK(out.find("test 1.2.3") != std::string::npos);
+  CHECK(run({"--own=bad"}, &out) == 2);
+  CHECK(out.find("--own") != std::string::npos);
+  CHECK(run({"--leader-election-retry-period=1m"}, &out) == 2);  // the common checks run too
+  CHECK(out.find("--leader-election-retry-period") != std::string::npos);
+  CHECK(run({"--no-such-flag"}) == 2);
 }

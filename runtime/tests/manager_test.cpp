@@ -99,11 +99,18 @@ class Cluster {
     return o;
   }
 
+  // Someone else takes the Lease over for `seconds` and never renews it.
+  void steal_lease(int seconds) {
+    auto lease = client_->get(kube::resources::leases(), ns_, "test-lease");
+    REQUIRE(lease);
+    (*lease)["spec"]["holderIdentity"] = "thief";
+    (*lease)["spec"]["leaseDurationSeconds"] = seconds;
+    REQUIRE(client_->update(kube::resources::leases(), *lease));
+  }
   std::string holder() const {
     auto lease = client_->get(kube::resources::leases(), ns_, "test-lease");
     return lease ? (*lease)["spec"].value("holderIdentity", "") : "<none>";
   }
-  kube::Client& client() { return *client_; }
   const std::string& ns() const { return ns_; }
 
  private:
@@ -345,12 +352,7 @@ TEST_CASE("manager: a lost Lease exits 1 with exit_process") {
   REQUIRE(manager);
   Running running(*manager);
   REQUIRE(eventually([&] { return manager->leading(); }));
-  // Someone else takes the Lease over.
-  auto lease = cluster.client().get(kube::resources::leases(), cluster.ns(), "test-lease");
-  REQUIRE(lease);
-  (*lease)["spec"]["holderIdentity"] = "thief";
-  (*lease)["spec"]["leaseDurationSeconds"] = 60;
-  REQUIRE(cluster.client().update(kube::resources::leases(), *lease));
+  cluster.steal_lease(60);
   CHECK(running.join() == 1);
   CHECK(exits.codes() == std::vector<int>{1});
   CHECK(cluster.holder() == "thief");  // not ours to release
@@ -367,11 +369,7 @@ TEST_CASE("manager: a lost Lease with keep_competing stops leading and keeps run
   manager->add_runnable("writer", Manager::RunWhen::leading, [&] { ++leader_starts; });
   Running running(*manager);
   REQUIRE(eventually([&] { return manager->leading(); }));
-  auto lease = cluster.client().get(kube::resources::leases(), cluster.ns(), "test-lease");
-  REQUIRE(lease);
-  (*lease)["spec"]["holderIdentity"] = "thief";
-  (*lease)["spec"]["leaseDurationSeconds"] = 2;
-  REQUIRE(cluster.client().update(kube::resources::leases(), *lease));
+  cluster.steal_lease(2);
   REQUIRE(eventually([&] { return !manager->leading(); }));
   CHECK_FALSE(manager->stopping());
   CHECK(exits.codes().empty());

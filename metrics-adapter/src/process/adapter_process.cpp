@@ -43,12 +43,10 @@ constexpr const char* kAuthConfigMapNamespace = "kube-system";
 constexpr const char* kAuthConfigMapName = "extension-apiserver-authentication";
 
 kube::Resource trigger_authentications() {
-  return {"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication",
-          true,      {"status"}};
+  return {"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication", true, {"status"}};
 }
 kube::Resource cluster_trigger_authentications() {
-  return {"keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication",
-          false,     {"status"}};
+  return {"keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication", false, {"status"}};
 }
 
 std::string env(const char* name) {
@@ -146,6 +144,22 @@ class LoggingActuator : public Actuator {
   Logger log_{"actuator"};
 };
 
+runtime::ManagerOptions manager_options(const AdapterOptions& o) {
+  auto m = runtime::ManagerOptions::from(o, "ebb-metrics-adapter", kAdapterVersion, EBB_GIT_COMMIT);
+  // Every replica polls and serves; only the leader writes. Losing the Lease stops writes at
+  // once (the actuator asks before each one) and the replica competes again.
+  m.leader_election.on_loss = runtime::LeaseLoss::keep_competing;
+  m.metrics.stop_grace = std::chrono::seconds(1);
+  m.metrics.log_url_path = "/metrics";
+  m.metrics.start_error = "cannot start the metrics server";
+  // Polls are bounded by --poll-timeout; past that budget something hangs, and a kill is what
+  // would follow anyway.
+  m.shutdown.budget = o.poll_timeout + std::chrono::seconds(15);
+  m.shutdown.in_flight = "polls";
+  m.shutdown.log_elapsed = true;
+  return m;
+}
+
 // What is the adapter's own: the external metrics API with its TLS, authentication and
 // authorization, the engine with its scheduler and actuator, and the informers feeding it. The
 // lifecycle (clients, signals, the metrics server, leader election, shutdown) is the
@@ -157,7 +171,6 @@ class AdapterProcess {
   int run();
 
  private:
-  runtime::ManagerOptions manager_options() const;
   bool resolve_authentication(AuthenticationConfig& out);
   bool resolve_serving_tls(net::ServerTls& tls);
   bool start_api_server(const AuthenticationConfig& auth);
@@ -188,27 +201,8 @@ class AdapterProcess {
 
 // ---------------------------------------------------------------------------------------------
 
-runtime::ManagerOptions AdapterProcess::manager_options() const {
-  auto m = runtime::ManagerOptions::from(o_);
-  m.name = "ebb-metrics-adapter";
-  m.version = kAdapterVersion;
-  m.git_commit = EBB_GIT_COMMIT;
-  // Every replica polls and serves; only the leader writes. Losing the Lease stops writes at once
-  // (the actuator asks before each one) and the replica competes again.
-  m.leader_election.on_loss = runtime::LeaseLoss::keep_competing;
-  m.metrics.stop_grace = std::chrono::seconds(1);
-  m.metrics.log_url_path = "/metrics";
-  m.metrics.start_error = "cannot start the metrics server";
-  // Polls are bounded by --poll-timeout; past that budget something hangs, and a kill is what
-  // would follow anyway.
-  m.shutdown.budget = o_.poll_timeout + std::chrono::seconds(15);
-  m.shutdown.in_flight = "polls";
-  m.shutdown.log_elapsed = true;
-  return m;
-}
-
 int AdapterProcess::run() {
-  manager_ = runtime::Manager::create(manager_options());
+  manager_ = runtime::Manager::create(manager_options(o_));
   if (!manager_) return 1;
   cluster_object_namespace_ = ebb::process::cluster_object_namespace(o_.cluster_object_namespace);
   metrics_ = std::make_unique<AdapterMetrics>(manager_->metrics());
@@ -574,14 +568,8 @@ bool AdapterProcess::informers_synced() const {
 }  // namespace
 
 int run_adapter(const AdapterOptions& options) {
-  // Before anything that may start a thread, the connection pools included
-  // (runtime/src/manager.cpp says why).
-  runtime::block_termination_signals();
-  // Never destroyed: the Manager exits the process. Held by a static so leak checkers see it
-  // as reachable when run() returns early with an error.
-  static AdapterProcess* process = nullptr;
-  process = new AdapterProcess(options);
-  return process->run();
+  // The connection pools may start threads: run_process blocks the signals before they exist.
+  return runtime::run_process<AdapterProcess>(options);
 }
 
 }  // namespace ebb::adapter::process

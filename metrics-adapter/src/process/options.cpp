@@ -59,20 +59,12 @@ bool only_empty_values(int argc, char** argv, const std::string& flag) {
 
 ParsedOptions parse_options(int argc, char** argv) {
   AdapterOptions o;
-  CLI::App app{
-      "ebb-metrics-adapter: serves external.metrics.k8s.io/v1beta1 for KEDA ScaledObjects, polls their "
-      "event sources and scales targets between 0 and 1 replicas"};
-  app.set_version_flag("--version", std::string("ebb-metrics-adapter ") + kAdapterVersion);
-  app.option_defaults()->always_capture_default();
-  std::vector<DurationFlag*> durations;
-  auto add_duration = [&](DurationFlag& d) {
-    app.add_option(d.name, d.text, d.help);
-    durations.push_back(&d);
-  };
-
   // Cluster access, Leader election and Observability (with the adapter's help texts).
-  runtime::CommonFlags common(
-      app, o,
+  runtime::CommandLine cli(
+      "ebb-metrics-adapter", kAdapterVersion,
+      "serves external.metrics.k8s.io/v1beta1 for KEDA ScaledObjects, polls their event sources "
+      "and scales targets between 0 and 1 replicas",
+      o,
       {.kubeconfig =
            "Path to a kubeconfig, also used for delegated authentication and authorization. "
            "Default: $KUBECONFIG, else the in-cluster service account, else ~/.kube/config",
@@ -80,6 +72,12 @@ ParsedOptions parse_options(int argc, char** argv) {
            "Elect a leader through a Lease; only the leader writes /scale, status and Events, "
            "every replica serves reads (--leader-elect=false to disable)",
        .grouped = true});
+  CLI::App& app = cli.app();
+  std::vector<DurationFlag*> durations;
+  auto add_duration = [&](DurationFlag& d) {
+    app.add_option(d.name, d.text, d.help);
+    durations.push_back(&d);
+  };
 
   // --- Cluster access
   app.option_defaults()->group("Cluster access");
@@ -95,9 +93,9 @@ ParsedOptions parse_options(int argc, char** argv) {
   app.option_defaults()->group("Serving");
   app.add_option("--bind-address", o.bind_address,
                  "IP address the external metrics API listens on (default: all interfaces)");
-  app.add_option("--secure-port", o.secure_port,
-                 "HTTPS port of the external metrics API (0 picks a free port, logged at start)")
-      ->check(CLI::Range(0, 65535));
+  runtime::add_port_option(
+      app, "--secure-port", o.secure_port,
+      "HTTPS port of the external metrics API (0 picks a free port, logged at start)");
   app.add_option("--cert-dir", o.cert_dir,
                  "Directory the self-signed serving certificate (apiserver.crt, apiserver.key) is written to "
                  "when --tls-cert-file is not given; created if missing");
@@ -163,9 +161,7 @@ ParsedOptions parse_options(int argc, char** argv) {
   add_duration(hpa_sync);
   ebb::process::add_cluster_object_namespace_flag(app, o.cluster_object_namespace);
 
-  ebb::process::last_value_wins(app);  // --flag=a --flag=b keeps b, as pflag does
-  try {
-    app.parse(argc, argv);
+  const auto exit_code = cli.parse(argc, argv, [&] {
     std::vector<std::chrono::milliseconds> values;
     for (auto* d : durations) {
       auto value = ebb::process::parse_duration(d->text);
@@ -181,7 +177,6 @@ ParsedOptions parse_options(int argc, char** argv) {
     if (values[3] < std::chrono::seconds(1) || values[3].count() % 1000 != 0)
       throw CLI::ValidationError(hpa_sync.name, "must be a whole number of seconds, at least 1s: \"" + hpa_sync.text + "\"");
     o.hpa_sync_period = std::chrono::duration_cast<std::chrono::seconds>(values[3]);
-    common.validate();
     if (!o.label_selector.empty()) {
       auto selector = kube::LabelSelector::parse(o.label_selector);
       if (!selector) throw CLI::ValidationError("--label-selector", selector.error().message);
@@ -223,11 +218,8 @@ ParsedOptions parse_options(int argc, char** argv) {
         o.metrics_bind_address.find(':') == std::string::npos)
       throw CLI::ValidationError("--metrics-bind-address",
                                  "expected host:port, :port or \"0\": \"" + o.metrics_bind_address + "\"");
-  } catch (const CLI::ParseError& e) {
-    // --help and --version exit 0; every usage error exits 2.
-    const int code = app.exit(e);
-    return {std::nullopt, code == 0 ? 0 : 2};
-  }
+  });
+  if (exit_code) return {std::nullopt, *exit_code};
   return {std::move(o), 0};
 }
 

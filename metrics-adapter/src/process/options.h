@@ -1,13 +1,12 @@
 // Command-line options of ebb-metrics-adapter, in the style of aggregated API servers
 // (k8s.io/apiserver's flags) and Kubernetes components (CLI11; --flag=value and --flag value).
 // The flags every Ebb process takes (cluster access, leader election, --metrics-bind-address,
-// --log-level) come from runtime::CommonFlags; the rest are the adapter's own.
+// --log-level) come from runtime::CommandLine; the rest are the adapter's own.
 // Defaults do not clash with ebb-operator's on one host: the operator keeps 8080/8081/9443,
 // the adapter serves the API on 6443 and metrics on 9022.
 #pragma once
 
 #include <chrono>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,16 +17,12 @@ namespace ebb::adapter::process {
 
 inline constexpr const char* kAdapterVersion = "0.1.0";
 
-// kubeconfig (from CommonOptions) is also used for delegated authentication (the ConfigMap)
-// and authorization (SAR). Only the leader writes /scale, status and Events.
+// From runtime::CommonOptions: the flags every process takes (kubeconfig is also used for
+// delegated authentication, the ConfigMap, and authorization, SAR; only the Lease holder writes
+// /scale, status and Events), --namespace (repeatable or comma list; empty = all) and
+// --label-selector (the ScaledObject informer only).
 struct AdapterOptions : runtime::CommonOptions {
-  AdapterOptions() {
-    leader_election_id = "ebb-metrics-adapter.keda.sh";
-    metrics_bind_address = ":9022";  // "0" disables
-  }
-
-  std::vector<std::string> namespaces;  // --namespace (repeatable or comma list); empty = all
-  std::string label_selector;           // ScaledObject informer only
+  AdapterOptions() : CommonOptions("ebb-metrics-adapter.keda.sh", ":9022") {}
 
   // Serving
   std::string bind_address;        // --bind-address, "" = all interfaces
@@ -56,12 +51,7 @@ struct AdapterOptions : runtime::CommonOptions {
   std::string cluster_object_namespace;
 };
 
-// Either options to run with, or the exit code to leave with right away (--help, --version:
-// 0; a usage error: 2, with the message already printed on stderr).
-struct ParsedOptions {
-  std::optional<AdapterOptions> options;
-  int exit_code = 0;
-};
+using ParsedOptions = runtime::ParsedOptions<AdapterOptions>;
 ParsedOptions parse_options(int argc, char** argv);
 
 }  // namespace ebb::adapter::process

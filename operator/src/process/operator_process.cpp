@@ -29,15 +29,21 @@ namespace {
 using kube::Object;
 
 kube::Resource trigger_authentications() {
-  return {"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication",
-          true,      {"status"}};
+  return {"keda.sh", "v1alpha1", "triggerauthentications", "TriggerAuthentication", true, {"status"}};
 }
 kube::Resource cluster_trigger_authentications() {
-  return {"keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication",
-          false,     {"status"}};
+  return {"keda.sh", "v1alpha1", "clustertriggerauthentications", "ClusterTriggerAuthentication", false, {"status"}};
 }
-kube::Resource limit_ranges() {
-  return {"", "v1", "limitranges", "LimitRange", true, {}};
+kube::Resource limit_ranges() { return {"", "v1", "limitranges", "LimitRange", true, {}}; }
+
+runtime::ManagerOptions manager_options(const OperatorOptions& o) {
+  auto m = runtime::ManagerOptions::from(o, "ebb-operator", kOperatorVersion, EBB_GIT_COMMIT);
+  // Another process may be writing already; a clean restart is the safe way back (as
+  // controller-runtime does), and the work queue cannot be restarted in place.
+  m.leader_election.on_loss = runtime::LeaseLoss::exit_process;
+  m.health.bind_address = o.health_probe_bind_address;
+  m.shutdown.in_flight = "reconciles";
+  return m;
 }
 
 // What is the operator's own: informers and their handlers, the reconciler behind a
@@ -50,7 +56,6 @@ class OperatorProcess {
   int run();
 
  private:
-  runtime::ManagerOptions manager_options() const;
   bool start_webhook();
   void create_informers();
   bool informers_synced() const;
@@ -85,21 +90,8 @@ class OperatorProcess {
 
 // ---------------------------------------------------------------------------------------------
 
-runtime::ManagerOptions OperatorProcess::manager_options() const {
-  auto m = runtime::ManagerOptions::from(o_);
-  m.name = "ebb-operator";
-  m.version = kOperatorVersion;
-  m.git_commit = EBB_GIT_COMMIT;
-  // Another process may be writing already; a clean restart is the safe way back (as
-  // controller-runtime does), and the work queue cannot be restarted in place.
-  m.leader_election.on_loss = runtime::LeaseLoss::exit_process;
-  m.health.bind_address = o_.health_probe_bind_address;
-  m.shutdown.in_flight = "reconciles";
-  return m;
-}
-
 int OperatorProcess::run() {
-  manager_ = runtime::Manager::create(manager_options());
+  manager_ = runtime::Manager::create(manager_options(o_));
   if (!manager_) return 1;
   kube::Client& client = manager_->client();
   const std::string cluster_object_namespace =
@@ -456,13 +448,7 @@ net::ServerResponse OperatorProcess::serve_webhook(const net::ServerRequest& req
 }  // namespace
 
 int run_operator(const OperatorOptions& options) {
-  // Before anything that may start a thread (runtime/src/manager.cpp says why).
-  runtime::block_termination_signals();
-  // Never destroyed: the Manager exits the process. Held by a global so leak checkers see it as
-  // reachable when run() returns early with an error.
-  static OperatorProcess* process = nullptr;
-  process = new OperatorProcess(options);
-  return process->run();
+  return runtime::run_process<OperatorProcess>(options);
 }
 
 }  // namespace ebb::op::process

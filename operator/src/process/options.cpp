@@ -11,15 +11,12 @@ namespace ebb::op::process {
 
 ParsedOptions parse_options(int argc, char** argv) {
   OperatorOptions o;
-  CLI::App app{
-      "ebb-operator: reconciles KEDA ScaledObjects (keda.sh/v1alpha1) into "
-      "HorizontalPodAutoscalers"};
-  app.set_version_flag("--version", std::string("ebb-operator ") + kOperatorVersion);
-  app.option_defaults()->always_capture_default();
-
-  runtime::CommonFlags common(app, o,
-                              {.leader_elect = "Elect a leader through a Lease; only the leader "
-                                               "reconciles (--leader-elect=false to disable)"});
+  runtime::CommandLine cli(
+      "ebb-operator", kOperatorVersion,
+      "reconciles KEDA ScaledObjects (keda.sh/v1alpha1) into HorizontalPodAutoscalers", o,
+      {.leader_elect = "Elect a leader through a Lease; only the leader reconciles "
+                       "(--leader-elect=false to disable)"});
+  CLI::App& app = cli.app();
   app.add_option("--namespace", o.namespaces,
                  "Namespace(s) to watch: one, a comma list, or the flag repeated. Default: all "
                  "namespaces")
@@ -28,9 +25,8 @@ ParsedOptions parse_options(int argc, char** argv) {
                  "Only reconcile ScaledObjects matching this label selector (sharding)");
   app.add_option("--health-probe-bind-address", o.health_probe_bind_address,
                  "host:port for /healthz and /readyz (\"0\" disables)");
-  app.add_option("--webhook-port", o.webhook_port,
-                 "HTTPS port of the admission webhook (0 disables)")
-      ->check(CLI::Range(0, 65535));
+  runtime::add_port_option(app, "--webhook-port", o.webhook_port,
+                           "HTTPS port of the admission webhook (0 disables)");
   app.add_option("--webhook-host", o.webhook_host,
                  "Address the webhook listens on (default: all interfaces)");
   app.add_option("--webhook-cert-dir", o.webhook_cert_dir,
@@ -42,10 +38,7 @@ ParsedOptions parse_options(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   ebb::process::add_cluster_object_namespace_flag(app, o.cluster_object_namespace);
 
-  ebb::process::last_value_wins(app);  // --flag=a --flag=b keeps b, as pflag does
-  try {
-    app.parse(argc, argv);
-    common.validate();
+  const auto exit_code = cli.parse(argc, argv, [&] {
     if (!o.label_selector.empty()) {
       auto selector = kube::LabelSelector::parse(o.label_selector);
       if (!selector) throw CLI::ValidationError("--label-selector", selector.error().message);
@@ -64,11 +57,8 @@ ParsedOptions parse_options(int argc, char** argv) {
       namespaces.push_back(trimmed);
     }
     o.namespaces = std::move(namespaces);
-  } catch (const CLI::ParseError& e) {
-    // --help and --version exit 0; every usage error exits 2.
-    const int code = app.exit(e);
-    return {std::nullopt, code == 0 ? 0 : 2};
-  }
+  });
+  if (exit_code) return {std::nullopt, *exit_code};
   return {std::move(o), 0};
 }
 

@@ -5,6 +5,9 @@
 // --leader-election-lease-duration, --leader-election-renew-deadline,
 // --leader-election-retry-period, --metrics-bind-address, --log-level.
 //
+// CommandLine wraps it with what every process's command line does the same way: --help and
+// --version, pflag's last-value-wins, and the exit codes of Kubernetes components.
+//
 // Header-only because it needs CLI11: only the processes' option parsers (which link CLI11)
 // include it; ebb_runtime itself does not depend on CLI11.
 #pragma once
@@ -12,8 +15,12 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 
+#include "ebb/process/cli.h"
 #include "ebb/process/flags.h"
 #include "ebb/runtime/options.h"
 
@@ -110,6 +117,53 @@ class CommonFlags {
                   "Leader election: renew deadline (Go duration)"};
   Duration retry_{"--leader-election-retry-period", "2s", &o_.retry_period,
                   "Leader election: retry period (Go duration)"};
+};
+
+// A TCP port flag: 0 to 65535.
+inline CLI::Option* add_port_option(CLI::App& app, const std::string& name, int& port,
+                                    const std::string& help) {
+  return app.add_option(name, port, help)->check(CLI::Range(0, 65535));
+}
+
+// The command line of an Ebb process: a CLI11 app with --help, --version and the common flags;
+// the process adds its own options on app() and calls parse() once.
+class CommandLine {
+ public:
+  // --help starts with "<name>: <description>"; --version prints "<name> <version>".
+  CommandLine(const std::string& name, const std::string& version, const std::string& description,
+              CommonOptions& options, const CommonFlagsHelp& help = {})
+      : app_(name + ": " + description),
+        common_(prepare(app_, name + " " + version), options, help) {}
+  CommandLine(const CommandLine&) = delete;
+  CommandLine& operator=(const CommandLine&) = delete;
+
+  CLI::App& app() { return app_; }
+
+  // Parses (a repeated single-value flag keeps its last value, as pflag does), checks the common
+  // flags, then runs `validate`, which throws CLI::ValidationError naming the flag. nullopt: run;
+  // else the exit code: 0 after --help or --version, 2 after a usage error (printed on stderr).
+  std::optional<int> parse(int argc, char** argv, const std::function<void()>& validate = {}) {
+    ebb::process::last_value_wins(app_);
+    try {
+      app_.parse(argc, argv);
+      common_.validate();
+      if (validate) validate();
+    } catch (const CLI::ParseError& e) {
+      const int code = app_.exit(e);
+      return code == 0 ? 0 : 2;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  static CLI::App& prepare(CLI::App& app, const std::string& version) {
+    app.set_version_flag("--version", version);
+    app.option_defaults()->always_capture_default();
+    return app;
+  }
+
+  CLI::App app_;
+  CommonFlags common_;
 };
 
 }  // namespace ebb::runtime

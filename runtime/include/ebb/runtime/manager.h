@@ -51,6 +51,18 @@ class Controller;
 // before anything that may start a thread: see the comment in manager.cpp.
 void block_termination_signals();
 
+// The body of a process's run function: blocks the termination signals before anything exists
+// that may start a thread, builds a `Process` from `options` and runs it. The object is never
+// destroyed (its Manager exits the process) and is held by a static, so leak checkers see it as
+// reachable when run() returns early with an error.
+template <class Process, class Options>
+int run_process(const Options& options) {
+  block_termination_signals();
+  static Process* process = nullptr;
+  process = new Process(options);
+  return process->run();
+}
+
 // What losing the Lease does to a process that was leading.
 enum class LeaseLoss {
   // Exit 1: another instance may be writing already, and what ran while leading (a controller's
@@ -103,9 +115,10 @@ struct ManagerOptions {
   // How the process ends. Tests record the code instead; in a process it must not return.
   std::function<void(int code)> exit = [](int code) { std::_Exit(code); };
 
-  // Cluster access, leader election, the metrics endpoint and the log level from the flags;
-  // the rest is the process's to fill in.
-  static ManagerOptions from(const CommonOptions& flags);
+  // The process's name, version and commit; cluster access, leader election, the metrics
+  // endpoint and the log level from its flags. The rest is the process's to fill in.
+  static ManagerOptions from(const CommonOptions& flags, std::string name, std::string version,
+                             std::string git_commit);
 };
 
 class Manager {
