@@ -148,6 +148,9 @@ class Manager {
   // Checks run in the order added; the first that fails answers /readyz. While shutting down,
   // /readyz fails with "shutting down" once every check passes.
   void add_readiness_check(std::string name, ReadinessCheck check);
+  // `start` must return promptly (start threads, not run in this one). RunWhen::leading starts
+  // at the first win only: a lost Lease either ends the process (exit_process) or leaves them
+  // running (keep_competing), when their writes must ask leading() first.
   void add_runnable(std::string name, RunWhen when, std::function<void()> start);
   // Steps run in the order added within their phase; a non-empty `done` is logged with
   // elapsedMs (since "shutting down") once the step returns.
