@@ -1,6 +1,7 @@
 #include "ebb/process/flags.h"
 
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 
 #include "ebb/time.h"
@@ -20,6 +21,21 @@ std::string pod_namespace(const std::string& namespace_file) {
   std::getline(in, ns);
   while (!ns.empty() && std::isspace(static_cast<unsigned char>(ns.back()))) ns.pop_back();
   return ns;
+}
+
+std::string cluster_object_namespace(const std::string& flag, const NamespaceLookups& lookups) {
+  if (!flag.empty()) return flag;
+  auto env = [&](const char* name) -> std::string {
+    if (lookups.env) return lookups.env(name);
+    const char* value = std::getenv(name);
+    return value ? value : "";
+  };
+  for (const char* name : {"KEDA_CLUSTER_OBJECT_NAMESPACE", "POD_NAMESPACE"})
+    if (std::string value = env(name); !value.empty()) return value;
+  if (std::string ns = lookups.namespace_file ? lookups.namespace_file() : pod_namespace();
+      !ns.empty())
+    return ns;
+  return "keda";
 }
 
 }  // namespace ebb::process

@@ -124,28 +124,4 @@ void WorkQueue::delay_loop() {
   }
 }
 
-void run_workers(WorkQueue& queue, int workers, const std::function<ReconcileResult(const std::string&)>& reconcile) {
-  std::vector<std::thread> threads;
-  for (int i = 0; i < std::max(workers, 1); ++i) {
-    threads.emplace_back([&] {
-      while (auto key = queue.get()) {
-        ReconcileResult result;
-        try {
-          result = reconcile(*key);
-        } catch (...) {
-          result.ok = false;  // a throwing reconcile must not kill the worker
-        }
-        if (!result.ok) {
-          queue.add_rate_limited(*key);
-        } else {
-          queue.forget(*key);
-          if (result.requeue_after.count() > 0) queue.add_after(*key, result.requeue_after);
-        }
-        queue.done(*key);
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-}
-
 }  // namespace ebb::kube

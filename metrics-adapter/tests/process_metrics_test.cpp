@@ -1,6 +1,7 @@
-// The adapter's Prometheus metrics (process/metrics.h): the engine's observations rendered with
-// KEDA's names and labels (keda-compat §7.1), forget() dropping one object's series, the
-// external metrics API's request counts and the leader gauge.
+// The adapter's Prometheus metrics (process/metrics.h) on a process registry
+// (runtime::Metrics), rendered as the Manager serves them: the engine's observations with KEDA's
+// names and labels (keda-compat §7.1), forget() dropping one object's series, the external
+// metrics API's request counts, and the shared build info and leader gauge.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -42,6 +43,18 @@ std::string L(const std::string& ns, const std::string& so, const std::string& m
          "\",triggerIndex=\"" + std::to_string(index) + "\",type=\"scaledobject\"}";
 }
 
+// The adapter's families on the registry of a process that leads or not.
+struct Process {
+  std::atomic<bool> leader{true};
+  ebb::runtime::Metrics shared{
+      {"ebb-metrics-adapter", "0.1.0", "abc123", [this] { return leader.load(); }}};
+  AdapterMetrics metrics{shared};
+  std::string render(bool leading) {
+    leader = leading;
+    return shared.render();
+  }
+};
+
 const MetricLabels kRedis{"apps", "orders", "s0-redis-orders", "redisScaler", 0};
 const MetricLabels kRabbit{"apps", "orders", "s1-rabbitmq-jobs", "jobs-trigger", 1};
 const MetricLabels kOther{"apps", "payments", "s0-kafka-payments", "kafkaScaler", 0};
@@ -49,10 +62,11 @@ const MetricLabels kOther{"apps", "payments", "s0-kafka-payments", "kafkaScaler"
 }  // namespace
 
 TEST_CASE("metrics: a scaler query renders value, latency, activity and an error series at 0") {
-  AdapterMetrics m("0.1.0", "abc123");
+  Process process;
+  AdapterMetrics& m = process.metrics;
   EngineObserver& observer = m;
   observer.scaler_queried(kRedis, 12.5, true, false, 0.25);
-  const auto text = m.render(true);
+  const auto text = process.render(true);
   const auto l = L("apps", "orders", "s0-redis-orders", "redisScaler", 0);
   CHECK(sample(text, "keda_scaler_metrics_value" + l) == 12.5);
   CHECK(sample(text, "keda_scaler_metrics_latency_seconds" + l) == 0.25);
@@ -63,11 +77,12 @@ TEST_CASE("metrics: a scaler query renders value, latency, activity and an error
 }
 
 TEST_CASE("metrics: a failed query counts an error, reports inactive and keeps the last value") {
-  AdapterMetrics m("0.1.0", "abc123");
+  Process process;
+  AdapterMetrics& m = process.metrics;
   m.scaler_queried(kRabbit, 4, true, false, 0.1);
   m.scaler_queried(kRabbit, std::nullopt, false, true, 2.0);
   m.scaler_queried(kRabbit, std::nullopt, false, true, 3.0);
-  const auto text = m.render(true);
+  const auto text = process.render(true);
   const auto l = L("apps", "orders", "s1-rabbitmq-jobs", "jobs-trigger", 1);
   CHECK(sample(text, "keda_scaler_detail_errors_total" + l) == 2);
   CHECK(sample(text, "keda_scaler_active" + l) == 0);
@@ -76,21 +91,23 @@ TEST_CASE("metrics: a failed query counts an error, reports inactive and keeps t
 }
 
 TEST_CASE("metrics: a failed query with a fallback value serves that value") {
-  AdapterMetrics m("0.1.0", "abc123");
+  Process process;
+  AdapterMetrics& m = process.metrics;
   m.scaler_queried(kRedis, 30, false, true, 0.5);
   const auto l = L("apps", "orders", "s0-redis-orders", "redisScaler", 0);
-  const auto text = m.render(false);
+  const auto text = process.render(false);
   CHECK(sample(text, "keda_scaler_metrics_value" + l) == 30);
   CHECK(sample(text, "keda_scaler_detail_errors_total" + l) == 1);
 }
 
 TEST_CASE("metrics: composite metric, scale loop latency, object errors") {
-  AdapterMetrics m("0.1.0", "abc123");
+  Process process;
+  AdapterMetrics& m = process.metrics;
   m.composite(MetricLabels{"apps", "orders", "composite-metric", "composite-metric", 0}, 7, true);
   m.scale_loop_lag("apps", "orders", 0.04);
   m.object_error("apps", "orders");
   m.object_error("apps", "orders");
-  const auto text = m.render(true);
+  const auto text = process.render(true);
   const auto l = L("apps", "orders", "composite-metric", "composite-metric", 0);
   CHECK(sample(text, "keda_scaler_metrics_value" + l) == 7);
   CHECK(sample(text, "keda_scaler_active" + l) == 1);
@@ -99,7 +116,8 @@ TEST_CASE("metrics: composite metric, scale loop latency, object errors") {
 }
 
 TEST_CASE("metrics: forget removes every series of one object and keeps the others") {
-  AdapterMetrics m("0.1.0", "abc123");
+  Process process;
+  AdapterMetrics& m = process.metrics;
   m.scaler_queried(kRedis, 1, true, false, 0.1);
   m.scaler_queried(kRabbit, std::nullopt, false, true, 0.1);
   m.composite(MetricLabels{"apps", "orders", "composite-metric", "composite-metric", 0}, 7, true);
@@ -110,7 +128,7 @@ TEST_CASE("metrics: forget removes every series of one object and keeps the othe
   m.object_error("apps", "payments");
 
   m.forget("apps", "orders");
-  const auto text = m.render(true);
+  const auto text = process.render(true);
   CHECK(text.find("scaledObject=\"orders\"") == std::string::npos);
   CHECK(text.find("resource=\"orders\"") == std::string::npos);
   const auto other = L("apps", "payments", "s0-kafka-payments", "kafkaScaler", 0);
@@ -122,7 +140,7 @@ TEST_CASE("metrics: forget removes every series of one object and keeps the othe
 
   // A rebuilt object starts over: its error counter begins at 0 again.
   m.scaler_queried(kRedis, 2, true, false, 0.1);
-  const auto again = m.render(true);
+  const auto again = process.render(true);
   const auto l = L("apps", "orders", "s0-redis-orders", "redisScaler", 0);
   CHECK(sample(again, "keda_scaler_metrics_value" + l) == 2);
   CHECK(sample(again, "keda_scaler_detail_errors_total" + l) == 0);
@@ -130,20 +148,24 @@ TEST_CASE("metrics: forget removes every series of one object and keeps the othe
 }
 
 TEST_CASE("metrics: forget of an unknown object changes nothing") {
-  AdapterMetrics m("0.1.0", "abc123");
+  Process process;
+  AdapterMetrics& m = process.metrics;
   m.scaler_queried(kRedis, 1, true, false, 0.1);
   m.forget("apps", "unknown");
   m.forget("other", "orders");
-  CHECK(sample(m.render(true), "keda_scaler_metrics_value" + L("apps", "orders", "s0-redis-orders", "redisScaler", 0)) == 1);
+  CHECK(sample(process.render(true),
+               "keda_scaler_metrics_value" +
+                   L("apps", "orders", "s0-redis-orders", "redisScaler", 0)) == 1);
 }
 
 TEST_CASE("metrics: build info and the leader gauge") {
-  AdapterMetrics m("0.1.0", "abc123");
-  const auto leader = m.render(true);
+  Process process;
+  const auto leader = process.render(true);
   CHECK(has_line_starting(leader, "keda_build_info{git_commit=\"abc123\",goarch="));
   CHECK(leader.find("version=\"0.1.0\"} 1") != std::string::npos);
   CHECK(sample(leader, "leader_election_master_status{name=\"ebb-metrics-adapter\"}") == 1);
-  CHECK(sample(m.render(false), "leader_election_master_status{name=\"ebb-metrics-adapter\"}") == 0);
+  CHECK(sample(process.render(false),
+               "leader_election_master_status{name=\"ebb-metrics-adapter\"}") == 0);
 }
 
 TEST_CASE("metrics: API request labels") {
@@ -160,7 +182,8 @@ TEST_CASE("metrics: API request labels") {
 }
 
 TEST_CASE("metrics: API requests are counted by verb, resource and code") {
-  AdapterMetrics m("0.1.0", "abc123");
+  Process process;
+  AdapterMetrics& m = process.metrics;
   const std::string read = "/apis/external.metrics.k8s.io/v1beta1/namespaces/apps/s0-redis-orders";
   m.api_request("GET", read, 200, 0.002);
   m.api_request("GET", read, 200, 0.003);
@@ -168,7 +191,7 @@ TEST_CASE("metrics: API requests are counted by verb, resource and code") {
   m.api_request("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/apps/probe-1", 401, 0.001);
   m.api_request("GET", "/apis/external.metrics.k8s.io/v1beta1/namespaces/apps/probe-2", 403, 0.001);
   m.api_request("GET", "/apis", 200, 0.001);
-  const auto text = m.render(true);
+  const auto text = process.render(true);
   CHECK(sample(text, "apiserver_request_total{code=\"200\",resource=\"s0-redis-orders\",verb=\"LIST\"}") == 2);
   CHECK(sample(text, "apiserver_request_total{code=\"404\",resource=\"s0-redis-orders\",verb=\"LIST\"}") == 1);
   // Rejected callers never name a series.
@@ -180,7 +203,8 @@ TEST_CASE("metrics: API requests are counted by verb, resource and code") {
 }
 
 TEST_CASE("metrics: concurrent observations, forgets and scrapes") {
-  AdapterMetrics m("0.1.0", "abc123");
+  Process process;
+  AdapterMetrics& m = process.metrics;
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -196,7 +220,7 @@ TEST_CASE("metrics: concurrent observations, forgets and scrapes") {
   std::atomic<int> scrapes{0}, empty{0};
   std::thread scraper([&] {  // Catch assertions are not thread-safe: count, check after
     while (!stop) {
-      if (m.render(true).find("keda_build_info") == std::string::npos) ++empty;
+      if (process.render(true).find("keda_build_info") == std::string::npos) ++empty;
       ++scrapes;
     }
   });
@@ -206,5 +230,5 @@ TEST_CASE("metrics: concurrent observations, forgets and scrapes") {
   CHECK(scrapes > 0);
   CHECK(empty == 0);
   for (int i = 0; i < 7; ++i) m.forget("ns", "so-" + std::to_string(i));
-  CHECK(m.render(true).find("scaledObject=\"so-") == std::string::npos);
+  CHECK(process.render(true).find("scaledObject=\"so-") == std::string::npos);
 }

@@ -27,6 +27,7 @@
 namespace ebb::op {
 
 using nlohmann::json;
+using runtime::ReconcileResult;
 
 namespace {
 

@@ -84,7 +84,9 @@ struct Fixture {
     if (!created) FAIL(created.error().message);
   }
 
-  op::ReconcileResult reconcile(const std::string& name) { return reconciler->reconcile(ns + "/" + name); }
+  ebb::runtime::ReconcileResult reconcile(const std::string& name) {
+    return reconciler->reconcile(ns + "/" + name);
+  }
 
   json get_so(const std::string& name) {
     auto got = client->get(ebb::cluster::scaled_objects(), ns, name);

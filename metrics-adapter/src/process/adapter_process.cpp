@@ -1,34 +1,27 @@
 #include "process/adapter_process.h"
 
-#include <pthread.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
-#include <csignal>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <sstream>
 #include <thread>
 
-#include "ebb/cluster/resources.h"
-#include "ebb/process/runtime.h"
 #include "ebb/adapter/actuator.h"
 #include "ebb/adapter/engine.h"
 #include "ebb/adapter/external_metrics_api.h"
 #include "ebb/adapter/scheduler.h"
+#include "ebb/cluster/resources.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/informer.h"
-#include "ebb/kube/leader_election.h"
 #include "ebb/net/http_server.h"
 #include "ebb/process/log.h"
+#include "ebb/process/runtime.h"
+#include "ebb/runtime/manager.h"
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/strings.h"
 #include "process/metrics.h"
@@ -40,10 +33,7 @@
 namespace ebb::adapter::process {
 namespace {
 
-using ebb::process::bind_disabled;
 using ebb::process::host_name;
-using ebb::process::random_suffix;
-using ebb::process::termination_signals;
 
 using Clock = std::chrono::steady_clock;
 using ebb::process::Logger;
@@ -59,14 +49,17 @@ std::string env(const char* name) {
   return value ? std::string(value) : std::string();
 }
 
-std::string joined(const std::vector<std::string>& list) { return join(list, ","); }
+std::string joined(const std::vector<std::string>& list) {
+  return join(list, ",");
+}
 
 Result<std::string> read_file(const std::string& path, const char* flag) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(std::string(flag) + ": cannot read " + ebb::quoted(path));
   std::ostringstream text;
   text << in.rdbuf();
-  if (!in.good() && !in.eof()) return fail(std::string(flag) + ": cannot read " + ebb::quoted(path));
+  if (!in.good() && !in.eof())
+    return fail(std::string(flag) + ": cannot read " + ebb::quoted(path));
   if (text.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos)
     return fail(std::string(flag) + ": " + ebb::quoted(path) + " holds no PEM certificate");
   return text.str();
@@ -88,8 +81,9 @@ class LoggingActuator : public Actuator {
   Result<TargetState> read_target(const api::ScaledObject& so) override {
     auto target = inner_.read_target(so);
     if (!target)
-      log_.warn("cannot read the scale target",
-                {{"namespace", so.metadata.namespace_}, {"name", so.metadata.name}, {"error", target.error().message}});
+      log_.warn("cannot read the scale target", {{"namespace", so.metadata.namespace_},
+                                                 {"name", so.metadata.name},
+                                                 {"error", target.error().message}});
     return target;
   }
   Result<void> scale(const api::ScaledObject& so, std::int32_t replicas) override {
@@ -110,7 +104,8 @@ class LoggingActuator : public Actuator {
   }
   Result<void> update_status(const api::ScaledObject& so, const StatusUpdate& update) override {
     // The same pure function the KubeActuator writes with: says whether anything will change.
-    auto patch = status_patch(so.status, update, so.metadata.generation.value_or(0), std::chrono::system_clock::now());
+    auto patch = status_patch(so.status, update, so.metadata.generation.value_or(0),
+                              std::chrono::system_clock::now());
     auto result = inner_.update_status(so, update);
     if (!result) {
       log_.error("cannot write status", {{"namespace", so.metadata.namespace_},
@@ -120,11 +115,12 @@ class LoggingActuator : public Actuator {
       std::vector<std::string> fields;
       if (patch->contains("status") && (*patch)["status"].is_object())
         for (const auto& [key, value] : (*patch)["status"].items()) fields.push_back(key);
-      log_.info("status written", {{"namespace", so.metadata.namespace_},
-                                   {"name", so.metadata.name},
-                                   {"fields", joined(fields)},
-                                   {"active", update.active ? update.active->status : std::string()},
-                                   {"fallback", update.fallback ? update.fallback->status : std::string()}});
+      log_.info("status written",
+                {{"namespace", so.metadata.namespace_},
+                 {"name", so.metadata.name},
+                 {"fields", joined(fields)},
+                 {"active", update.active ? update.active->status : std::string()},
+                 {"fallback", update.fallback ? update.fallback->status : std::string()}});
     }
     return result;
   }
@@ -143,10 +139,29 @@ class LoggingActuator : public Actuator {
   Logger log_{"actuator"};
 };
 
+runtime::ManagerOptions manager_options(const AdapterOptions& o) {
+  auto m = runtime::ManagerOptions::from(o, "ebb-metrics-adapter", kAdapterVersion, EBB_GIT_COMMIT);
+  // Every replica polls and serves; only the leader writes. Losing the Lease stops writes at
+  // once (the actuator asks before each one) and the replica competes again.
+  m.leader_election.on_loss = runtime::LeaseLoss::keep_competing;
+  m.metrics.stop_grace = std::chrono::seconds(1);
+  m.metrics.log_url_path = "/metrics";
+  m.metrics.start_error = "cannot start the metrics server";
+  // Polls are bounded by --poll-timeout; past that budget something hangs, and a kill is what
+  // would follow anyway.
+  m.shutdown.budget = o.poll_timeout + std::chrono::seconds(15);
+  m.shutdown.in_flight = "polls";
+  m.shutdown.log_elapsed = true;
+  return m;
+}
+
+// What is the adapter's own: the external metrics API with its TLS, authentication and
+// authorization, the engine with its scheduler and actuator, and the informers feeding it. The
+// lifecycle (clients, signals, the metrics server, leader election, shutdown) is the
+// runtime::Manager's.
 class AdapterProcess {
  public:
-  explicit AdapterProcess(AdapterOptions options)
-      : o_(std::move(options)), metrics_(kAdapterVersion, EBB_GIT_COMMIT) {}
+  explicit AdapterProcess(AdapterOptions options) : o_(std::move(options)) {}
 
   int run();
 
@@ -154,23 +169,17 @@ class AdapterProcess {
   bool resolve_authentication(AuthenticationConfig& out);
   bool resolve_serving_tls(net::ServerTls& tls);
   bool start_api_server(const AuthenticationConfig& auth);
-  bool start_metrics_server();
   void start_informers();
   bool informers_synced() const;
-  void start_leader_election();
-  void request_stop(int code, const std::string& why);
-  int shut_down();
+  kube::Client& client() { return manager_->client(); }
 
   AdapterOptions o_;
   Logger log_{"setup"};
   Logger api_log_{"api"};
-  Logger election_log_{"leader-election"};
-  AdapterMetrics metrics_;
-  std::string identity_;
+  std::unique_ptr<runtime::Manager> manager_;
+  std::unique_ptr<AdapterMetrics> metrics_;
   std::string cluster_object_namespace_;
 
-  std::unique_ptr<kube::Client> client_;
-  std::unique_ptr<kube::Client> lease_client_;  // own rate limiter: renewals never wait behind polls
   scalers::ConnectionPools pools_;
   std::unique_ptr<PollScheduler> scheduler_;
   std::unique_ptr<KubeActuator> kube_actuator_;
@@ -181,62 +190,25 @@ class AdapterProcess {
 
   std::vector<std::unique_ptr<kube::Informer>> auth_informers_, so_informers_;
   mutable std::mutex informers_mutex_;
-  std::atomic<bool> synced_logged_{false};
 
-  std::unique_ptr<kube::LeaderElector> elector_;
-  std::atomic<bool> leading_{false};
-  std::atomic<bool> stopping_{false};
-
-  std::unique_ptr<net::HttpServer> api_server_, metrics_server_;
-
-  std::mutex stop_mutex_;
-  std::condition_variable stop_cv_;
-  bool stop_requested_ = false;
-  int exit_code_ = 0;
-  std::string stop_reason_;
+  std::unique_ptr<net::HttpServer> api_server_;
 };
 
 // ---------------------------------------------------------------------------------------------
 
 int AdapterProcess::run() {
-  LogLevel level = LogLevel::info;
-  ebb::process::parse_log_level(o_.log_level, level);
-  Logger::set_level(level);
+  manager_ = runtime::Manager::create(manager_options(o_));
+  if (!manager_) return 1;
+  cluster_object_namespace_ = ebb::process::cluster_object_namespace(o_.cluster_object_namespace);
+  metrics_ = std::make_unique<AdapterMetrics>(manager_->metrics());
 
-  const sigset_t signals = termination_signals();
-  auto config = kube::load_config(o_.kubeconfig, o_.context);
-  if (!config) {
-    log_.error("cannot load the Kubernetes client configuration", {{"error", config.error().message}});
-    return 1;
-  }
-  identity_ = host_name("ebb-metrics-adapter") + "_" + random_suffix();
-  if (o_.leader_election_namespace.empty()) {
-    o_.leader_election_namespace = ebb::process::pod_namespace();
-    if (o_.leader_election_namespace.empty()) o_.leader_election_namespace = "default";
-  }
-  cluster_object_namespace_ = o_.cluster_object_namespace;
-  if (cluster_object_namespace_.empty()) cluster_object_namespace_ = env("KEDA_CLUSTER_OBJECT_NAMESPACE");
-  if (cluster_object_namespace_.empty()) cluster_object_namespace_ = ebb::process::pod_namespace();
-  if (cluster_object_namespace_.empty()) cluster_object_namespace_ = "keda";
-
-  kube::RestOptions rest;
-  rest.qps = o_.kube_api_qps;
-  rest.burst = o_.kube_api_burst;
-  rest.user_agent = std::string("ebb-metrics-adapter/") + kAdapterVersion;
-  client_ = std::make_unique<kube::Client>(*config, rest);
-  kube::RestOptions lease_rest;
-  lease_rest.qps = 20;
-  lease_rest.burst = 40;
-  lease_rest.user_agent = rest.user_agent + " leader-election";
-  lease_rest.timeout = std::max(o_.renew_deadline / 2, std::chrono::milliseconds(1000));
-  lease_client_ = std::make_unique<kube::Client>(*config, lease_rest);
-
+  const kube::Config& config = manager_->config();
   std::string watched = joined(o_.namespaces);
   log_.info("starting ebb-metrics-adapter",
             {{"version", kAdapterVersion},
              {"gitCommit", EBB_GIT_COMMIT},
-             {"server", config->server},
-             {"context", config->context},
+             {"server", config.server},
+             {"context", config.context},
              {"namespaces", watched.empty() ? std::string("(all)") : watched},
              {"labelSelector", o_.label_selector},
              {"bindAddress", o_.bind_address},
@@ -251,8 +223,8 @@ int AdapterProcess::run() {
              {"authorizationAlwaysAllow", o_.authorization_always_allow},
              {"authorizationAlwaysAllowPaths", joined(o_.authorization_always_allow_paths)},
              {"leaderElect", o_.leader_elect},
-             {"leaderElectionLease", o_.leader_election_namespace + "/" + o_.leader_election_id},
-             {"identity", identity_},
+             {"leaderElectionLease", manager_->lease()},
+             {"identity", manager_->identity()},
              {"maxConcurrentPolls", o_.max_concurrent_polls},
              {"pollTimeoutMs", o_.poll_timeout.count()},
              {"hpaSyncPeriodSeconds", o_.hpa_sync_period.count()},
@@ -266,44 +238,37 @@ int AdapterProcess::run() {
 
   scheduler_ = std::make_unique<PollScheduler>(SchedulerOptions{o_.max_concurrent_polls});
   KubeActuatorOptions actuator_options;
-  actuator_options.is_leader = [this] { return leading_.load(); };
-  actuator_options.events.reporting_instance = identity_;
-  kube_actuator_ = std::make_unique<KubeActuator>(*client_, actuator_options);
+  actuator_options.is_leader = [this] { return manager_->leading(); };
+  actuator_options.events.reporting_instance = manager_->identity();
+  kube_actuator_ = std::make_unique<KubeActuator>(client(), actuator_options);
   actuator_ = std::make_unique<LoggingActuator>(*kube_actuator_);
   EngineOptions engine_options;
   engine_options.hpa_sync_period = o_.hpa_sync_period;
   engine_options.poll_timeout = o_.poll_timeout;
   engine_options.cluster_object_namespace = cluster_object_namespace_;
-  engine_ = std::make_unique<Engine>(EngineDeps{*client_, pools_, *scheduler_, *actuator_, &metrics_}, engine_options);
+  engine_ = std::make_unique<Engine>(
+      EngineDeps{client(), pools_, *scheduler_, *actuator_, metrics_.get()}, engine_options);
 
-  if (!start_metrics_server()) return 1;
+  if (!manager_->start_servers()) return 1;
   if (!start_api_server(auth)) return 1;
 
-  std::thread([this, signals] {
-    int count = 0;
-    for (;;) {
-      int sig = 0;
-      if (sigwait(&signals, &sig) != 0) continue;
-      if (++count == 1) {
-        request_stop(0, sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      } else {
-        log_.warn("second signal: exiting without waiting for in-flight polls");
-        std::fflush(stderr);
-        std::_Exit(1);
-      }
-    }
-  }).detach();
-
-  start_leader_election();
+  // Shutdown, before the Lease is released: 1. no new requests, in-flight ones finish; 2. no
+  // more informer events; 3. no new polls, running ones finish (each bounded by --poll-timeout).
+  manager_->add_stop_step("external metrics API stopped",
+                          [this] { api_server_->stop(std::chrono::seconds(5)); });
+  manager_->add_stop_step("", [this] {
+    std::lock_guard lock(informers_mutex_);
+    for (auto& informer : so_informers_) informer->stop();
+    for (auto& informer : auth_informers_) informer->stop();
+  });
+  manager_->add_stop_step("polls stopped", [this] { scheduler_->stop(); });
   // Informers start on their own thread: the auth informers list first so that building the
   // ScaledObjects' scalers is not followed by a rebuild for every referenced auth object.
-  std::thread([this] { start_informers(); }).detach();
-
-  {
-    std::unique_lock lock(stop_mutex_);
-    stop_cv_.wait(lock, [&] { return stop_requested_; });
-  }
-  return shut_down();
+  manager_->add_runnable("informers", runtime::Manager::RunWhen::always,
+                         [this] { std::thread([this] { start_informers(); }).detach(); });
+  // The engine, scalers and pools are never torn down one by one: nothing they hold needs
+  // flushing, and their connections close with the process.
+  return manager_->run();
 }
 
 bool AdapterProcess::resolve_authentication(AuthenticationConfig& out) {
@@ -328,19 +293,23 @@ bool AdapterProcess::resolve_authentication(AuthenticationConfig& out) {
   flags.username_headers = o_.requestheader_username_headers;
   flags.group_headers = o_.requestheader_group_headers;
   flags.extra_headers_prefix = o_.requestheader_extra_headers_prefix;
-  const bool flags_give_ca = !flags.requestheader_client_ca_pem.empty() || !flags.client_ca_pem.empty();
+  const bool flags_give_ca =
+      !flags.requestheader_client_ca_pem.empty() || !flags.client_ca_pem.empty();
   out = flags;
 
   if (!o_.authentication_skip_lookup) {
     const std::string where = std::string(kAuthConfigMapNamespace) + "/" + kAuthConfigMapName;
-    auto cm = client_->get(kube::resources::configmaps(), kAuthConfigMapNamespace, kAuthConfigMapName);
+    auto cm =
+        client().get(kube::resources::configmaps(), kAuthConfigMapNamespace, kAuthConfigMapName);
     if (!cm) {
       if (!flags_give_ca) {
-        log_.error("cannot read the authentication ConfigMap and no CA flag is given",
-                   {{"configMap", where},
-                    {"error", cm.error().message},
-                    {"hint", "grant get on that ConfigMap (role extension-apiserver-authentication-reader), or "
-                             "give --requestheader-client-ca-file / --client-ca-file"}});
+        log_.error(
+            "cannot read the authentication ConfigMap and no CA flag is given",
+            {{"configMap", where},
+             {"error", cm.error().message},
+             {"hint",
+              "grant get on that ConfigMap (role extension-apiserver-authentication-reader), or "
+              "give --requestheader-client-ca-file / --client-ca-file"}});
         return false;
       }
       log_.warn("cannot read the authentication ConfigMap: using the CA flags only",
@@ -348,24 +317,27 @@ bool AdapterProcess::resolve_authentication(AuthenticationConfig& out) {
     } else {
       auto merged = merge_authentication_configmap(*cm, flags);
       if (!merged) {
-        log_.error("invalid authentication ConfigMap", {{"configMap", where}, {"error", merged.error().message}});
+        log_.error("invalid authentication ConfigMap",
+                   {{"configMap", where}, {"error", merged.error().message}});
         return false;
       }
       out = std::move(*merged);
     }
   }
   if (out.requestheader_client_ca_pem.empty() && out.client_ca_pem.empty())
-    log_.warn("no client CA: every request outside --authorization-always-allow-paths is answered 401");
-  log_.info("authentication",
-            {{"frontProxyCa", !out.requestheader_client_ca_pem.empty()},
-             {"clientCa", !out.client_ca_pem.empty()},
-             {"requestheaderAllowedNames", out.requestheader_allowed_names.empty()
-                                               ? std::string("(any)")
-                                               : joined(out.requestheader_allowed_names)},
-             {"usernameHeaders", joined(out.username_headers)},
-             {"groupHeaders", joined(out.group_headers)},
-             {"extraHeadersPrefix", joined(out.extra_headers_prefix)},
-             {"authorization", o_.authorization_always_allow ? "always-allow" : "SubjectAccessReview"}});
+    log_.warn(
+        "no client CA: every request outside --authorization-always-allow-paths is answered 401");
+  log_.info(
+      "authentication",
+      {{"frontProxyCa", !out.requestheader_client_ca_pem.empty()},
+       {"clientCa", !out.client_ca_pem.empty()},
+       {"requestheaderAllowedNames", out.requestheader_allowed_names.empty()
+                                         ? std::string("(any)")
+                                         : joined(out.requestheader_allowed_names)},
+       {"usernameHeaders", joined(out.username_headers)},
+       {"groupHeaders", joined(out.group_headers)},
+       {"extraHeadersPrefix", joined(out.extra_headers_prefix)},
+       {"authorization", o_.authorization_always_allow ? "always-allow" : "SubjectAccessReview"}});
   return true;
 }
 
@@ -430,22 +402,23 @@ bool AdapterProcess::start_api_server(const AuthenticationConfig& auth) {
   if (!resolve_serving_tls(tls)) return false;
   if (!auth.requestheader_client_ca_pem.empty())
     tls.client_ca_bundles.emplace_back(kRequestHeaderBundle, auth.requestheader_client_ca_pem);
-  if (!auth.client_ca_pem.empty()) tls.client_ca_bundles.emplace_back(kClientCaBundle, auth.client_ca_pem);
+  if (!auth.client_ca_pem.empty())
+    tls.client_ca_bundles.emplace_back(kClientCaBundle, auth.client_ca_pem);
 
   if (!o_.authorization_always_allow) {
     SubjectAccessReviewOptions sar;
     sar.allowed_ttl = o_.authorization_allowed_ttl;
     sar.denied_ttl = o_.authorization_denied_ttl;
-    authorizer_ = std::make_unique<SubjectAccessReviewAuthorizer>(*client_, sar);
+    authorizer_ = std::make_unique<SubjectAccessReviewAuthorizer>(client(), sar);
   }
   ExternalMetricsApiOptions api_options;
   api_options.authentication = auth;
   api_options.authorizer = authorizer_.get();
   api_options.always_allow_paths = o_.authorization_always_allow_paths;
-  api_options.ready = [this] { return !stopping_ && informers_synced(); };
+  api_options.ready = [this] { return !manager_->stopping() && informers_synced(); };
   api_options.on_request = [this](const std::string& method, const std::string& path, int status,
                                   const std::string& user, double seconds) {
-    metrics_.api_request(method, path, status, seconds);
+    metrics_->api_request(method, path, status, seconds);
     if (status >= 500) {
       api_log_.warn("request answered with a server error",
                     {{"method", method}, {"path", path}, {"status", status}, {"user", user}});
@@ -468,40 +441,18 @@ bool AdapterProcess::start_api_server(const AuthenticationConfig& auth) {
   options.on_error = [this](std::string_view message) {
     api_log_.warn("server error", {{"error", std::string(message)}});
   };
-  auto server = net::HttpServer::start(std::move(options), [this](const net::ServerRequest& r) { return api_->handle(r); });
+  auto server = net::HttpServer::start(
+      std::move(options), [this](const net::ServerRequest& r) { return api_->handle(r); });
   if (!server) {
-    log_.error("cannot start the external metrics API server",
-               {{"bindAddress", o_.bind_address}, {"securePort", o_.secure_port}, {"error", server.error().message}});
+    log_.error("cannot start the external metrics API server", {{"bindAddress", o_.bind_address},
+                                                                {"securePort", o_.secure_port},
+                                                                {"error", server.error().message}});
     return false;
   }
   api_server_ = std::move(*server);
-  log_.info("serving", {{"server", "external-metrics-api"}, {"url", api_server_->url()}, {"port", api_server_->port()}});
-  return true;
-}
-
-bool AdapterProcess::start_metrics_server() {
-  if (bind_disabled(o_.metrics_bind_address)) return true;
-  net::HttpServerOptions options;
-  options.bind_address = o_.metrics_bind_address;
-  options.threads = 2;
-  options.on_error = [this](std::string_view message) {
-    log_.warn("server error", {{"server", "metrics"}, {"error", std::string(message)}});
-  };
-  auto server = net::HttpServer::start(std::move(options), [this](const net::ServerRequest& request) {
-    if (request.path != "/metrics") return net::ServerResponse::text(404, "not found\n");
-    if (request.method != "GET" && request.method != "HEAD")
-      return net::ServerResponse::text(405, "method not allowed\n");
-    auto response = net::ServerResponse::text(200, metrics_.render(leading_));
-    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return response;
-  });
-  if (!server) {
-    log_.error("cannot start the metrics server",
-               {{"bindAddress", o_.metrics_bind_address}, {"error", server.error().message}});
-    return false;
-  }
-  metrics_server_ = std::move(*server);
-  log_.info("serving", {{"server", "metrics"}, {"url", metrics_server_->url() + "/metrics"}});
+  log_.info("serving", {{"server", "external-metrics-api"},
+                        {"url", api_server_->url()},
+                        {"port", api_server_->port()}});
   return true;
 }
 
@@ -515,14 +466,15 @@ void AdapterProcess::start_informers() {
   std::vector<kube::Informer*> auth;
   {
     std::lock_guard lock(informers_mutex_);
-    if (stopping_) return;
+    if (manager_->stopping()) return;
     auto add_auth = [&](kube::Resource resource, const std::string& ns, const std::string& kind) {
       kube::InformerOptions options;
       options.namespace_name = ns;
-      auto informer = std::make_unique<kube::Informer>(*client_, std::move(resource), options);
+      auto informer = std::make_unique<kube::Informer>(client(), std::move(resource), options);
       auto changed = [this, kind](const Object& o) {
-        engine_->auth_changed(kind, kind == "ClusterTriggerAuthentication" ? "" : kube::meta_string(o, "namespace"),
-                              kube::meta_string(o, "name"));
+        engine_->auth_changed(
+            kind, kind == "ClusterTriggerAuthentication" ? "" : kube::meta_string(o, "namespace"),
+            kube::meta_string(o, "name"));
       };
       informer->add_handlers({
           .on_add = changed,
@@ -543,23 +495,28 @@ void AdapterProcess::start_informers() {
   // Bounded: a missing permission or CRD must not keep the ScaledObjects from being served.
   const auto deadline = Clock::now() + std::chrono::seconds(10);
   for (auto* informer : auth) {
-    while (!stopping_ && Clock::now() < deadline && !informer->wait_for_sync(std::chrono::milliseconds(100))) {
+    while (!manager_->stopping() && Clock::now() < deadline &&
+           !informer->wait_for_sync(std::chrono::milliseconds(100))) {
     }
   }
   if (!std::all_of(auth.begin(), auth.end(), [](auto* i) { return i->has_synced(); }))
-    log_.warn("TriggerAuthentication informers not synced after 10s: starting the ScaledObject informers anyway");
+    log_.warn(
+        "TriggerAuthentication informers not synced after 10s: starting the ScaledObject informers "
+        "anyway");
 
   std::lock_guard lock(informers_mutex_);
-  if (stopping_) return;
+  if (manager_->stopping()) return;
   for (const auto& ns : scopes) {
     kube::InformerOptions options;
     options.namespace_name = ns;
     options.label_selector = o_.label_selector;
-    auto informer = std::make_unique<kube::Informer>(*client_, ebb::cluster::scaled_objects(), options);
+    auto informer =
+        std::make_unique<kube::Informer>(client(), ebb::cluster::scaled_objects(), options);
     kube::Informer* self = informer.get();
     informer->add_handlers({
         .on_add = [this, self](const Object& o) { engine_->upsert(o, self->has_synced()); },
-        .on_update = [this, self](const Object&, const Object& b) { engine_->upsert(b, self->has_synced()); },
+        .on_update = [this, self](const Object&,
+                                  const Object& b) { engine_->upsert(b, self->has_synced()); },
         .on_delete = [this](const Object& o) { engine_->remove(o); },
     });
     so_informers_.push_back(std::move(informer));
@@ -570,7 +527,7 @@ void AdapterProcess::start_informers() {
     // An informer that cannot list (CRD missing, RBAC) retries quietly: say so every 30 s, since
     // /readyz stays 503 until then.
     auto next_warning = Clock::now() + std::chrono::seconds(30);
-    while (!stopping_ && !informers_synced()) {
+    while (!manager_->stopping() && !informers_synced()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (Clock::now() < next_warning) continue;
       next_warning += std::chrono::seconds(30);
@@ -579,16 +536,19 @@ void AdapterProcess::start_informers() {
         std::lock_guard guard(informers_mutex_);
         for (std::size_t i = 0; i < auth_informers_.size(); ++i)
           if (!auth_informers_[i]->has_synced())
-            waiting.push_back(i + 1 == auth_informers_.size() ? "ClusterTriggerAuthentications" : "TriggerAuthentications");
+            waiting.push_back(i + 1 == auth_informers_.size() ? "ClusterTriggerAuthentications"
+                                                              : "TriggerAuthentications");
         for (const auto& informer : so_informers_)
           if (!informer->has_synced()) waiting.push_back("ScaledObjects");
       }
-      log_.warn("informers have not listed yet: /readyz answers 503 until they do (are the keda.sh CRDs "
-                "installed and readable with this kubeconfig?)",
-                {{"waitingFor", joined(waiting)}});
+      log_.warn(
+          "informers have not listed yet: /readyz answers 503 until they do (are the keda.sh CRDs "
+          "installed and readable with this kubeconfig?)",
+          {{"waitingFor", joined(waiting)}});
     }
-    if (stopping_) return;
-    log_.info("informers synced", {{"scaledObjects", engine_->objects()}, {"polled", engine_->active_objects()}});
+    if (manager_->stopping()) return;
+    log_.info("informers synced",
+              {{"scaledObjects", engine_->objects()}, {"polled", engine_->active_objects()}});
   }).detach();
 }
 
@@ -600,121 +560,11 @@ bool AdapterProcess::informers_synced() const {
          std::all_of(auth_informers_.begin(), auth_informers_.end(), synced);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Leader election: every replica polls and serves; only the leader writes. Losing the lease
-// stops writes at once (the actuator asks before each one); the elector keeps competing.
-
-void AdapterProcess::start_leader_election() {
-  if (!o_.leader_elect) {
-    leading_ = true;
-    return;
-  }
-  const std::string lease = o_.leader_election_namespace + "/" + o_.leader_election_id;
-  kube::LeaderElectionConfig lc;
-  lc.lease_namespace = o_.leader_election_namespace;
-  lc.lease_name = o_.leader_election_id;
-  lc.identity = identity_;
-  lc.lease_duration = o_.lease_duration;
-  lc.renew_deadline = o_.renew_deadline;
-  lc.retry_period = o_.retry_period;
-  lc.release_on_stop = true;
-  lc.on_started_leading = [this, lease] {
-    leading_ = true;
-    election_log_.info("started leading", {{"lease", lease}, {"identity", identity_}});
-  };
-  lc.on_stopped_leading = [this, lease] {
-    leading_ = false;
-    if (stopping_) return;
-    election_log_.warn("stopped leading: writes stop until the lease is won again",
-                       {{"lease", lease}, {"identity", identity_}});
-  };
-  lc.on_new_leader = [this](const std::string& id) {
-    if (id != identity_) election_log_.info("new leader observed", {{"identity", id}});
-  };
-  election_log_.info("waiting for the lease", {{"lease", lease}, {"identity", identity_}});
-  elector_ = std::make_unique<kube::LeaderElector>(*lease_client_, lc);
-  elector_->start();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Shutdown
-
-void AdapterProcess::request_stop(int code, const std::string& why) {
-  std::lock_guard lock(stop_mutex_);
-  if (stop_requested_) return;
-  stop_requested_ = true;
-  exit_code_ = code;
-  stop_reason_ = why;
-  stop_cv_.notify_all();
-}
-
-int AdapterProcess::shut_down() {
-  std::string reason;
-  int code = 0;
-  {
-    std::lock_guard lock(stop_mutex_);
-    reason = stop_reason_;
-    code = exit_code_;
-  }
-  (code == 0 ? log_.info("shutting down", {{"reason", reason}}) : log_.error("shutting down", {{"reason", reason}}));
-  const auto started = Clock::now();
-  stopping_ = true;
-  // Polls are bounded by --poll-timeout; past that budget something hangs, and a kill is what
-  // would follow anyway.
-  const auto budget = o_.poll_timeout + std::chrono::seconds(15);
-  std::thread([this, budget] {
-    std::this_thread::sleep_for(budget);
-    log_.error("shutdown took too long: exiting", {{"budgetMs", budget.count()}});
-    std::fflush(stderr);
-    std::_Exit(1);
-  }).detach();
-
-  auto elapsed = [&] {
-    return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
-  };
-  // 1. No new requests; in-flight ones finish.
-  if (api_server_) api_server_->stop(std::chrono::seconds(5));
-  log_.info("external metrics API stopped", {{"elapsedMs", elapsed()}});
-  // 2. No more informer events.
-  {
-    std::lock_guard lock(informers_mutex_);
-    for (auto& informer : so_informers_) informer->stop();
-    for (auto& informer : auth_informers_) informer->stop();
-  }
-  // 3. No new polls; running ones finish (each bounded by --poll-timeout).
-  if (scheduler_) scheduler_->stop();
-  log_.info("polls stopped", {{"elapsedMs", elapsed()}});
-  // 4. Hand the lease over.
-  if (elector_) {
-    const bool was_leading = elector_->is_leader();
-    elector_->stop();  // releases the Lease when leading
-    leading_ = false;
-    if (was_leading)
-      election_log_.info("lease released", {{"lease", o_.leader_election_namespace + "/" + o_.leader_election_id}});
-  }
-  if (metrics_server_) metrics_server_->stop(std::chrono::seconds(1));
-  log_.info("stopped", {{"exitCode", code}, {"elapsedMs", elapsed()}});
-  std::fflush(stderr);
-  std::fflush(stdout);
-  // The engine, scalers and pools are not torn down one by one: nothing they hold needs
-  // flushing, and their connections close with the process.
-  std::_Exit(code);
-}
-
 }  // namespace
 
 int run_adapter(const AdapterOptions& options) {
-  // Signals are taken by one thread with sigwait. They must be blocked before the first thread
-  // exists: every thread inherits the mask, and a thread without it would take the default
-  // action and kill the process.
-  const sigset_t signals = termination_signals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-  // Never destroyed: shut_down() exits the process. Held by a static so leak checkers see it
-  // as reachable when run() returns early with an error.
-  static AdapterProcess* process = nullptr;
-  process = new AdapterProcess(options);
-  return process->run();
+  // The connection pools may start threads: run_process blocks the signals before they exist.
+  return runtime::run_process<AdapterProcess>(options);
 }
 
 }  // namespace ebb::adapter::process

@@ -1,12 +1,7 @@
 #include "process/metrics.h"
 
-#include <prometheus/metric_family.h>
-#include <prometheus/text_serializer.h>
-
-
 #include <vector>
 
-#include "ebb/process/runtime.h"
 #include "ebb/strings.h"
 
 namespace ebb::adapter::process {
@@ -17,12 +12,14 @@ constexpr const char* kMetricsPrefix = "/apis/external.metrics.k8s.io/v1beta1/na
 
 // kube-apiserver's request duration buckets (the low end; metric reads are answered from a cache).
 prometheus::Histogram::BucketBoundaries request_buckets() {
-  return {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60};
+  return {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2,
+          3,     4,     5,    6,   8,   10,  15,  20,  30,  45,   60};
 }
 
 }  // namespace
 
-std::pair<std::string, std::string> api_request_labels(const std::string& method, const std::string& path) {
+std::pair<std::string, std::string> api_request_labels(const std::string& method,
+                                                       const std::string& path) {
   std::string verb = to_lower(method) == "head" ? "GET" : method;
   for (auto& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   const std::string prefix = kMetricsPrefix;
@@ -38,51 +35,46 @@ std::pair<std::string, std::string> api_request_labels(const std::string& method
   return {verb, ""};
 }
 
-AdapterMetrics::AdapterMetrics(const std::string& version, const std::string& git_commit)
-    : registry_(std::make_shared<prometheus::Registry>()) {
+AdapterMetrics::AdapterMetrics(runtime::Metrics& metrics) {
   using namespace prometheus;
-  BuildGauge()
-      .Name("keda_build_info")
-      .Help("Build information: version, commit, compiler (in goversion) and platform")
-      .Register(*registry_)
-      .Add({{"version", version},
-            {"git_commit", git_commit},
-            {"goversion", std::string("g++ ") + __VERSION__},
-            {"goos", "linux"},
-            {"goarch", ebb::process::machine_arch()}})
-      .Set(1);
+  auto& registry = metrics.registry();
   value_ = &BuildGauge()
                 .Name("keda_scaler_metrics_value")
-                .Help("The current value of each scaler's metric (after fallback), as the HPA is served it")
-                .Register(*registry_);
+                .Help(
+                    "The current value of each scaler's metric (after fallback), as the HPA is "
+                    "served it")
+                .Register(registry);
   latency_ = &BuildGauge()
                   .Name("keda_scaler_metrics_latency_seconds")
                   .Help("Duration of the last query of each scaler, in seconds")
-                  .Register(*registry_);
+                  .Register(registry);
   active_ = &BuildGauge()
                  .Name("keda_scaler_active")
                  .Help("1 when the scaler is active, else 0")
-                 .Register(*registry_);
+                 .Register(registry);
   scaler_errors_ = &BuildCounter()
                         .Name("keda_scaler_detail_errors_total")
                         .Help("Number of scaler query errors")
-                        .Register(*registry_);
-  object_errors_ = &BuildCounter()
-                        .Name("keda_scaled_object_errors_total")
-                        .Help("Number of ScaledObject errors (failed polls, scalers or target reads)")
-                        .Register(*registry_);
+                        .Register(registry);
+  object_errors_ =
+      &BuildCounter()
+           .Name("keda_scaled_object_errors_total")
+           .Help("Number of ScaledObject errors (failed polls, scalers or target reads)")
+           .Register(registry);
   loop_latency_ = &BuildGauge()
                        .Name("keda_internal_scale_loop_latency_seconds")
                        .Help("Lag between the planned and the actual start of a poll, in seconds")
-                       .Register(*registry_);
-  requests_ = &BuildCounter()
-                   .Name("apiserver_request_total")
-                   .Help("Requests to the external metrics API by verb, resource and HTTP status code")
-                   .Register(*registry_);
-  request_duration_ = &BuildHistogram()
-                           .Name("apiserver_request_duration_seconds")
-                           .Help("Response latency of the external metrics API by verb and resource")
-                           .Register(*registry_);
+                       .Register(registry);
+  requests_ =
+      &BuildCounter()
+           .Name("apiserver_request_total")
+           .Help("Requests to the external metrics API by verb, resource and HTTP status code")
+           .Register(registry);
+  request_duration_ =
+      &BuildHistogram()
+           .Name("apiserver_request_duration_seconds")
+           .Help("Response latency of the external metrics API by verb and resource")
+           .Register(registry);
 }
 
 AdapterMetrics::Labels AdapterMetrics::scaler_labels(const MetricLabels& l) const {
@@ -94,12 +86,13 @@ AdapterMetrics::Labels AdapterMetrics::scaler_labels(const MetricLabels& l) cons
           {"type", kType}};
 }
 
-void AdapterMetrics::remember(const std::string& ns, const std::string& name, const Labels& labels) {
+void AdapterMetrics::remember(const std::string& ns, const std::string& name,
+                              const Labels& labels) {
   series_[{ns, name}].insert(labels);
 }
 
-void AdapterMetrics::scaler_queried(const MetricLabels& l, std::optional<double> value, bool active, bool failed,
-                                    double seconds) {
+void AdapterMetrics::scaler_queried(const MetricLabels& l, std::optional<double> value, bool active,
+                                    bool failed, double seconds) {
   const Labels labels = scaler_labels(l);
   std::lock_guard lock(mutex_);
   remember(l.ns, l.scaled_object, labels);
@@ -118,7 +111,8 @@ void AdapterMetrics::composite(const MetricLabels& l, double value, bool active)
   active_->Add(labels).Set(active ? 1 : 0);
 }
 
-void AdapterMetrics::scale_loop_lag(const std::string& ns, const std::string& name, double seconds) {
+void AdapterMetrics::scale_loop_lag(const std::string& ns, const std::string& name,
+                                    double seconds) {
   std::lock_guard lock(mutex_);
   loop_latency_->Add({{"namespace", ns}, {"type", kType}, {"resource", name}}).Set(seconds);
 }
@@ -146,31 +140,16 @@ void AdapterMetrics::forget(const std::string& ns, const std::string& name) {
   if (loop_latency_->Has(loop)) loop_latency_->Remove(&loop_latency_->Add(loop));
 }
 
-void AdapterMetrics::api_request(const std::string& method, const std::string& path, int status, double seconds) {
+void AdapterMetrics::api_request(const std::string& method, const std::string& path, int status,
+                                 double seconds) {
   auto [verb, resource] = api_request_labels(method, path);
   // Unauthenticated or unauthorized callers could otherwise mint a series per path they try.
   if (status == 401 || status == 403) resource.clear();
   std::lock_guard lock(mutex_);
-  requests_->Add({{"verb", verb}, {"resource", resource}, {"code", std::to_string(status)}}).Increment();
-  request_duration_->Add({{"verb", verb}, {"resource", resource}}, request_buckets()).Observe(seconds);
-}
-
-std::string AdapterMetrics::render(bool leader) const {
-  std::vector<prometheus::MetricFamily> families;
-  {
-    std::lock_guard lock(mutex_);
-    families = registry_->Collect();
-  }
-  prometheus::MetricFamily master{"leader_election_master_status",
-                                  "1 while this process leads (or runs without leader election), else 0",
-                                  prometheus::MetricType::Gauge,
-                                  {}};
-  prometheus::ClientMetric m;
-  m.label = {{"name", "ebb-metrics-adapter"}};
-  m.gauge.value = leader ? 1 : 0;
-  master.metric.push_back(std::move(m));
-  families.push_back(std::move(master));
-  return prometheus::TextSerializer().Serialize(families);
+  requests_->Add({{"verb", verb}, {"resource", resource}, {"code", std::to_string(status)}})
+      .Increment();
+  request_duration_->Add({{"verb", verb}, {"resource", resource}}, request_buckets())
+      .Observe(seconds);
 }
 
 }  // namespace ebb::adapter::process

@@ -1,19 +1,18 @@
-// The adapter's Prometheus metrics (prometheus-cpp registry, text format served by our own plain
-// HTTP server on --metrics-bind-address):
+// The adapter's own Prometheus families, on the process's shared registry (runtime::Metrics,
+// which also reports keda_build_info and leader_election_master_status{name}, and is served as
+// text on --metrics-bind-address by the runtime::Manager):
 // - keda-compat §7.1 names and labels for the adapter's work, so KEDA dashboards keep working:
 //   keda_scaler_metrics_value, keda_scaler_metrics_latency_seconds, keda_scaler_active,
 //   keda_scaler_detail_errors_total (label set L = namespace, metric, scaledObject, scaler,
 //   triggerIndex, type="scaledobject"), keda_scaled_object_errors_total{namespace, scaledObject},
-//   keda_internal_scale_loop_latency_seconds{namespace, type, resource}, keda_build_info.
+//   keda_internal_scale_loop_latency_seconds{namespace, type, resource}.
 //   forget() drops every series of one ScaledObject (KEDA deletes them on each reconcile; here
 //   the engine calls it when an object is rebuilt away or removed).
 // - apiserver_request_total{verb, resource, code} and apiserver_request_duration_seconds{verb,
 //   resource} for the external metrics API, as an aggregated API server reports them.
-// - leader_election_master_status{name} (client-go's gauge), computed at scrape time.
 #pragma once
 
 #include <map>
-#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -23,19 +22,20 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
-#include <prometheus/registry.h>
 
 #include "ebb/adapter/engine.h"
+#include "ebb/runtime/metrics.h"
 
 namespace ebb::adapter::process {
 
 class AdapterMetrics : public EngineObserver {
  public:
-  AdapterMetrics(const std::string& version, const std::string& git_commit);
+  // Registers the families on `metrics`.
+  explicit AdapterMetrics(runtime::Metrics& metrics);
 
   // EngineObserver (called from poll and API threads concurrently).
-  void scaler_queried(const MetricLabels& labels, std::optional<double> value, bool active, bool failed,
-                      double seconds) override;
+  void scaler_queried(const MetricLabels& labels, std::optional<double> value, bool active,
+                      bool failed, double seconds) override;
   void composite(const MetricLabels& labels, double value, bool active) override;
   void scale_loop_lag(const std::string& ns, const std::string& name, double seconds) override;
   void object_error(const std::string& ns, const std::string& name) override;
@@ -44,15 +44,11 @@ class AdapterMetrics : public EngineObserver {
   // One answered request of the external metrics API (ExternalMetricsApiOptions::on_request).
   void api_request(const std::string& method, const std::string& path, int status, double seconds);
 
-  // The text exposition format (version 0.0.4).
-  std::string render(bool leader) const;
-
  private:
   using Labels = std::map<std::string, std::string>;
   Labels scaler_labels(const MetricLabels& labels) const;
   void remember(const std::string& ns, const std::string& name, const Labels& labels);
 
-  std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>* value_;
   prometheus::Family<prometheus::Gauge>* latency_;
   prometheus::Family<prometheus::Gauge>* active_;
@@ -63,13 +59,14 @@ class AdapterMetrics : public EngineObserver {
   prometheus::Family<prometheus::Histogram>* request_duration_;
   // Family::Add hands out references that Family::Remove invalidates: every Add-then-use and
   // every Remove happens under this lock.
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   // Label sets of L-labelled series per (namespace, scaledObject), for forget().
   std::map<std::pair<std::string, std::string>, std::set<Labels>> series_;
 };
 
 // "GET" + "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/s0-redis" -> {"LIST", "s0-redis"};
 // other paths -> {"GET", ""} (non-resource requests, as kube-apiserver labels them).
-std::pair<std::string, std::string> api_request_labels(const std::string& method, const std::string& path);
+std::pair<std::string, std::string> api_request_labels(const std::string& method,
+                                                       const std::string& path);
 
 }  // namespace ebb::adapter::process

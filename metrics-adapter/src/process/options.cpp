@@ -6,6 +6,7 @@
 
 #include "ebb/kube/resource.h"
 #include "ebb/process/cli.h"
+#include "ebb/runtime/flags.h"
 #include "ebb/strings.h"
 
 namespace ebb::adapter::process {
@@ -58,11 +59,20 @@ bool only_empty_values(int argc, char** argv, const std::string& flag) {
 
 ParsedOptions parse_options(int argc, char** argv) {
   AdapterOptions o;
-  CLI::App app{
-      "ebb-metrics-adapter: serves external.metrics.k8s.io/v1beta1 for KEDA ScaledObjects, polls their "
-      "event sources and scales targets between 0 and 1 replicas"};
-  app.set_version_flag("--version", std::string("ebb-metrics-adapter ") + kAdapterVersion);
-  app.option_defaults()->always_capture_default();
+  // Cluster access, Leader election and Observability (with the adapter's help texts).
+  runtime::CommandLine cli(
+      "ebb-metrics-adapter", kAdapterVersion,
+      "serves external.metrics.k8s.io/v1beta1 for KEDA ScaledObjects, polls their event sources "
+      "and scales targets between 0 and 1 replicas",
+      o,
+      {.kubeconfig =
+           "Path to a kubeconfig, also used for delegated authentication and authorization. "
+           "Default: $KUBECONFIG, else the in-cluster service account, else ~/.kube/config",
+       .leader_elect =
+           "Elect a leader through a Lease; only the leader writes /scale, status and Events, "
+           "every replica serves reads (--leader-elect=false to disable)",
+       .grouped = true});
+  CLI::App& app = cli.app();
   std::vector<DurationFlag*> durations;
   auto add_duration = [&](DurationFlag& d) {
     app.add_option(d.name, d.text, d.help);
@@ -71,28 +81,21 @@ ParsedOptions parse_options(int argc, char** argv) {
 
   // --- Cluster access
   app.option_defaults()->group("Cluster access");
-  app.add_option("--kubeconfig", o.kubeconfig,
-                 "Path to a kubeconfig, also used for delegated authentication and authorization. Default: "
-                 "$KUBECONFIG, else the in-cluster service account, else ~/.kube/config");
-  app.add_option("--context", o.context, "The kubeconfig context to use (default: current-context)");
   app.add_option("--namespace", o.namespaces,
                  "Namespace(s) whose ScaledObjects are served: one, a comma list, or the flag repeated. "
                  "Default: all namespaces")
       ->delimiter(',')
       ->expected(0, CLI::detail::expected_max_vector_size);
-  app.add_option("--label-selector", o.label_selector, "Only serve ScaledObjects matching this label selector");
-  app.add_option("--kube-api-qps", o.kube_api_qps, "Client-side rate limit for API requests (per second)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--kube-api-burst", o.kube_api_burst, "Burst of the client-side rate limit")
-      ->check(CLI::Range(1, 1'000'000));
+  app.add_option("--label-selector", o.label_selector,
+                 "Only serve ScaledObjects matching this label selector");
 
   // --- Serving (the aggregated API)
   app.option_defaults()->group("Serving");
   app.add_option("--bind-address", o.bind_address,
                  "IP address the external metrics API listens on (default: all interfaces)");
-  app.add_option("--secure-port", o.secure_port,
-                 "HTTPS port of the external metrics API (0 picks a free port, logged at start)")
-      ->check(CLI::Range(0, 65535));
+  runtime::add_port_option(
+      app, "--secure-port", o.secure_port,
+      "HTTPS port of the external metrics API (0 picks a free port, logged at start)");
   app.add_option("--cert-dir", o.cert_dir,
                  "Directory the self-signed serving certificate (apiserver.crt, apiserver.key) is written to "
                  "when --tls-cert-file is not given; created if missing");
@@ -146,22 +149,6 @@ ParsedOptions parse_options(int argc, char** argv) {
                                 "How long a SubjectAccessReview's 'denied' is cached (Go duration; 0 disables)"};
   add_duration(unauthorized_ttl);
 
-  // --- Leader election
-  app.option_defaults()->group("Leader election");
-  app.add_flag("--leader-elect{true}", o.leader_elect,
-               "Elect a leader through a Lease; only the leader writes /scale, status and Events, every replica "
-               "serves reads (--leader-elect=false to disable)")
-      ->default_str("true");
-  app.add_option("--leader-election-id", o.leader_election_id, "Name of the Lease");
-  app.add_option("--leader-election-namespace", o.leader_election_namespace,
-                 "Namespace of the Lease. Default: the pod's namespace, else \"default\"");
-  DurationFlag lease{"--leader-election-lease-duration", "15s", false, "Leader election: lease duration (Go duration)"};
-  add_duration(lease);
-  DurationFlag renew{"--leader-election-renew-deadline", "10s", false, "Leader election: renew deadline (Go duration)"};
-  add_duration(renew);
-  DurationFlag retry{"--leader-election-retry-period", "2s", false, "Leader election: retry period (Go duration)"};
-  add_duration(retry);
-
   // --- Polling
   app.option_defaults()->group("Polling");
   app.add_option("--max-concurrent-polls", o.max_concurrent_polls, "Scaler polls running at the same time")
@@ -172,21 +159,9 @@ ParsedOptions parse_options(int argc, char** argv) {
                         "The cluster's HPA sync period (kube-controller-manager --horizontal-pod-autoscaler-sync-period); "
                         "bounds how stale a served value may be"};
   add_duration(hpa_sync);
-  app.add_option("--cluster-object-namespace", o.cluster_object_namespace,
-                 "Namespace of the Secrets and ConfigMaps ClusterTriggerAuthentications refer to. Default: "
-                 "$KEDA_CLUSTER_OBJECT_NAMESPACE, else the pod's namespace, else \"keda\"");
+  ebb::process::add_cluster_object_namespace_flag(app, o.cluster_object_namespace);
 
-  // --- Observability
-  app.option_defaults()->group("Observability");
-  app.add_option("--metrics-bind-address", o.metrics_bind_address,
-                 "host:port for the plain-HTTP Prometheus /metrics (\"0\" disables)");
-  app.add_option("--log-level", o.log_level, "debug, info, warn or error")
-      ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
-
-
-  ebb::process::last_value_wins(app);  // --flag=a --flag=b keeps b, as pflag does
-  try {
-    app.parse(argc, argv);
+  const auto exit_code = cli.parse(argc, argv, [&] {
     std::vector<std::chrono::milliseconds> values;
     for (auto* d : durations) {
       auto value = ebb::process::parse_duration(d->text);
@@ -198,18 +173,10 @@ ParsedOptions parse_options(int argc, char** argv) {
     }
     o.authorization_allowed_ttl = values[0];
     o.authorization_denied_ttl = values[1];
-    o.lease_duration = values[2];
-    o.renew_deadline = values[3];
-    o.retry_period = values[4];
-    o.poll_timeout = values[5];
-    if (values[6] < std::chrono::seconds(1) || values[6].count() % 1000 != 0)
+    o.poll_timeout = values[2];
+    if (values[3] < std::chrono::seconds(1) || values[3].count() % 1000 != 0)
       throw CLI::ValidationError(hpa_sync.name, "must be a whole number of seconds, at least 1s: \"" + hpa_sync.text + "\"");
-    o.hpa_sync_period = std::chrono::duration_cast<std::chrono::seconds>(values[6]);
-
-    if (o.renew_deadline >= o.lease_duration)
-      throw CLI::ValidationError(renew.name, "must be shorter than --leader-election-lease-duration");
-    if (o.retry_period >= o.renew_deadline)
-      throw CLI::ValidationError(retry.name, "must be shorter than --leader-election-renew-deadline");
+    o.hpa_sync_period = std::chrono::duration_cast<std::chrono::seconds>(values[3]);
     if (!o.label_selector.empty()) {
       auto selector = kube::LabelSelector::parse(o.label_selector);
       if (!selector) throw CLI::ValidationError("--label-selector", selector.error().message);
@@ -251,11 +218,8 @@ ParsedOptions parse_options(int argc, char** argv) {
         o.metrics_bind_address.find(':') == std::string::npos)
       throw CLI::ValidationError("--metrics-bind-address",
                                  "expected host:port, :port or \"0\": \"" + o.metrics_bind_address + "\"");
-  } catch (const CLI::ParseError& e) {
-    // --help and --version exit 0; every usage error exits 2.
-    const int code = app.exit(e);
-    return {std::nullopt, code == 0 ? 0 : 2};
-  }
+  });
+  if (exit_code) return {std::nullopt, *exit_code};
   return {std::move(o), 0};
 }
 

@@ -1,26 +1,28 @@
 // Command-line options of ebb-metrics-adapter, in the style of aggregated API servers
 // (k8s.io/apiserver's flags) and Kubernetes components (CLI11; --flag=value and --flag value).
+// The flags every Ebb process takes (cluster access, leader election, --metrics-bind-address,
+// --log-level) come from runtime::CommandLine; the rest are the adapter's own.
 // Defaults do not clash with ebb-operator's on one host: the operator keeps 8080/8081/9443,
 // the adapter serves the API on 6443 and metrics on 9022.
 #pragma once
 
 #include <chrono>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "ebb/process/flags.h"
+#include "ebb/runtime/options.h"
 
 namespace ebb::adapter::process {
 
 inline constexpr const char* kAdapterVersion = "0.1.0";
 
-struct AdapterOptions {
-  std::string kubeconfig;  // "" = $KUBECONFIG, in-cluster, ~/.kube/config; also used for
-                           // delegated authentication (the ConfigMap) and authorization (SAR)
-  std::string context;
-  std::vector<std::string> namespaces;  // --namespace (repeatable or comma list); empty = all
-  std::string label_selector;           // ScaledObject informer only
+// From runtime::CommonOptions: the flags every process takes (kubeconfig is also used for
+// delegated authentication, the ConfigMap, and authorization, SAR; only the Lease holder writes
+// /scale, status and Events), --namespace (repeatable or comma list; empty = all) and
+// --label-selector (the ScaledObject informer only).
+struct AdapterOptions : runtime::CommonOptions {
+  AdapterOptions() : CommonOptions("ebb-metrics-adapter.keda.sh", ":9022") {}
 
   // Serving
   std::string bind_address;        // --bind-address, "" = all interfaces
@@ -41,30 +43,15 @@ struct AdapterOptions {
   std::chrono::milliseconds authorization_allowed_ttl{10'000}, authorization_denied_ttl{10'000};
   // --authorization-webhook-cache-authorized-ttl / -unauthorized-ttl; 0 disables that cache.
 
-  // Leader election (only the leader writes /scale, status and Events)
-  bool leader_elect = true;
-  std::string leader_election_id = "ebb-metrics-adapter.keda.sh";
-  std::string leader_election_namespace;  // "" = the pod's namespace, else "default"
-  std::chrono::milliseconds lease_duration{15'000}, renew_deadline{10'000}, retry_period{2'000};
-
   // Polling
   std::size_t max_concurrent_polls = 16;         // --max-concurrent-polls
   std::chrono::milliseconds poll_timeout{10'000};  // --poll-timeout
   std::chrono::seconds hpa_sync_period{15};        // --hpa-sync-period (the cluster's)
-  std::string cluster_object_namespace;  // --cluster-object-namespace; "" = $KEDA_CLUSTER_OBJECT_NAMESPACE, the pod's, "keda"
-
-  std::string metrics_bind_address = ":9022";  // "0" disables
-  double kube_api_qps = 300;
-  int kube_api_burst = 600;
-  std::string log_level = "info";
+  // --cluster-object-namespace; "" = ebb::process::cluster_object_namespace()'s rule.
+  std::string cluster_object_namespace;
 };
 
-// Either options to run with, or the exit code to leave with right away (--help, --version:
-// 0; a usage error: 2, with the message already printed on stderr).
-struct ParsedOptions {
-  std::optional<AdapterOptions> options;
-  int exit_code = 0;
-};
+using ParsedOptions = runtime::ParsedOptions<AdapterOptions>;
 ParsedOptions parse_options(int argc, char** argv);
 
 }  // namespace ebb::adapter::process

@@ -1,12 +1,13 @@
-// The operator's Prometheus metrics (prometheus-cpp registry, text format served by our own
-// HTTP server): controller-runtime names for reconciles and the work queue, client-go's leader
-// gauge, and the KEDA operator names of keda-compat §7.1 that apply to the operator. Gauges
-// that describe the cluster (resource and trigger counts, paused objects) are computed from the
-// informer caches at scrape time, so they never drift and deleted objects leave no series.
+// The operator's own Prometheus families, on the process's shared registry (runtime::Metrics):
+// the KEDA operator names of keda-compat §7.1 that apply to the operator. The controller-runtime
+// families (controller_runtime_*, workqueue_*) are the runtime::Controller's, keda_build_info
+// and leader_election_master_status the runtime::Metrics'. Gauges that describe the cluster
+// (resource and trigger counts, paused objects) are computed from the informer caches at scrape
+// time, so they never drift and deleted objects leave no series.
 #pragma once
 
+#include <functional>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <tuple>
@@ -14,12 +15,13 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
+#include <prometheus/metric_family.h>
+
+#include "ebb/runtime/metrics.h"
 
 namespace ebb::op::process {
 
+// The controller's name: the controller/name label of the controller-runtime families.
 inline constexpr const char* kControllerName = "scaledobject";
 
 // What the informer caches say at scrape time.
@@ -29,40 +31,29 @@ struct ClusterSnapshot {
   int cluster_trigger_authentications = 0;
   std::map<std::string, int> triggers_by_type;
   std::vector<std::tuple<std::string, std::string, bool>> paused;  // namespace, name, paused
-  std::size_t queue_depth = 0;
-  bool leader = false;
 };
-
-enum class ReconcileOutcome { success, error, requeue_after };
 
 class OperatorMetrics {
  public:
-  OperatorMetrics(const std::string& version, const std::string& git_commit);
+  // Registers the families on `metrics`, and a collector that renders `snapshot()` on every
+  // scrape.
+  OperatorMetrics(runtime::Metrics& metrics, std::function<ClusterSnapshot()> snapshot);
 
-  void reconciled(const std::string& ns, const std::string& name, ReconcileOutcome outcome, double seconds);
-  void queue_added();
-  void queue_retried();
+  // A reconcile of this ScaledObject failed (keda_scaled_object_errors_total).
+  void reconcile_failed(const std::string& ns, const std::string& name);
   // An AdmissionReview answered on the ScaledObject path (KEDA counts only those).
   void scaled_object_validation(const std::string& ns, const std::string& action, bool allowed,
                                 const std::string& reason);
   void forget_scaled_object(const std::string& ns, const std::string& name);
-  void set_active_workers(int n);
 
-  // The text exposition format (version 0.0.4).
-  std::string render(const ClusterSnapshot& snapshot) const;
+  // keda_resource_registered_total, keda_trigger_registered_total, keda_scaled_object_paused.
+  static std::vector<prometheus::MetricFamily> cluster_families(const ClusterSnapshot& snapshot);
 
  private:
-  std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Family<prometheus::Counter>* reconcile_total_;
-  prometheus::Family<prometheus::Counter>* reconcile_errors_;
-  prometheus::Histogram* reconcile_time_;
-  prometheus::Counter* queue_adds_;
-  prometheus::Counter* queue_retries_;
-  prometheus::Gauge* active_workers_;
   prometheus::Family<prometheus::Counter>* so_errors_;
   prometheus::Family<prometheus::Counter>* validations_;
   prometheus::Family<prometheus::Counter>* validation_errors_;
-  mutable std::mutex mutex_;  // Family::Add/Remove pairs in forget_scaled_object
+  std::mutex mutex_;  // Family::Add/Remove pairs in forget_scaled_object
 };
 
 }  // namespace ebb::op::process

@@ -1,8 +1,10 @@
 // The ebb-operator process: informers (ScaledObjects, HPAs, TriggerAuthentications,
-// ClusterTriggerAuthentications) -> one work queue -> --concurrent-reconciles workers calling
-// ScaledObjectReconciler::reconcile(key); Lease leader election (workers and writes only while
-// leading); the admission webhook over HTTPS, /healthz, /readyz and /metrics served always;
-// SIGTERM/SIGINT: stop taking keys, finish in-flight reconciles, release the Lease, exit 0.
+// ClusterTriggerAuthentications) -> a runtime::Controller ("scaledobject", its work queue and
+// --concurrent-reconciles workers calling ScaledObjectReconciler::reconcile(key)); the
+// admission webhook over HTTPS. The runtime::Manager runs the rest: /healthz, /readyz and
+// /metrics served always, Lease leader election (workers only while leading; a lost Lease
+// exits 1), SIGTERM/SIGINT: stop taking keys, finish in-flight reconciles, release the Lease,
+// stop the servers, exit 0.
 #pragma once
 
 #include "process/options.h"

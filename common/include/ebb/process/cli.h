@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
 namespace ebb::process {
 
 // Kubernetes components parse flags with pflag, where a single-value flag given twice keeps the
@@ -15,6 +17,16 @@ inline void last_value_wins(CLI::App& app) {
   for (CLI::Option* option : app.get_options()) {
     if (option->get_items_expected_max() <= 1) option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
+}
+
+// --cluster-object-namespace, the same in every process; resolve it with
+// cluster_object_namespace() (flags.h).
+inline CLI::Option* add_cluster_object_namespace_flag(CLI::App& app, std::string& target) {
+  return app.add_option(
+      "--cluster-object-namespace", target,
+      "Namespace of the Secrets and ConfigMaps ClusterTriggerAuthentications refer to. "
+      "Default: $KEDA_CLUSTER_OBJECT_NAMESPACE, else $POD_NAMESPACE, else the service account's "
+      "namespace, else \"keda\"");
 }
 
 }  // namespace ebb::process

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -13,5 +14,16 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
 // The namespace of the pod this process runs in, from the service-account namespace file;
 // "" when not in a pod.
 std::string pod_namespace(const std::string& namespace_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+
+// Where cluster-scoped objects' Secrets and ConfigMaps are read (KEDA's
+// KEDA_CLUSTER_OBJECT_NAMESPACE, keda-compat §1.2.1): the --cluster-object-namespace flag, else
+// $KEDA_CLUSTER_OBJECT_NAMESPACE, else $POD_NAMESPACE, else the service-account namespace file,
+// else "keda". An empty value counts as unset. The lookups are injectable for tests; null ones
+// read the process environment and pod_namespace().
+struct NamespaceLookups {
+  std::function<std::string(const char* name)> env;  // "" when unset
+  std::function<std::string()> namespace_file;       // "" when not in a pod
+};
+std::string cluster_object_namespace(const std::string& flag, const NamespaceLookups& lookups = {});
 
 }  // namespace ebb::process

@@ -4,20 +4,18 @@
 // - a key is never handed to two workers at once: adding a key that is being processed
 //   marks it dirty, and it is queued again only when the worker calls done();
 // - add_rate_limited() delays a key by per-key exponential backoff (base * 2^failures, capped)
-//   and by an overall token bucket, whichever is longer; forget() resets a key's failures;
-// - run_workers() runs a bounded number of worker threads.
+//   and by an overall token bucket, whichever is longer; forget() resets a key's failures.
+// Workers, reconcile results and their metrics are runtime::Controller's (runtime/).
 #pragma once
 
 #include <condition_variable>
 #include <deque>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "ebb/kube/rate_limit.h"
 
@@ -66,14 +64,5 @@ class WorkQueue {
   bool shutting_down_ = false;
   std::thread delay_thread_;
 };
-
-// What a reconcile asks for next.
-struct ReconcileResult {
-  bool ok = true;  // false: retry with backoff
-  std::chrono::milliseconds requeue_after{0};
-};
-
-// Runs `workers` threads taking keys from `queue` until it shuts down; returns after joining.
-void run_workers(WorkQueue& queue, int workers, const std::function<ReconcileResult(const std::string&)>& reconcile);
 
 }  // namespace ebb::kube

@@ -4,9 +4,9 @@
 // the metrics adapter owns (Active, Fallback, lastActiveTime, health) and never connects to a
 // broker.
 //
-// The process (operator/src/main.cpp) owns informers, the work queue, leader election and the
-// servers; this class only needs a client, an event recorder and, optionally, informer caches
-// to read from instead of the API server.
+// The process (operator/src/process/) runs it from a runtime::Controller, which owns the work
+// queue and the workers; this class only needs a client, an event recorder and, optionally,
+// informer caches to read from instead of the API server.
 #pragma once
 
 #include <chrono>
@@ -19,6 +19,7 @@
 #include "ebb/kube/client.h"
 #include "ebb/kube/event_recorder.h"
 #include "ebb/kube/informer.h"
+#include "ebb/runtime/reconciler.h"
 #include "ebb/scalers/registry.h"
 
 namespace ebb::op {
@@ -46,22 +47,14 @@ struct ReconcilerCaches {
   const kube::ObjectCache* hpas = nullptr;            // autoscaling/v2 HPAs, all of them
 };
 
-struct ReconcileResult {
-  // Empty: success. Else the reason the pass failed (already written as condition/Event/log);
-  // the caller requeues with the work queue's per-key backoff.
-  std::string error;
-  // Requeue after this long even on success (e.g. waiting for a missing scale target).
-  std::optional<std::chrono::milliseconds> requeue_after;
-  bool ok() const { return error.empty(); }
-};
-
-class ScaledObjectReconciler {
+class ScaledObjectReconciler : public runtime::Reconciler {
  public:
   ScaledObjectReconciler(kube::Client& client, kube::EventRecorder& events, ReconcilerOptions options,
                          ReconcilerCaches caches = {});
 
-  // key = "namespace/name". A missing object is success (nothing to do).
-  ReconcileResult reconcile(const std::string& key);
+  // key = "namespace/name". A missing object is success (nothing to do). An error is also
+  // written as a condition, Event or log before it is returned.
+  runtime::ReconcileResult reconcile(const std::string& key) override;
 
   // Keys of the ScaledObjects in `scaled_objects` whose triggers reference the given auth object
   // (kind "TriggerAuthentication" with its namespace, or "ClusterTriggerAuthentication" with
