@@ -31,6 +31,10 @@ struct ProbeOptions {
 int run_probe(const std::vector<std::string>& files, const SecretSources& secrets,
               const ProbeOptions& options, std::ostream& out, std::ostream& err);
 
+// `ebb scalers`: the trigger types this build runs (tab-separated), or with `markdown` the
+// reference page docs/scalers.md holds.
+int run_scalers(bool markdown, std::ostream& out);
+
 // Set by SIGINT/SIGTERM handlers to end a --watch loop cleanly.
 void request_stop();
 

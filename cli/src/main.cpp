@@ -44,12 +44,18 @@ int main(int argc, char** argv) {
   probe->add_option("-o,--output", output, "Output format: table or json")
       ->capture_default_str()->check(CLI::IsMember({"table", "json"}));
 
+  bool markdown = false;
+  auto* scalers = app.add_subcommand("scalers", "List the trigger types this build runs, with their parameters");
+  scalers->add_flag("--markdown", markdown, "Print the reference page (docs/scalers.md)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; every usage error exits 2, as documented.
     return app.exit(e) == 0 ? 0 : 2;
   }
+
+  if (scalers->parsed()) return ebb::cli::run_scalers(markdown, std::cout);
 
   ebb::cli::SecretSources secrets;
   secrets.environment = ebb::cli::process_environment();

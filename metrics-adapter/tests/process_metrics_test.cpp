@@ -47,7 +47,7 @@ std::string L(const std::string& ns, const std::string& so, const std::string& m
 struct Process {
   std::atomic<bool> leader{true};
   ebb::runtime::Metrics shared{
-      {"ebb-metrics-adapter", "0.1.0", "abc123", [this] { return leader.load(); }}};
+      {"ebb-metrics-adapter", "0.1.0", "abc123", "keda_build_info", [this] { return leader.load(); }}};
   AdapterMetrics metrics{shared};
   std::string render(bool leading) {
     leader = leading;

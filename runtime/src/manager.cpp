@@ -67,7 +67,7 @@ Manager::Manager(ManagerOptions options, kube::Config config)
     : options_(std::move(options)),
       config_(std::move(config)),
       identity_(ebb::process::host_name(options_.name) + "_" + ebb::process::random_suffix()),
-      metrics_(MetricsOptions{options_.name, options_.version, options_.git_commit,
+      metrics_(MetricsOptions{options_.name, options_.version, options_.git_commit, options_.build_info_metric,
                               [this] { return leading(); }}) {
   auto& le = options_.leader_election;
   if (le.lease_namespace.empty()) {

@@ -20,7 +20,7 @@ prometheus::ClientMetric gauge_sample(std::vector<prometheus::ClientMetric::Labe
 Metrics::Metrics(MetricsOptions options)
     : options_(std::move(options)), registry_(std::make_shared<prometheus::Registry>()) {
   prometheus::BuildGauge()
-      .Name("keda_build_info")
+      .Name(options_.build_info_metric)
       .Help("Build information: version, commit, compiler (in goversion) and platform")
       .Register(*registry_)
       .Add({{"version", options_.version},

@@ -56,7 +56,7 @@ class FakeReconciler : public Reconciler {
 };
 
 MetricsOptions test_metrics() {
-  return {"test-process", "1.2.3", "abc", nullptr};
+  return {"test-process", "1.2.3", "abc", "build_info", nullptr};
 }
 
 ControllerOptions fast(std::string name) {

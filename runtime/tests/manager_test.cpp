@@ -232,7 +232,7 @@ TEST_CASE("manager: /metrics renders build info, the leader gauge and collectors
   Running running(*manager);
   REQUIRE(eventually([&] { return manager->leading(); }));
   auto text = get(url + "/metrics").second;
-  CHECK(text.find("keda_build_info{git_commit=\"abc\",goarch=") != std::string::npos);
+  CHECK(text.find("build_info{git_commit=\"abc\",goarch=") != std::string::npos);
   CHECK(text.find("version=\"1.2.3\"} 1") != std::string::npos);
   CHECK(text.find("leader_election_master_status{name=\"test-process\"} 1") != std::string::npos);
   CHECK(text.find("test_things{kind=\"a\"} 3") != std::string::npos);

@@ -23,22 +23,22 @@ std::size_t count(const std::string& text, const std::string& what) {
 
 TEST_CASE("metrics: build info, and the leader gauge follows the leading function") {
   std::atomic<bool> leading{false};
-  Metrics metrics({"ebb-test", "0.1.0", "abc123", [&] { return leading.load(); }});
+  Metrics metrics({"ebb-test", "0.1.0", "abc123", "test_build_info", [&] { return leading.load(); }});
   auto text = metrics.render();
-  CHECK(text.find("keda_build_info{git_commit=\"abc123\",goarch=") != std::string::npos);
+  CHECK(text.find("test_build_info{git_commit=\"abc123\",goarch=") != std::string::npos);
   CHECK(text.find("goos=\"linux\",goversion=\"g++ ") != std::string::npos);
   CHECK(text.find("version=\"0.1.0\"} 1") != std::string::npos);
   CHECK(text.find("leader_election_master_status{name=\"ebb-test\"} 0") != std::string::npos);
   leading = true;
   CHECK(metrics.render().find("leader_election_master_status{name=\"ebb-test\"} 1") !=
         std::string::npos);
-  Metrics without({"ebb-other", "0.1.0", "abc123", nullptr});
+  Metrics without({"ebb-other", "0.1.0", "abc123", "build_info", nullptr});
   CHECK(without.render().find("leader_election_master_status{name=\"ebb-other\"} 1") !=
         std::string::npos);
 }
 
 TEST_CASE("metrics: registry families and collectors, one family per name") {
-  Metrics metrics({"ebb-test", "0.1.0", "abc123", nullptr});
+  Metrics metrics({"ebb-test", "0.1.0", "abc123", "build_info", nullptr});
   prometheus::BuildCounter()
       .Name("test_total")
       .Help("Tests")

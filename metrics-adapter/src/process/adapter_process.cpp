@@ -141,6 +141,7 @@ class LoggingActuator : public Actuator {
 
 runtime::ManagerOptions manager_options(const AdapterOptions& o) {
   auto m = runtime::ManagerOptions::from(o, "ebb-metrics-adapter", kAdapterVersion, EBB_GIT_COMMIT);
+  m.build_info_metric = "keda_build_info";
   // Every replica polls and serves; only the leader writes. Losing the Lease stops writes at
   // once (the actuator asks before each one) and the replica competes again.
   m.leader_election.on_loss = runtime::LeaseLoss::keep_competing;

@@ -33,6 +33,7 @@ kube::Resource limit_ranges() { return {"", "v1", "limitranges", "LimitRange", t
 
 runtime::ManagerOptions manager_options(const OperatorOptions& o) {
   auto m = runtime::ManagerOptions::from(o, "ebb-operator", kOperatorVersion, EBB_GIT_COMMIT);
+  m.build_info_metric = "keda_build_info";
   // Another process may be writing already; a clean restart is the safe way back (as
   // controller-runtime does), and the work queue cannot be restarted in place.
   m.leader_election.on_loss = runtime::LeaseLoss::exit_process;

@@ -17,7 +17,7 @@
 // A process ends through _Exit and never destroys its Manager: informer threads may sit in a
 // watch until the next bookmark, and nothing they hold needs flushing.
 //
-// Logs: logger "setup" (lifecycle, servers) and "leader-election". Metrics: keda_build_info and
+// Logs: logger "setup" (lifecycle, servers) and "leader-election". Metrics: build information and
 // leader_election_master_status{name} (metrics.h).
 //
 // Must not know what the process manages (no KEDA objects, no scalers).
@@ -103,6 +103,7 @@ struct ShutdownOptions {
 struct ManagerOptions {
   std::string name;  // "ebb-operator": host name fallback, user agent, leader gauge's label
   std::string version, git_commit;
+  std::string build_info_metric = "build_info";  // MetricsOptions::build_info_metric
   std::string kubeconfig, context;
   double kube_api_qps = 300;
   int kube_api_burst = 600;

@@ -4,9 +4,9 @@
 // leadership) are collectors: functions called on every render, so they never drift and
 // deleted objects leave no series behind.
 //
-// The two metrics every Ebb process reports live here: keda_build_info{version, git_commit,
-// goversion, goos, goarch} (goversion holds the C++ compiler) and client-go's
-// leader_election_master_status{name}.
+// The two metrics every process reports live here: build information {version, git_commit,
+// goversion, goos, goarch} (goversion holds the C++ compiler) under the name the process
+// gives, and client-go's leader_election_master_status{name}.
 #pragma once
 
 #include <functional>
@@ -23,7 +23,10 @@ namespace ebb::runtime {
 
 struct MetricsOptions {
   std::string process;  // the `name` label of leader_election_master_status: "ebb-operator"
-  std::string version, git_commit;  // keda_build_info
+  std::string version, git_commit;
+  // The build-information gauge (version, git_commit, goversion, goos, goarch); the processes
+  // name it keda_build_info, as KEDA does, so its dashboards keep working.
+  std::string build_info_metric = "build_info";
   // 1 while this process leads (or runs without leader election); null counts as leading.
   std::function<bool()> leading;
 };

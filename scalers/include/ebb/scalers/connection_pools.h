@@ -3,14 +3,16 @@
 // so triggers that reach the same endpoint with the same credentials share connections instead
 // of opening one each.
 //
-// Two kinds of T:
+// Three kinds of T:
 // - a concrete pool a scaler file defines on ebb_net alone (HTTP clients, plain TCP):
 //   default-constructed on first use;
 // - the interface of a family whose implementation needs a native client library (hiredis,
 //   librdkafka, rabbitmq-c, libpq, ...), e.g. redis::Client: created by the factory the
 //   clients library (scalers/clients/, ebb_scaler_clients) registers in this class's
 //   constructor. The operator parses triggers but never polls, so it never constructs a
-//   ConnectionPools and links none of those libraries.
+//   ConnectionPools and links none of those libraries;
+// - the interface of something only the hosting process can give (a view of the cluster served
+//   from its informers): the process installs an instance with provide(instance).
 #pragma once
 
 #include <functional>
@@ -49,6 +51,13 @@ class ConnectionPools {
       }
     }
     return *static_cast<T*>(slot.get());
+  }
+
+  // For the hosting process: the instance get<Interface>() returns (replaces any factory).
+  template <class Interface>
+  void provide(std::shared_ptr<Interface> instance) {
+    std::lock_guard lock(mutex_);
+    pools_[std::type_index(typeid(Interface))] = std::shared_ptr<void>(instance, instance.get());
   }
 
   // For the clients library: how to create the implementation of `Interface`.
