@@ -510,6 +510,7 @@ static std::vector<ResourceInfo> builtin_resources(bool keda) {
     r.categories = {"all"};
   }
   add("coordination.k8s.io", "v1", "leases", "lease", "Lease", true);
+  add("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true);
   // What the Helm chart installs (tests/chart): service accounts, RBAC, disruption budgets and
   // the aggregation/admission registrations. Stored as given; nothing enforces them.
   add("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"});

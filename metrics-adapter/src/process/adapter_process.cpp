@@ -15,6 +15,7 @@
 #include "ebb/adapter/engine.h"
 #include "ebb/adapter/external_metrics_api.h"
 #include "ebb/adapter/scheduler.h"
+#include "ebb/cluster/objects.h"
 #include "ebb/cluster/resources.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/informer.h"
@@ -243,6 +244,8 @@ int AdapterProcess::run() {
   actuator_options.events.reporting_instance = manager_->identity();
   kube_actuator_ = std::make_unique<KubeActuator>(client(), actuator_options);
   actuator_ = std::make_unique<LoggingActuator>(*kube_actuator_);
+  // Scalers that read the cluster (kubernetes-workload, ...) share watch-backed caches.
+  pools_.provide<scalers::kubernetes::Objects>(std::make_shared<cluster::InformerObjects>(client()));
   EngineOptions engine_options;
   engine_options.hpa_sync_period = o_.hpa_sync_period;
   engine_options.poll_timeout = o_.poll_timeout;
