@@ -10,9 +10,10 @@ PACKAGES=(
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libssl-dev librdkafka-dev librabbitmq-dev libhiredis-dev nlohmann-json3-dev catch2
   libyaml-cpp-dev libspdlog-dev libcli11-dev libmuparser-dev libpq-dev libmariadb-dev
-  prometheus-cpp-dev
-  # servers the tests and the demo start on loopback ports
+  prometheus-cpp-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  # servers the tests and the demo start on loopback ports (tests/servers.sh, tests/support)
   redis-server redis-sentinel redis-tools rabbitmq-server openssl procps
+  postgresql mariadb-server mariadb-client nats-server etcd-server etcd-client beanstalkd prometheus
   # the HTTP client tests serve pages with python3 -m http.server
   python3
   # what tests/servers.sh uses to find free ports (ss), isolate and lock (unshare, flock)

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "servers.h"
 #include "support.h"
 
 using namespace ebb::test;
@@ -302,4 +303,45 @@ TEST_CASE("shared Redis cluster is healthy and redirects across its 3 masters") 
   CHECK(redis_cli(s.redis_cluster_ports[0], {"-c", "SET", key, "v"}) == "OK\n");
   CHECK(redis_cli(s.redis_cluster_ports[2], {"-c", "GET", key}) == "v\n");
   CHECK(redis_cli(s.redis_cluster_ports[1], {"-c", "DEL", key}) == "1\n");
+}
+
+// Every server of servers.h starts, answers, stops and comes back on the same ports.
+TEST_CASE("servers: postgres, mariadb, nats, etcd, beanstalkd and prometheus start, stop and restart") {
+  using ebb::test::LocalServer;
+  {
+    LocalServer pg(ebb::test::postgres_server());
+    CHECK(ebb::test::psql(pg, "select 40 + 2") == "42");
+    const auto port = pg.port();
+    pg.stop();
+    CHECK_FALSE(ebb::test::wait_for_port(port, std::chrono::milliseconds(100)));
+    pg.start();
+    CHECK(pg.port() == port);
+    CHECK(ebb::test::psql(pg, "select 1") == "1");
+    CHECK_THROWS(ebb::test::psql(pg, "select 1", "wrong-password"));
+  }
+  {
+    LocalServer db(ebb::test::mariadb_server());
+    CHECK(ebb::test::mariadb_sql(db, "select 40 + 2") == "42");
+    db.stop();
+    db.start();
+    CHECK(ebb::test::mariadb_sql(db, "select database() is null, count(*) from information_schema.schemata where schema_name = 'test'") ==
+          "1\t1");
+  }
+  {
+    LocalServer nats(ebb::test::nats_server());
+    CHECK(ebb::test::http_get(nats.port(1), "/jsz").first == 200);
+  }
+  {
+    LocalServer etcd(ebb::test::etcd_server());
+    CHECK(ebb::test::http_get(etcd.port(0), "/version").second.find("etcdserver") != std::string::npos);
+  }
+  {
+    LocalServer beanstalkd(ebb::test::beanstalkd_server());
+    CHECK(ebb::test::wait_for_port(beanstalkd.port(), std::chrono::milliseconds(500)));
+  }
+  {
+    LocalServer prometheus(ebb::test::prometheus_server({"127.0.0.1:1"}));
+    CHECK(ebb::test::http_get(prometheus.port(), "/api/v1/query?query=up").second.find("\"status\":\"success\"") !=
+          std::string::npos);
+  }
 }
