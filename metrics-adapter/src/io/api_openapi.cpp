@@ -184,126 +184,85 @@ OrderedJson info() {
           {"version", kVersion}};
 }
 
-std::string build_v2() {
-  const std::string ref = "#/definitions/";
-  auto response = [&](const char* description, const char* schema) {
-    return OrderedJson{{"description", description}, {"schema", {{"$ref", ref + schema}}}};
-  };
+// The two OpenAPI dialects kube-apiserver fetches differ in where schemas live, how a response
+// and a parameter refer to them, and a few fields only Swagger 2.0 has; the paths are the same.
+struct Dialect {
+  bool swagger2 = false;
+  std::string ref() const { return swagger2 ? "#/definitions/" : "#/components/schemas/"; }
+  OrderedJson response(const char* description, const char* schema) const {
+    if (swagger2) return {{"description", description}, {"schema", {{"$ref", ref() + schema}}}};
+    return {{"description", description}, {"content", {{"application/json", {{"schema", {{"$ref", ref() + schema}}}}}}}};
+  }
+  OrderedJson param(const char* name, const char* in, const char* description, bool required) const {
+    OrderedJson p = {{"name", name}, {"in", in}, {"description", description}};
+    if (required) p["required"] = true;
+    if (swagger2) {
+      p["type"] = "string";
+      p["uniqueItems"] = true;
+    } else {
+      p["schema"] = {{"type", "string"}, {"uniqueItems", true}};
+    }
+    return p;
+  }
+  // What every operation starts with; Swagger 2.0 also lists media types and schemes.
+  OrderedJson operation(const char* description, const char* operation_id, const char* consumes) const {
+    OrderedJson op = {{"description", description}};
+    if (swagger2) {
+      op["consumes"] = {consumes};
+      op["produces"] = {"application/json"};
+      op["schemes"] = {"https"};
+    }
+    op["tags"] = {"externalMetrics_v1beta1"};
+    op["operationId"] = operation_id;
+    return op;
+  }
+};
+
+std::string build(const Dialect& d) {
   OrderedJson doc;
-  doc["swagger"] = "2.0";
+  if (d.swagger2)
+    doc["swagger"] = "2.0";
+  else
+    doc["openapi"] = "3.0.0";
   doc["info"] = info();
   doc["paths"] = OrderedJson::object();
-  doc["paths"][kResourcesPath] = {
-      {"get",
-       {{"description", "get available resources"},
-        {"consumes", {"application/json"}},
-        {"produces", {"application/json"}},
-        {"schemes", {"https"}},
-        {"tags", {"externalMetrics_v1beta1"}},
-        {"operationId", "getExternalMetricsV1beta1APIResources"},
-        {"responses",
-         {{"200", response("OK", kResourceList)}, {"401", {{"description", "Unauthorized"}}}}}}}};
+  auto resources = d.operation("get available resources", "getExternalMetricsV1beta1APIResources", "application/json");
+  resources["responses"] = {{"200", d.response("OK", kResourceList)}, {"401", {{"description", "Unauthorized"}}}};
+  doc["paths"][kResourcesPath] = {{"get", resources}};
+  auto list = d.operation("list the values of an external metric in a namespace",
+                          "listExternalMetricsV1beta1NamespacedExternalMetricValue", "*/*");
+  list["responses"] = {{"200", d.response("OK", kValueList)},
+                       {"401", {{"description", "Unauthorized"}}},
+                       {"403", d.response("Forbidden", kStatus)},
+                       {"404", d.response("Not Found", kStatus)},
+                       {"500", d.response("Internal Server Error", kStatus)}};
+  list["x-kubernetes-action"] = "list";
+  list["x-kubernetes-group-version-kind"] = {{"group", kGroup}, {"kind", "ExternalMetricValueList"}, {"version", kVersion}};
   doc["paths"][kMetricPath] = {
-      {"get",
-       {{"description", "list the values of an external metric in a namespace"},
-        {"consumes", {"*/*"}},
-        {"produces", {"application/json"}},
-        {"schemes", {"https"}},
-        {"tags", {"externalMetrics_v1beta1"}},
-        {"operationId", "listExternalMetricsV1beta1NamespacedExternalMetricValue"},
-        {"responses",
-         {{"200", response("OK", kValueList)},
-          {"401", {{"description", "Unauthorized"}}},
-          {"403", response("Forbidden", kStatus)},
-          {"404", response("Not Found", kStatus)},
-          {"500", response("Internal Server Error", kStatus)}}},
-        {"x-kubernetes-action", "list"},
-        {"x-kubernetes-group-version-kind",
-         {{"group", kGroup}, {"kind", "ExternalMetricValueList"}, {"version", kVersion}}}}},
+      {"get", list},
       {"parameters",
        OrderedJson::array(
-           {{{"name", "namespace"},
-             {"in", "path"},
-             {"description", "object name and auth scope, such as for teams and projects"},
-             {"required", true},
-             {"type", "string"},
-             {"uniqueItems", true}},
-            {{"name", "metricName"},
-             {"in", "path"},
-             {"description", "the name of the metric (the HPA's external metric name)"},
-             {"required", true},
-             {"type", "string"},
-             {"uniqueItems", true}},
-            {{"name", "labelSelector"},
-             {"in", "query"},
-             {"description", "selects the scaled object (scaledobject.keda.sh/name=<name>)"},
-             {"type", "string"},
-             {"uniqueItems", true}}})}};
-  doc["definitions"] = schemas(ref);
-  doc["securityDefinitions"] = {{"BearerToken",
-                                 {{"description", "Bearer Token authentication"},
-                                  {"type", "apiKey"},
-                                  {"name", "authorization"},
-                                  {"in", "header"}}}};
+           {d.param("namespace", "path", "object name and auth scope, such as for teams and projects", true),
+            d.param("metricName", "path", "the name of the metric (the HPA's external metric name)", true),
+            d.param("labelSelector", "query", "selects the scaled object (scaledobject.keda.sh/name=<name>)",
+                    false)})}};
+  const OrderedJson bearer = {{"BearerToken",
+                               {{"description", "Bearer Token authentication"},
+                                {"type", "apiKey"},
+                                {"name", "authorization"},
+                                {"in", "header"}}}};
+  if (d.swagger2) {
+    doc["definitions"] = schemas(d.ref());
+    doc["securityDefinitions"] = bearer;
+  } else {
+    doc["components"] = {{"schemas", schemas(d.ref())}, {"securitySchemes", bearer}};
+  }
   doc["security"] = OrderedJson::array({{{"BearerToken", OrderedJson::array()}}});
   return doc.dump();
 }
 
-std::string build_v3() {
-  const std::string ref = "#/components/schemas/";
-  auto response = [&](const char* description, const char* schema) {
-    return OrderedJson{{"description", description},
-                       {"content", {{"application/json", {{"schema", {{"$ref", ref + schema}}}}}}}};
-  };
-  auto param = [](const char* name, const char* in, const char* description, bool required) {
-    OrderedJson p = {{"name", name}, {"in", in}, {"description", description}};
-    if (required) p["required"] = true;
-    p["schema"] = {{"type", "string"}, {"uniqueItems", true}};
-    return p;
-  };
-  OrderedJson doc;
-  doc["openapi"] = "3.0.0";
-  doc["info"] = info();
-  doc["paths"] = OrderedJson::object();
-  doc["paths"][kResourcesPath] = {
-      {"get",
-       {{"tags", {"externalMetrics_v1beta1"}},
-        {"description", "get available resources"},
-        {"operationId", "getExternalMetricsV1beta1APIResources"},
-        {"responses",
-         {{"200", response("OK", kResourceList)}, {"401", {{"description", "Unauthorized"}}}}}}}};
-  doc["paths"][kMetricPath] = {
-      {"get",
-       {{"tags", {"externalMetrics_v1beta1"}},
-        {"description", "list the values of an external metric in a namespace"},
-        {"operationId", "listExternalMetricsV1beta1NamespacedExternalMetricValue"},
-        {"responses",
-         {{"200", response("OK", kValueList)},
-          {"401", {{"description", "Unauthorized"}}},
-          {"403", response("Forbidden", kStatus)},
-          {"404", response("Not Found", kStatus)},
-          {"500", response("Internal Server Error", kStatus)}}},
-        {"x-kubernetes-action", "list"},
-        {"x-kubernetes-group-version-kind",
-         {{"group", kGroup}, {"kind", "ExternalMetricValueList"}, {"version", kVersion}}}}},
-      {"parameters",
-       OrderedJson::array(
-           {param("namespace", "path", "object name and auth scope, such as for teams and projects",
-                  true),
-            param("metricName", "path", "the name of the metric (the HPA's external metric name)",
-                  true),
-            param("labelSelector", "query",
-                  "selects the scaled object (scaledobject.keda.sh/name=<name>)", false)})}};
-  doc["components"] = {{"schemas", schemas(ref)},
-                       {"securitySchemes",
-                        {{"BearerToken",
-                          {{"description", "Bearer Token authentication"},
-                           {"type", "apiKey"},
-                           {"name", "authorization"},
-                           {"in", "header"}}}}}};
-  doc["security"] = OrderedJson::array({{{"BearerToken", OrderedJson::array()}}});
-  return doc.dump();
-}
+std::string build_v2() { return build(Dialect{.swagger2 = true}); }
+std::string build_v3() { return build(Dialect{.swagger2 = false}); }
 
 // FNV-1a, 64 bits: the index only needs a content hash that changes with the document.
 std::string content_hash(const std::string& text) {
