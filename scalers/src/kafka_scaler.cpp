@@ -303,17 +303,10 @@ class KafkaTrigger final : public TriggerConfig {
 ParseResult parse_kafka(const TriggerContext& ctx) {
   auto config = kafka::parse_kafka_config(ctx);
   if (!config) return unexpected(config.error());
-  auto metric_type = parse_metric_type(ctx.metric_type);
-  if (!metric_type) return unexpected(FieldErrors{metric_type.error()});
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, metric_suffix(*config));
-  spec.target_type = *metric_type;
-  spec.target = static_cast<double>(config->lag_threshold);
-  spec.target_quantity = int_quantity(config->lag_threshold);
-  spec.activation_target = static_cast<double>(config->activation_lag_threshold);
+  auto spec = external_metric(ctx, metric_suffix(*config), static_cast<double>(config->lag_threshold),
+                              static_cast<double>(config->activation_lag_threshold), TargetForm::Integer);
   return std::unique_ptr<TriggerConfig>(std::make_unique<KafkaTrigger>(*std::move(config), std::move(spec)));
 }
-
 
 }  // namespace
 

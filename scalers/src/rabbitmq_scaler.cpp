@@ -356,14 +356,8 @@ class RabbitTrigger final : public TriggerConfig {
 ParseResult parse(const TriggerContext& ctx) {
   auto config = parse_config(ctx);
   if (!config) return unexpected(config.error());
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) return unexpected(FieldErrors{type.error()});
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "rabbitmq-" + query_escape(config->queue_name));
-  spec.target_type = *type;
-  spec.target = config->value;
-  spec.target_quantity = milli_quantity(config->value);
-  spec.activation_target = config->activation_value;
+  auto spec = external_metric(ctx, "rabbitmq-" + query_escape(config->queue_name), config->value,
+                              config->activation_value, TargetForm::Milli);
   return std::unique_ptr<TriggerConfig>(std::make_unique<RabbitTrigger>(std::move(*config), std::move(spec)));
 }
 

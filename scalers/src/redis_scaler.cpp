@@ -93,16 +93,10 @@ ParseResult parse(const TriggerContext& ctx) {
   FieldErrors errors = table().parse(ctx, c);
   auto deployment = redis::build_deployment(ctx, c, redis::mode_for_type(ctx.type));
   if (!deployment) errors.insert(errors.end(), deployment.error().begin(), deployment.error().end());
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
   if (!errors.empty()) return unexpected(std::move(errors));
 
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "redis-" + c.list_name);
-  spec.target_type = *type;
-  spec.target = static_cast<double>(c.list_length);
-  spec.target_quantity = int_quantity(c.list_length);
-  spec.activation_target = static_cast<double>(c.activation_list_length);
+  auto spec = external_metric(ctx, "redis-" + c.list_name, static_cast<double>(c.list_length),
+                              static_cast<double>(c.activation_list_length), TargetForm::Integer);
   return std::unique_ptr<TriggerConfig>(
       std::make_unique<RedisListTrigger>(std::move(spec), std::move(deployment).value(), c.list_name));
 }

@@ -200,17 +200,10 @@ ParseResult parse(const TriggerContext& ctx) {
   FieldErrors errors = table().parse(ctx, c);
   auto deployment = redis::build_deployment(ctx, c, redis::mode_for_type(ctx.type));
   if (!deployment) errors.insert(errors.end(), deployment.error().begin(), deployment.error().end());
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
   if (!errors.empty()) return unexpected(std::move(errors));
 
-  const auto target = target_for(c, select_mode(c));
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "redis-streams-" + c.stream);
-  spec.target_type = *type;
-  spec.target = static_cast<double>(target);
-  spec.target_quantity = int_quantity(target);
-  spec.activation_target = static_cast<double>(c.activation_lag_count);
+  auto spec = external_metric(ctx, "redis-streams-" + c.stream, static_cast<double>(target_for(c, select_mode(c))),
+                              static_cast<double>(c.activation_lag_count), TargetForm::Integer);
   return std::unique_ptr<TriggerConfig>(
       std::make_unique<RedisStreamsTrigger>(std::move(spec), std::move(deployment).value(), std::move(c)));
 }

@@ -1,9 +1,11 @@
 #include "ebb/scalers/registry.h"
 
 #include <cctype>
+#include <cmath>
 #include <set>
 #include <stdexcept>
 
+#include "ebb/scalers/quantity.h"
 #include "ebb/strings.h"
 
 namespace ebb::scalers {
@@ -91,6 +93,18 @@ std::string normalize_metric_name(std::string_view s) {
 
 std::string metric_name(std::size_t trigger_index, std::string_view scaler_specific_name) {
   return "s" + std::to_string(trigger_index) + "-" + normalize_metric_name(scaler_specific_name);
+}
+
+MetricSpec external_metric(const TriggerContext& ctx, std::string_view name, double target, double activation,
+                           TargetForm form) {
+  MetricSpec spec;
+  spec.name = metric_name(ctx.index, name);
+  spec.target_type = parse_metric_type(ctx.metric_type).value_or(MetricTargetType::AverageValue);
+  spec.target = target;
+  spec.target_quantity =
+      form == TargetForm::Integer ? int_quantity(static_cast<std::int64_t>(std::llround(target))) : milli_quantity(target);
+  spec.activation_target = activation;
+  return spec;
 }
 
 Result<MetricTargetType, FieldError> parse_metric_type(std::string_view metric_type) {

@@ -84,6 +84,8 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  // The value, or `fallback` when this is an error.
+  T value_or(T fallback) const& { return ok() ? std::get<0>(v_) : std::move(fallback); }
 
  private:
   std::variant<T, E> v_;

@@ -94,6 +94,16 @@ std::string normalize_metric_name(std::string_view s);
 // Go's url.QueryEscape (space -> '+'), used by scalers that escape user input in metric names.
 using ebb::query_escape;
 
+// How KEDA writes a trigger's target quantity: GetMetricTarget (an integer, canonical: "1k") or
+// GetMetricTargetMili (thousandths: "1.500").
+enum class TargetForm { Integer, Milli };
+
+// The MetricSpec of an external trigger: "s<index>-<name>" (normalised), the trigger's
+// metricType (the registry has refused the others before the scaler's parse runs), the target
+// and activation threshold, the target quantity in KEDA's form.
+MetricSpec external_metric(const TriggerContext& ctx, std::string_view name, double target, double activation,
+                           TargetForm form);
+
 // Metric type of an external trigger: "" and "AverageValue" -> AverageValue, "Value" -> Value.
 // "Utilization" and anything else is an error with KEDA's message.
 Result<MetricTargetType, FieldError> parse_metric_type(std::string_view metric_type);
