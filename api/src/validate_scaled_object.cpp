@@ -63,12 +63,8 @@ class ScaledObjectValidator {
   }
 
  private:
-  void error(std::string path, std::string message) {
-    result_.errors.push_back({std::move(path), std::move(message)});
-  }
-  void warn(std::string path, std::string message) {
-    result_.warnings.push_back({std::move(path), std::move(message)});
-  }
+  void error(std::string path, std::string message) { result_.error(std::move(path), std::move(message)); }
+  void warn(std::string path, std::string message) { result_.warn(std::move(path), std::move(message)); }
 
   // -- metadata --------------------------------------------------------------------------------
 

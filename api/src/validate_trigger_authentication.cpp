@@ -65,12 +65,8 @@ class TriggerAuthenticationValidator {
   }
 
  private:
-  void error(std::string path, std::string message) {
-    result_.errors.push_back({std::move(path), std::move(message)});
-  }
-  void warn(std::string path, std::string message) {
-    result_.warnings.push_back({std::move(path), std::move(message)});
-  }
+  void error(std::string path, std::string message) { result_.error(std::move(path), std::move(message)); }
+  void warn(std::string path, std::string message) { result_.warn(std::move(path), std::move(message)); }
   void non_empty(const std::string& path, const std::string& value) {
     if (value.empty()) error(path, invalid_value(value, "must not be empty"));
   }

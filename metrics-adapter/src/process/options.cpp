@@ -81,11 +81,10 @@ ParsedOptions parse_options(int argc, char** argv) {
 
   // --- Cluster access
   app.option_defaults()->group("Cluster access");
-  app.add_option("--namespace", o.namespaces,
-                 "Namespace(s) whose ScaledObjects are served: one, a comma list, or the flag repeated. "
-                 "Default: all namespaces")
-      ->delimiter(',')
-      ->expected(0, CLI::detail::expected_max_vector_size);
+  runtime::add_list_option(
+      app, "--namespace", o.namespaces,
+      "Namespace(s) whose ScaledObjects are served: one, a comma list, or the flag repeated. "
+      "Default: all namespaces");
   app.add_option("--label-selector", o.label_selector,
                  "Only serve ScaledObjects matching this label selector");
 
@@ -96,13 +95,16 @@ ParsedOptions parse_options(int argc, char** argv) {
   runtime::add_port_option(
       app, "--secure-port", o.secure_port,
       "HTTPS port of the external metrics API (0 picks a free port, logged at start)");
-  app.add_option("--cert-dir", o.cert_dir,
-                 "Directory the self-signed serving certificate (apiserver.crt, apiserver.key) is written to "
-                 "when --tls-cert-file is not given; created if missing");
+  app.add_option(
+      "--cert-dir", o.cert_dir,
+      "Directory the self-signed serving certificate (apiserver.crt, apiserver.key) is written to "
+      "when --tls-cert-file is not given; created if missing");
   app.add_option("--tls-cert-file", o.tls_cert_file,
                  "Serving certificate (PEM, may include intermediates); re-read when it changes");
-  app.add_option("--tls-private-key-file", o.tls_private_key_file, "Serving private key (PEM) for --tls-cert-file");
-  app.add_option("--tls-min-version", o.tls_min_version, "Minimum TLS version: VersionTLS12 or VersionTLS13")
+  app.add_option("--tls-private-key-file", o.tls_private_key_file,
+                 "Serving private key (PEM) for --tls-cert-file");
+  app.add_option("--tls-min-version", o.tls_min_version,
+                 "Minimum TLS version: VersionTLS12 or VersionTLS13")
       ->check(CLI::IsMember({"VersionTLS12", "VersionTLS13"}));
 
   // --- Authentication
@@ -110,40 +112,41 @@ ParsedOptions parse_options(int argc, char** argv) {
   app.add_option("--requestheader-client-ca-file", o.requestheader_client_ca_file,
                  "CA bundle (PEM) that verifies front-proxy client certificates. Default: "
                  "requestheader-client-ca-file of kube-system/extension-apiserver-authentication");
-  app.add_option("--requestheader-allowed-names", o.requestheader_allowed_names,
-                 "Common names of front-proxy client certificates allowed to pass identity headers (comma list); "
-                 "empty: any certificate signed by the requestheader CA")
-      ->delimiter(',')
-      ->expected(0, CLI::detail::expected_max_vector_size);
-  app.add_option("--requestheader-username-headers", o.requestheader_username_headers,
-                 "Request headers that carry the user name (comma list); the first non-empty one wins")
+  runtime::add_list_option(app, "--requestheader-allowed-names", o.requestheader_allowed_names,
+                           "Common names of front-proxy client certificates allowed to pass "
+                           "identity headers (comma list); "
+                           "empty: any certificate signed by the requestheader CA");
+  app.add_option(
+         "--requestheader-username-headers", o.requestheader_username_headers,
+         "Request headers that carry the user name (comma list); the first non-empty one wins")
       ->delimiter(',');
-  app.add_option("--requestheader-group-headers", o.requestheader_group_headers,
-                 "Request headers that carry the groups (comma list)")
-      ->delimiter(',')
-      ->expected(0, CLI::detail::expected_max_vector_size);
-  app.add_option("--requestheader-extra-headers-prefix", o.requestheader_extra_headers_prefix,
-                 "Request header prefixes that carry extra user information (comma list)")
-      ->delimiter(',')
-      ->expected(0, CLI::detail::expected_max_vector_size);
-  app.add_option("--client-ca-file", o.client_ca_file,
-                 "CA bundle (PEM) that verifies direct client certificates (user = CN, groups = O). Default: "
-                 "client-ca-file of kube-system/extension-apiserver-authentication");
-  app.add_flag("--authentication-skip-lookup{true}", o.authentication_skip_lookup,
-               "Do not read kube-system/extension-apiserver-authentication; only the CA flags count")
+  runtime::add_list_option(app, "--requestheader-group-headers", o.requestheader_group_headers,
+                           "Request headers that carry the groups (comma list)");
+  runtime::add_list_option(
+      app, "--requestheader-extra-headers-prefix", o.requestheader_extra_headers_prefix,
+      "Request header prefixes that carry extra user information (comma list)");
+  app.add_option(
+      "--client-ca-file", o.client_ca_file,
+      "CA bundle (PEM) that verifies direct client certificates (user = CN, groups = O). Default: "
+      "client-ca-file of kube-system/extension-apiserver-authentication");
+  app.add_flag(
+         "--authentication-skip-lookup{true}", o.authentication_skip_lookup,
+         "Do not read kube-system/extension-apiserver-authentication; only the CA flags count")
       ->default_str("false");
 
   // --- Authorization
   app.option_defaults()->group("Authorization");
-  app.add_option("--authorization-always-allow-paths", o.authorization_always_allow_paths,
-                 "Paths served without authentication or authorization (comma list; a trailing * matches a prefix)")
-      ->delimiter(',')
-      ->expected(0, CLI::detail::expected_max_vector_size);
+  runtime::add_list_option(app, "--authorization-always-allow-paths",
+                           o.authorization_always_allow_paths,
+                           "Paths served without authentication or authorization (comma list; a "
+                           "trailing * matches a prefix)");
   app.add_flag("--authorization-always-allow{true}", o.authorization_always_allow,
-               "Allow every authenticated request without a SubjectAccessReview (development and tests only)")
+               "Allow every authenticated request without a SubjectAccessReview (development and "
+               "tests only)")
       ->default_str("false");
-  DurationFlag authorized_ttl{"--authorization-webhook-cache-authorized-ttl", "10s", true,
-                              "How long a SubjectAccessReview's 'allowed' is cached (Go duration; 0 disables)"};
+  DurationFlag authorized_ttl{
+      "--authorization-webhook-cache-authorized-ttl", "10s", true,
+      "How long a SubjectAccessReview's 'allowed' is cached (Go duration; 0 disables)"};
   add_duration(authorized_ttl);
   DurationFlag unauthorized_ttl{"--authorization-webhook-cache-unauthorized-ttl", "10s", true,
                                 "How long a SubjectAccessReview's 'denied' is cached (Go duration; 0 disables)"};

@@ -30,6 +30,8 @@ struct ValidationResult {
   FieldErrors warnings;
 
   bool ok() const { return errors.empty(); }
+  void error(std::string path, std::string message) { errors.push_back({std::move(path), std::move(message)}); }
+  void warn(std::string path, std::string message) { warnings.push_back({std::move(path), std::move(message)}); }
 };
 
 // What Ebb knows of one trigger type (the scalers registry decides:

@@ -125,6 +125,13 @@ inline CLI::Option* add_port_option(CLI::App& app, const std::string& name, int&
   return app.add_option(name, port, help)->check(CLI::Range(0, 65535));
 }
 
+// A list flag as Kubernetes components take them: a comma list, or the flag repeated; an empty
+// value (--flag=) means an empty list, not the default.
+inline CLI::Option* add_list_option(CLI::App& app, const std::string& name, std::vector<std::string>& values,
+                                    const std::string& help) {
+  return app.add_option(name, values, help)->delimiter(',')->expected(0, CLI::detail::expected_max_vector_size);
+}
+
 // The command line of an Ebb process: a CLI11 app with --help, --version and the common flags;
 // the process adds its own options on app() and calls parse() once.
 class CommandLine {
