@@ -11,6 +11,7 @@
 
 #include "ebb/api/decode.h"
 #include "ebb/net/http_client.h"
+#include "ebb/process/runtime.h"
 
 #ifndef EBB_OPERATOR_BIN
 #error "EBB_OPERATOR_BIN must name the ebb-operator executable"
@@ -79,16 +80,6 @@ std::string real_cluster_kubeconfig() {
   return kubeconfig == nullptr ? "" : kubeconfig;
 }
 
-namespace {
-std::string random_suffix() {
-  static const char* hex = "0123456789abcdef";
-  std::random_device rd;
-  std::string out;
-  for (int i = 0; i < 8; ++i) out += hex[rd() % 16];
-  return out;
-}
-}  // namespace
-
 std::unique_ptr<kube::Client> Cluster::new_client(kube::RestOptions options) const {
   return std::make_unique<kube::Client>(config_, std::move(options));
 }
@@ -106,7 +97,7 @@ Cluster::Cluster(ClusterOptions options) {
     config_.server = server_->url();
     config_.token = kube::TokenSource::fixed("test-token");
   }
-  ns_ = "ebb-sys-" + random_suffix();
+  ns_ = "ebb-sys-" + ebb::process::random_suffix();
   config_.namespace_name = ns_;
   client_ = new_client();
   auto created = client_->create(kube::resources::namespaces(),
