@@ -82,7 +82,57 @@ Result<std::pair<ScaleTargetGVKR, kube::Resource>, TargetProblem> resolve_target
   return std::pair{std::move(gvkr), std::move(resource)};
 }
 
-Result<ScaleTarget, TargetProblem> resolve_scale_target(kube::Client& client, const api::ScaledObject& so) {
+const kube::CacheView* WorkloadCaches::for_resource(const kube::Resource& resource) const {
+  if (resource.group != "apps" || resource.version != "v1") return nullptr;
+  if (resource.resource == "deployments") return deployments;
+  if (resource.resource == "statefulsets") return statefulsets;
+  return nullptr;
+}
+
+void workload_transform(json& w) {
+  json out = json::object();
+  for (const char* k : {"apiVersion", "kind"})
+    if (w.contains(k)) out[k] = std::move(w[k]);
+  const auto& meta = json_member(w, "metadata");
+  for (const char* k : {"name", "namespace", "uid", "resourceVersion", "generation", "labels", "deletionTimestamp"})
+    if (meta.contains(k)) out["metadata"][k] = meta[k];
+  const auto& spec = json_member(w, "spec");
+  for (const char* k : {"replicas", "selector"})
+    if (spec.contains(k)) out["spec"][k] = spec[k];
+  const auto& containers = json_at(w, {"spec", "template", "spec", "containers"});
+  if (containers.is_array()) {
+    json kept = json::array();
+    for (const auto& c : containers) {
+      json k = json::object();
+      for (const char* f : {"name", "env", "envFrom"})
+        if (c.contains(f)) k[f] = c[f];
+      kept.push_back(std::move(k));
+    }
+    out["spec"]["template"]["spec"]["containers"] = std::move(kept);
+  }
+  const auto& status = json_member(w, "status");
+  for (const char* k : {"replicas", "readyReplicas"})
+    if (status.contains(k)) out["status"][k] = status[k];
+  w = std::move(out);
+}
+
+kube::Scale scale_of(const json& w) {
+  kube::Scale s;
+  s.replicas = static_cast<std::int32_t>(json_int(w, {"spec", "replicas"}).value_or(1));
+  s.status_replicas = static_cast<std::int32_t>(json_int(w, {"status", "replicas"}).value_or(0));
+  s.resource_version = json_string(w, {"metadata", "resourceVersion"});
+  const auto& labels = json_at(w, {"spec", "selector", "matchLabels"});
+  if (labels.is_object()) {
+    std::vector<std::string> parts;
+    for (auto it = labels.begin(); it != labels.end(); ++it)
+      if (it->is_string()) parts.push_back(it.key() + "=" + it->get<std::string>());
+    s.selector = join(parts, ",");
+  }
+  return s;
+}
+
+Result<ScaleTarget, TargetProblem> resolve_scale_target(kube::Client& client, const api::ScaledObject& so,
+                                                        const WorkloadCaches* workloads) {
   const auto& ref = so.spec.scale_target_ref;
   if (ref.name.empty())
     return problem(TargetProblem::Kind::invalid_ref, "ScaledObject.spec.scaleTargetRef.name is missing");
@@ -90,7 +140,16 @@ Result<ScaleTarget, TargetProblem> resolve_scale_target(kube::Client& client, co
   if (!resolved) return unexpected(resolved.error());
   auto& [gvkr, resource] = *resolved;
   const auto& ns = so.metadata.namespace_;
-  ScaleTarget target{gvkr, resource, ns, ref.name, {}};
+  ScaleTarget target{gvkr, resource, ns, ref.name, {}, nullptr};
+
+  if (const auto* cache = workloads ? workloads->for_resource(resource) : nullptr) {
+    target.object = cache->find(kube::object_key(ns, ref.name));
+    if (!target.object)
+      return problem(TargetProblem::Kind::not_found,
+                     std::string(kDoesNotExist) + ": " + describe(resource, ns, ref.name) + " not found", true);
+    target.scale = scale_of(*target.object);
+    return target;
+  }
 
   // Does the object exist? Tells "missing" from "no /scale" whatever the scale call answers.
   auto object_exists = [&]() -> Result<bool, TargetProblem> {
@@ -281,10 +340,14 @@ EnvLookups client_lookups(kube::Client& client, const std::string& ns) {
 
 Result<TargetEnvironment> read_target_environment(kube::Client& client, const ScaleTarget& target,
                                                   const std::string& env_source_container_name) {
-  auto object = client.get(target.resource, target.ns, target.name);
-  if (!object)
-    return fail("reading scale target " + target.ns + "/" + target.name + ": " + object.error().message,
-                object.error().transient || object.error().transport() || object.error().not_found());
+  kube::ObjectPtr object = target.object;
+  if (!object) {
+    auto got = client.get(target.resource, target.ns, target.name);
+    if (!got)
+      return fail("reading scale target " + target.ns + "/" + target.name + ": " + got.error().message,
+                  got.error().transient || got.error().transport() || got.error().not_found());
+    object = std::make_shared<const kube::Object>(std::move(*got));
+  }
   auto pod_spec = pod_spec_of(*object);
   TargetEnvironment out;
   if (!pod_spec) {

@@ -59,8 +59,14 @@ TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledObje
     const auto key = kind + "/" + ref.name;
     if (auto it = auths.find(key); it != auths.end()) return it->second;
     AuthRead read;
-    auto got = cluster ? client.get(ebb::cluster::cluster_trigger_authentications(), "", ref.name)
-                       : client.get(ebb::cluster::trigger_authentications(), so_ns, ref.name);
+    const auto* cache = cluster ? options.cluster_trigger_authentications : options.trigger_authentications;
+    kube::ApiResult<kube::Object> got = unexpected(kube::ApiError{404, "NotFound", "not found"});
+    if (cache) {
+      if (auto cached = cache->find(cluster ? ref.name : kube::object_key(so_ns, ref.name))) got = kube::Object(*cached);
+    } else {
+      got = cluster ? client.get(ebb::cluster::cluster_trigger_authentications(), "", ref.name)
+                    : client.get(ebb::cluster::trigger_authentications(), so_ns, ref.name);
+    }
     if (!got) {
       read.error = got.error().not_found()
                        ? kind + " " + ebb::quoted(ref.name) +

@@ -291,8 +291,11 @@ ApiResult<void> Client::watch(const Resource& resource, std::string_view ns, con
 ApiResult<Object> Client::read_modify_write(const Resource& resource, std::string_view ns, std::string_view name,
                                             const std::function<bool(Object&)>& mutate,
                                             const ReadModifyWriteOptions& options) {
+  bool first = true;
   return retry_on_conflict<Object>(options.attempts, options.backoff, [&]() -> ApiResult<Object> {
-    auto current = get(resource, ns, name);
+    ApiResult<Object> current = first && options.start_from ? ApiResult<Object>(*options.start_from)
+                                                           : get(resource, ns, name);
+    first = false;
     if (!current) return current;
     Object desired = *current;
     if (!mutate(desired)) return current;

@@ -6,45 +6,107 @@ namespace ebb::kube {
 
 // --- ObjectCache ------------------------------------------------------------------------------
 
-std::optional<Object> ObjectCache::get(const std::string& key) const {
+ObjectPtr ObjectCache::parse(const Entry& entry) {
+  return std::make_shared<const Object>(Object::parse(entry.text));
+}
+
+void ObjectCache::add_index(const std::string& name, IndexFunc func) {
+  std::lock_guard lock(mutex_);
+  index_funcs_[name] = func;
+  auto& index = indexes_[name];
+  for (auto& [key, entry] : objects_)
+    for (const auto& value : func(Object::parse(entry.text))) {
+      index[value].insert(key);
+      entry.filed.emplace_back(name, value);
+    }
+}
+
+ObjectPtr ObjectCache::find(const std::string& key) const {
   std::lock_guard lock(mutex_);
   const auto found = objects_.find(key);
-  if (found == objects_.end()) return std::nullopt;
-  return found->second;
+  return found == objects_.end() ? nullptr : parse(found->second);
+}
+
+std::string ObjectCache::resource_version_of(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  const auto found = objects_.find(key);
+  return found == objects_.end() ? std::string() : found->second.resource_version;
+}
+
+bool ObjectCache::contains(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  return objects_.count(key) > 0;
+}
+
+std::vector<ObjectPtr> ObjectCache::all() const {
+  std::lock_guard lock(mutex_);
+  std::vector<ObjectPtr> out;
+  out.reserve(objects_.size());
+  for (const auto& [key, entry] : objects_) out.push_back(parse(entry));
+  return out;
+}
+
+std::vector<ObjectPtr> ObjectCache::in_namespace(const std::string& ns) const {
+  std::lock_guard lock(mutex_);
+  std::vector<ObjectPtr> out;
+  if (const auto found = by_namespace_.find(ns); found != by_namespace_.end())
+    for (const auto& key : found->second) out.push_back(parse(objects_.at(key)));
+  return out;
+}
+
+std::vector<std::string> ObjectCache::indexed_keys(const std::string& index, const std::string& value) const {
+  std::lock_guard lock(mutex_);
+  const auto found = indexes_.find(index);
+  if (found == indexes_.end()) return {};
+  const auto entry = found->second.find(value);
+  return entry == found->second.end() ? std::vector<std::string>{}
+                                      : std::vector<std::string>(entry->second.begin(), entry->second.end());
+}
+
+std::vector<ObjectPtr> ObjectCache::indexed(const std::string& index, const std::string& value) const {
+  std::vector<ObjectPtr> out;
+  for (const auto& key : indexed_keys(index, value))
+    if (auto object = find(key)) out.push_back(std::move(object));
+  return out;
+}
+
+std::map<std::string, std::size_t> ObjectCache::index_counts(const std::string& index) const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, std::size_t> out;
+  if (const auto found = indexes_.find(index); found != indexes_.end())
+    for (const auto& [value, keys] : found->second) out[value] = keys.size();
+  return out;
+}
+
+std::map<std::string, std::size_t> ObjectCache::namespace_counts() const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, std::size_t> out;
+  for (const auto& [ns, keys] : by_namespace_) out[ns] = keys.size();
+  return out;
+}
+
+std::optional<Object> ObjectCache::get(const std::string& key) const {
+  auto object = find(key);
+  if (!object) return std::nullopt;
+  return *object;
 }
 
 std::vector<Object> ObjectCache::list() const {
-  std::lock_guard lock(mutex_);
   std::vector<Object> out;
-  out.reserve(objects_.size());
-  for (const auto& [key, object] : objects_) out.push_back(object);
+  for (const auto& object : all()) out.push_back(*object);
   return out;
 }
 
 std::vector<Object> ObjectCache::by_namespace(const std::string& ns) const {
-  std::lock_guard lock(mutex_);
   std::vector<Object> out;
-  if (const auto found = by_namespace_.find(ns); found != by_namespace_.end()) {
-    for (const auto& key : found->second) out.push_back(objects_.at(key));
-  }
-  return out;
-}
-
-std::vector<Object> ObjectCache::by_label(const std::string& key, const std::string& value) const {
-  std::lock_guard lock(mutex_);
-  std::vector<Object> out;
-  if (const auto found = by_label_.find({key, value}); found != by_label_.end()) {
-    for (const auto& k : found->second) out.push_back(objects_.at(k));
-  }
+  for (const auto& object : in_namespace(ns)) out.push_back(*object);
   return out;
 }
 
 std::vector<Object> ObjectCache::select(const LabelSelector& selector, const std::string& ns) const {
-  std::vector<Object> candidates = ns.empty() ? list() : by_namespace(ns);
   std::vector<Object> out;
-  for (auto& object : candidates) {
-    if (selector.matches(object)) out.push_back(std::move(object));
-  }
+  for (const auto& object : ns.empty() ? all() : in_namespace(ns))
+    if (selector.matches(*object)) out.push_back(*object);
   return out;
 }
 
@@ -56,46 +118,136 @@ std::size_t ObjectCache::size() const {
 std::vector<std::string> ObjectCache::keys() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
-  for (const auto& [key, object] : objects_) out.push_back(key);
+  for (const auto& [key, entry] : objects_) out.push_back(key);
   return out;
 }
 
-void ObjectCache::unindex(const std::string& key, const Object& object) {
-  const std::string ns = meta_string(object, "namespace");
+void ObjectCache::unindex(const std::string& key, const Entry& entry) {
+  const auto slash = key.find('/');
+  const std::string ns = slash == std::string::npos ? std::string() : key.substr(0, slash);
   if (auto found = by_namespace_.find(ns); found != by_namespace_.end()) {
     found->second.erase(key);
     if (found->second.empty()) by_namespace_.erase(found);
   }
-  for (const auto& label : labels_of(object)) {
-    if (auto found = by_label_.find(label); found != by_label_.end()) {
+  for (const auto& [name, value] : entry.filed) {
+    auto& index = indexes_[name];
+    if (auto found = index.find(value); found != index.end()) {
       found->second.erase(key);
-      if (found->second.empty()) by_label_.erase(found);
+      if (found->second.empty()) index.erase(found);
     }
   }
 }
 
-std::optional<Object> ObjectCache::upsert(const Object& object) {
+ObjectPtr ObjectCache::upsert(const Object& object) {
   const std::string key = object_key(object);
+  Entry entry;
+  entry.text = object.dump(-1, ' ', false, Object::error_handler_t::replace);
+  entry.resource_version = resource_version(object);
   std::lock_guard lock(mutex_);
-  std::optional<Object> previous;
+  for (const auto& [name, func] : index_funcs_)
+    for (auto& value : func(object)) entry.filed.emplace_back(name, std::move(value));
+  ObjectPtr previous;
   if (auto found = objects_.find(key); found != objects_.end()) {
-    previous = std::move(found->second);
-    unindex(key, *previous);
+    previous = parse(found->second);
+    unindex(key, found->second);
   }
-  objects_[key] = object;
   by_namespace_[meta_string(object, "namespace")].insert(key);
-  for (const auto& label : labels_of(object)) by_label_[label].insert(key);
+  for (const auto& [name, value] : entry.filed) indexes_[name][value].insert(key);
+  objects_[key] = std::move(entry);
   return previous;
 }
 
-std::optional<Object> ObjectCache::erase(const std::string& key) {
+ObjectPtr ObjectCache::erase(const std::string& key) {
   std::lock_guard lock(mutex_);
   const auto found = objects_.find(key);
-  if (found == objects_.end()) return std::nullopt;
-  std::optional<Object> previous = std::move(found->second);
+  if (found == objects_.end()) return nullptr;
+  ObjectPtr previous = parse(found->second);
+  unindex(key, found->second);
   objects_.erase(found);
-  unindex(key, *previous);
   return previous;
+}
+
+// --- CacheView --------------------------------------------------------------------------------
+
+ObjectPtr CacheView::find(const std::string& key) const {
+  for (const auto* part : parts_)
+    if (auto object = part->find(key)) return object;
+  return nullptr;
+}
+
+std::vector<ObjectPtr> CacheView::all() const {
+  std::vector<ObjectPtr> out;
+  for (const auto* part : parts_) {
+    auto some = part->all();
+    out.insert(out.end(), some.begin(), some.end());
+  }
+  return out;
+}
+
+std::vector<ObjectPtr> CacheView::in_namespace(const std::string& ns) const {
+  std::vector<ObjectPtr> out;
+  for (const auto* part : parts_) {
+    auto some = part->in_namespace(ns);
+    out.insert(out.end(), some.begin(), some.end());
+  }
+  return out;
+}
+
+std::vector<ObjectPtr> CacheView::indexed(const std::string& index, const std::string& value) const {
+  std::vector<ObjectPtr> out;
+  for (const auto* part : parts_) {
+    auto some = part->indexed(index, value);
+    out.insert(out.end(), some.begin(), some.end());
+  }
+  return out;
+}
+
+std::vector<std::string> CacheView::indexed_keys(const std::string& index, const std::string& value) const {
+  std::vector<std::string> out;
+  for (const auto* part : parts_) {
+    auto some = part->indexed_keys(index, value);
+    out.insert(out.end(), some.begin(), some.end());
+  }
+  return out;
+}
+
+std::map<std::string, std::size_t> CacheView::index_counts(const std::string& index) const {
+  std::map<std::string, std::size_t> out;
+  for (const auto* part : parts_)
+    for (const auto& [value, n] : part->index_counts(index)) out[value] += n;
+  return out;
+}
+
+std::map<std::string, std::size_t> CacheView::namespace_counts() const {
+  std::map<std::string, std::size_t> out;
+  for (const auto* part : parts_)
+    for (const auto& [ns, n] : part->namespace_counts()) out[ns] += n;
+  return out;
+}
+
+std::vector<std::string> CacheView::keys() const {
+  std::vector<std::string> out;
+  for (const auto* part : parts_) {
+    auto some = part->keys();
+    out.insert(out.end(), some.begin(), some.end());
+  }
+  return out;
+}
+
+std::size_t CacheView::size() const {
+  std::size_t n = 0;
+  for (const auto* part : parts_) n += part->size();
+  return n;
+}
+
+void strip_bookkeeping(Object& object) {
+  auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return;
+  meta->erase("managedFields");
+  if (auto annotations = meta->find("annotations"); annotations != meta->end() && annotations->is_object()) {
+    annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
+    if (annotations->empty()) meta->erase(annotations);
+  }
 }
 
 // --- Informer ---------------------------------------------------------------------------------
@@ -168,15 +320,19 @@ ApiResult<void> Informer::relist() {
   if (!list) return unexpected(list.error());
   std::lock_guard dispatch(dispatch_mutex_);
   std::set<std::string> present;
-  for (const auto& object : list->items) {
-    present.insert(object_key(object));
+  for (auto& object : list->items) {
+    if (options_.transform) options_.transform(object);
+    const std::string key = object_key(object);
+    present.insert(key);
+    if (cache_.resource_version_of(key) == resource_version(object) && cache_.contains(key)) continue;
     auto previous = cache_.upsert(object);
     if (!previous) {
       dispatch_add(object);
-    } else if (resource_version(*previous) != resource_version(object)) {
+    } else {
       dispatch_update(*previous, object);
     }
   }
+  list->items.clear();
   for (const auto& key : cache_.keys()) {
     if (present.count(key) == 0) {
       if (auto gone = cache_.erase(key)) dispatch_delete(*gone);
@@ -193,12 +349,12 @@ void Informer::apply(WatchEvent& event) {
   const std::string rv = resource_version(event.object);
   if (event.type != WatchEventType::bookmark) {
     std::lock_guard dispatch(dispatch_mutex_);
+    if (options_.transform) options_.transform(event.object);
     const std::string key = object_key(event.object);
     if (event.type == WatchEventType::deleted) {
       if (auto previous = cache_.erase(key)) dispatch_delete(event.object);
     } else {
-      const auto cached = cache_.get(key);
-      if (!cached || resource_version(*cached) != rv) {
+      if (!cache_.contains(key) || cache_.resource_version_of(key) != rv) {
         auto previous = cache_.upsert(event.object);
         if (previous) dispatch_update(*previous, event.object);
         else dispatch_add(event.object);
@@ -263,7 +419,7 @@ void Informer::resync_loop() {
   while (sleep_for(options_.resync)) {
     if (!has_synced()) continue;
     std::lock_guard dispatch(dispatch_mutex_);
-    for (const auto& object : cache_.list()) dispatch_update(object, object);
+    for (const auto& object : cache_.all()) dispatch_update(*object, *object);
   }
 }
 

@@ -122,7 +122,7 @@ TEST_CASE("informer: resume after a drop, skip replays, relist on 410, each chan
   CHECK(seen == expected);
   CHECK(informer.lists() == 2);
   CHECK(informer.cache().size() == 2);
-  CHECK(informer.cache().by_label("app", "api").size() == 1);
+  CHECK(informer.cache().select(*LabelSelector::parse("app=api")).size() == 1);
   CHECK(informer.cache().by_namespace("n").size() == 2);
   CHECK(informer.cache().select(*LabelSelector::parse("app=web"), "n").size() == 1);
   CHECK(informer.cache().get("n/a").has_value());

@@ -179,6 +179,44 @@ std::optional<OwnershipConflict> foreign_hpa_conflict(const json& so,
   return std::nullopt;
 }
 
+namespace {
+std::string target_key(const std::string& ns, const Target& t) { return "target:" + ns + "/" + t.gvk + "/" + t.name; }
+std::string owner_key(const std::string& ns, const std::string& so) { return "owner:" + ns + "/" + so; }
+}  // namespace
+
+std::vector<std::string> scaled_object_ownership_keys(const json& so) {
+  const auto id = identity(so);
+  std::vector<std::string> keys;
+  const auto target = so_target(so);
+  if (!target.name.empty()) keys.push_back(target_key(id.namespace_, target));
+  keys.push_back("hpa:" + id.namespace_ + "/" + so_hpa_name(so));
+  return keys;
+}
+
+std::vector<std::string> hpa_ownership_keys(const json& hpa) {
+  const auto id = identity(hpa);
+  std::vector<std::string> keys;
+  const auto target = target_of(json_member(json_member(hpa, "spec"), "scaleTargetRef"));
+  if (!target.name.empty()) keys.push_back(target_key(id.namespace_, target));
+  const auto& refs = json_member(json_member(hpa, "metadata"), "ownerReferences");
+  if (refs.is_array())
+    for (const auto& ref : refs)
+      if (json_member(ref, "controller").is_boolean() && json_member(ref, "controller").get<bool>() &&
+          json_string(ref, {"kind"}) == api::kScaledObjectKind)
+        keys.push_back(owner_key(id.namespace_, json_string(ref, {"name"})));
+  return keys;
+}
+
+std::vector<std::string> hpa_keys_for(const json& so, const std::vector<json>& others) {
+  const auto id = identity(so);
+  std::vector<std::string> keys;
+  const auto target = so_target(so);
+  if (!target.name.empty()) keys.push_back(target_key(id.namespace_, target));
+  keys.push_back(owner_key(id.namespace_, id.name));
+  for (const auto& other : others) keys.push_back(owner_key(id.namespace_, identity(other).name));
+  return keys;
+}
+
 std::string conflict_condition_reason(const std::string& reason) {
   if (reason == "other-scaled-object") return "ScaleTargetOwnedByOtherScaledObject";
   if (reason == "other-scaled-object-hpa") return "HPANameUsedByOtherScaledObject";

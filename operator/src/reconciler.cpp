@@ -95,12 +95,18 @@ class Pass {
       : client_(client), events_(events), options_(options), caches_(caches), ns_(std::move(ns)), name_(std::move(name)) {}
 
   ReconcileResult run() {
-    auto got = client_.get(so_resource(), ns_, name_);
-    if (!got) {
-      if (got.error().not_found()) return {};
-      return error("GET ScaledObject " + ns_ + "/" + name_ + ": " + got.error().message);
+    // The informer that queued the key holds the object; a GET only without a cache (or for a
+    // key the cache no longer has, where "gone" must be confirmed).
+    if (auto cached = caches_.scaled_objects ? caches_.scaled_objects->find(kube::object_key(ns_, name_)) : nullptr) {
+      object_ = *cached;
+    } else {
+      auto got = client_.get(so_resource(), ns_, name_);
+      if (!got) {
+        if (got.error().not_found()) return {};
+        return error("GET ScaledObject " + ns_ + "/" + name_ + ": " + got.error().message);
+      }
+      object_ = std::move(*got);
     }
-    object_ = std::move(*got);
     old_status_ = object_.contains("status") ? object_["status"] : json();
     if (object_["metadata"].contains("generation") && object_["metadata"]["generation"].is_number_integer())
       generation_ = object_["metadata"]["generation"].get<std::int64_t>();
@@ -162,6 +168,8 @@ class Pass {
     cluster::TriggerInputsOptions trigger_options;
     trigger_options.cluster_object_namespace = options_.cluster_object_namespace;
     trigger_options.registry = &registry();
+    trigger_options.trigger_authentications = caches_.trigger_authentications;
+    trigger_options.cluster_trigger_authentications = caches_.cluster_trigger_authentications;
     auto inputs = cluster::resolve_trigger_inputs(client_, so_, env ? &*env : nullptr, trigger_options);
     if (!env_error.empty() && !so_.spec.scale_target_ref.env_source_container_name.empty()) {
       fail_with(std::string(api::kReasonCheckFailed),
@@ -226,6 +234,7 @@ class Pass {
     kube::ReadModifyWriteOptions rmw;
     rmw.status = true;
     rmw.write.field_manager = options_.field_manager;
+    rmw.start_from = std::make_shared<const kube::Object>(object_);
     status_.observed_generation = generation_;
     const auto now = now_rfc3339();
     auto written = client_.read_modify_write(
@@ -283,6 +292,7 @@ class Pass {
     if (!needs(object_)) return {};
     kube::ReadModifyWriteOptions rmw;
     rmw.write.field_manager = options_.field_manager;
+    rmw.start_from = std::make_shared<const kube::Object>(object_);
     auto written = client_.read_modify_write(
         so_resource(), ns_, name_,
         [&](kube::Object& fresh) {
@@ -304,8 +314,7 @@ class Pass {
 
   // --- ownership ---------------------------------------------------------------------------
 
-  ApiResultList list_namespace(const kube::Resource& resource, const kube::ObjectCache* cache) {
-    if (cache) return cache->by_namespace(ns_);
+  ApiResultList list_namespace(const kube::Resource& resource) {
     auto listed = client_.list_all(resource, ns_);
     if (!listed) return unexpected(listed.error());
     for (auto& item : listed->items) {  // built-in list items carry no apiVersion/kind
@@ -315,10 +324,23 @@ class Pass {
     return std::move(listed->items);
   }
 
+  // Everything filed under any of `keys` in an ownership index, once each.
+  static std::vector<json> lookup(const kube::CacheView& cache, const std::vector<std::string>& keys) {
+    std::vector<json> out;
+    std::set<std::string> seen;
+    for (const auto& key : keys)
+      for (const auto& object : cache.indexed(kOwnershipIndex, key))
+        if (seen.insert(kube::object_key(*object)).second) out.push_back(*object);
+    return out;
+  }
+
   ReconcileResult check_ownership() {
-    auto others = list_namespace(so_resource(), caches_.scaled_objects);
+    ApiResultList others = caches_.scaled_objects
+                               ? ApiResultList(lookup(*caches_.scaled_objects, scaled_object_ownership_keys(object_)))
+                               : list_namespace(so_resource());
     if (!others) return error("listing ScaledObjects in " + ns_ + ": " + others.error().message);
-    auto hpas = list_namespace(hpa_resource(), caches_.hpas);
+    ApiResultList hpas = caches_.hpas ? ApiResultList(lookup(*caches_.hpas, hpa_keys_for(object_, *others)))
+                                      : list_namespace(hpa_resource());
     if (!hpas) return error("listing HPAs in " + ns_ + ": " + hpas.error().message);
     hpas_ = std::move(*hpas);
     auto conflict = scaled_object_conflict(object_, *others, hpas_, ConflictMode::reconciler);
@@ -339,7 +361,7 @@ class Pass {
     const auto old_paused = api::get_condition(old_status_, api::kConditionPaused);
     const Condition paused{std::string(api::kConditionPaused), "True", std::string(api::kReasonPaused), std::string(api::kMessagePaused)};
     // The target is needed for paused-replicas; also records originalReplicaCount before changing it.
-    auto target = cluster::resolve_scale_target(client_, so_);
+    auto target = cluster::resolve_scale_target(client_, so_, &caches_.workloads);
     if (target) {
       status_.target = target->gvkr;
       status_.original_replica_count = target->scale.replicas;
@@ -391,7 +413,7 @@ class Pass {
   // --- target ------------------------------------------------------------------------------
 
   ReconcileResult resolve_target() {
-    auto target = cluster::resolve_scale_target(client_, so_);
+    auto target = cluster::resolve_scale_target(client_, so_, &caches_.workloads);
     if (!target) {
       const auto& p = target.error();
       if (p.kind == cluster::TargetProblem::Kind::api && !p.transient) return error(p.message);
@@ -419,8 +441,17 @@ class Pass {
     return names;
   }
 
+  // The HPA from the cache when there is one (absent there: absent), else a GET.
+  kube::ApiResult<json> read_hpa(const std::string& hpa_name) {
+    if (caches_.hpas) {
+      if (auto cached = caches_.hpas->find(kube::object_key(ns_, hpa_name))) return json(*cached);
+      return unexpected(kube::ApiError{404, "NotFound", "horizontalpodautoscalers \"" + hpa_name + "\" not found"});
+    }
+    return client_.get(hpa_resource(), ns_, hpa_name);
+  }
+
   ReconcileResult delete_hpa_if_ours(const std::string& hpa_name) {
-    auto live = client_.get(hpa_resource(), ns_, hpa_name);
+    auto live = read_hpa(hpa_name);
     if (!live) {
       if (live.error().not_found()) return {};
       return error("GET HPA " + ns_ + "/" + hpa_name + ": " + live.error().message);
@@ -445,15 +476,20 @@ class Pass {
     const auto recorded = json_string(old_status_, {"hpaName"});
     if (!recorded.empty() && recorded != desired.name)
       if (auto r = delete_hpa_if_ours(recorded); !r.ok()) return r;  // renamed
-    auto live = client_.get(hpa_resource(), ns_, desired.name);
+    auto live = read_hpa(desired.name);
     if (!live) {
       if (!live.error().not_found()) return error("GET HPA " + ns_ + "/" + desired.name + ": " + live.error().message);
       kube::WriteOptions write;
       write.field_manager = options_.field_manager;
       auto created = client_.create(hpa_resource(), desired.hpa, write);
-      if (!created) return error("creating HPA " + ns_ + "/" + desired.name + ": " + created.error().message);
-      status_.hpa_name = desired.name;
-      return {};
+      if (created) {
+        status_.hpa_name = desired.name;
+        return {};
+      }
+      // Created a moment ago and not in the cache yet (or by someone else): read it.
+      if (created.error().code != 409) return error("creating HPA " + ns_ + "/" + desired.name + ": " + created.error().message);
+      live = client_.get(hpa_resource(), ns_, desired.name);
+      if (!live) return error("GET HPA " + ns_ + "/" + desired.name + ": " + live.error().message);
     }
     const auto uid = json_string(object_, {"metadata", "uid"});
     const auto owner = controller_uid(*live);
@@ -580,27 +616,28 @@ ReconcileResult ScaledObjectReconciler::reconcile(const std::string& key) {
   return Pass(client_, events_, options_, caches_, ns, name).run();
 }
 
-std::vector<std::string> ScaledObjectReconciler::keys_referencing(const kube::ObjectCache& scaled_objects,
-                                                                  std::string_view auth_kind, std::string_view ns,
-                                                                  std::string_view name) {
+std::vector<std::string> auth_reference_keys(const kube::Object& so) {
   std::vector<std::string> keys;
-  const bool cluster = auth_kind == api::kClusterTriggerAuthenticationKind;
-  for (const auto& so : scaled_objects.list()) {
-    if (!cluster && json_string(so, {"metadata", "namespace"}) != ns) continue;
-    const auto& spec = so.contains("spec") ? so["spec"] : json();
-    if (!spec.is_object() || !spec.contains("triggers") || !spec["triggers"].is_array()) continue;
-    for (const auto& t : spec["triggers"]) {
-      if (!t.is_object() || !t.contains("authenticationRef")) continue;
-      const auto& ref = t["authenticationRef"];
-      auto kind = json_string(ref, {"kind"});
-      if (kind.empty()) kind = std::string(api::kTriggerAuthenticationKind);
-      if (kind == auth_kind && json_string(ref, {"name"}) == name) {
-        keys.push_back(kube::object_key(so));
-        break;
-      }
-    }
+  const auto& triggers = json_at(so, {"spec", "triggers"});
+  if (!triggers.is_array()) return keys;
+  const auto ns = json_string(so, {"metadata", "namespace"});
+  for (const auto& t : triggers) {
+    const auto& ref = json_member(t, "authenticationRef");
+    const auto name = json_string(ref, {"name"});
+    if (name.empty()) continue;
+    auto kind = json_string(ref, {"kind"});
+    if (kind.empty()) kind = std::string(api::kTriggerAuthenticationKind);
+    keys.push_back(kind == api::kClusterTriggerAuthenticationKind ? kind + "/" + name : kind + "/" + ns + "/" + name);
   }
   return keys;
+}
+
+std::vector<std::string> ScaledObjectReconciler::keys_referencing(const kube::CacheView& scaled_objects,
+                                                                  std::string_view auth_kind, std::string_view ns,
+                                                                  std::string_view name) {
+  const bool cluster = auth_kind == api::kClusterTriggerAuthenticationKind;
+  const std::string key = std::string(auth_kind) + "/" + (cluster ? "" : std::string(ns) + "/") + std::string(name);
+  return scaled_objects.indexed_keys(kAuthIndex, key);
 }
 
 std::optional<std::string> ScaledObjectReconciler::owner_key(const kube::Object& hpa) {

@@ -288,8 +288,8 @@ void review_scaled_object(const Request& request, const AdmissionLookups& lookup
   for (const auto& e : result.errors) denials.push_back({reason_for(e), e.str()});
 
   if (!so.spec.scale_target_ref.name.empty()) {
-    const auto others = lookups.scaled_objects ? lookups.scaled_objects(ns) : std::vector<Json>{};
-    const auto hpas = lookups.hpas ? lookups.hpas(ns) : std::vector<Json>{};
+    const auto others = lookups.scaled_objects ? lookups.scaled_objects(so_json) : std::vector<Json>{};
+    const auto hpas = lookups.hpas ? lookups.hpas(so_json) : std::vector<Json>{};
     if (auto c = scaled_object_conflict(so_json, others, hpas, ConflictMode::webhook))
       denials.push_back({c->reason, c->message});
     if (auto c = foreign_hpa_conflict(so_json, hpas)) denials.push_back({c->reason, c->message});

@@ -476,6 +476,7 @@ TEST_CASE("a missing object is success, owner_key and keys_referencing") {
   CHECK_FALSE(op::ScaledObjectReconciler::owner_key(hpa));
 
   kube::ObjectCache cache;
+  cache.add_index(op::kAuthIndex, op::auth_reference_keys);
   auto a = f.so("a", "w");
   a["spec"]["triggers"][0]["authenticationRef"] = {{"name", "auth"}};
   auto b = f.so("b", "w");
@@ -484,8 +485,9 @@ TEST_CASE("a missing object is success, owner_key and keys_referencing") {
   c["metadata"]["namespace"] = "other";
   c["spec"]["triggers"][0]["authenticationRef"] = {{"name", "auth"}};
   for (const auto& o : {a, b, c}) cache.upsert(o);
-  CHECK(op::ScaledObjectReconciler::keys_referencing(cache, "TriggerAuthentication", "shop", "auth") ==
+  const kube::CacheView view({&cache});
+  CHECK(op::ScaledObjectReconciler::keys_referencing(view, "TriggerAuthentication", "shop", "auth") ==
         std::vector<std::string>{"shop/a"});
-  CHECK(op::ScaledObjectReconciler::keys_referencing(cache, "ClusterTriggerAuthentication", "", "auth") ==
+  CHECK(op::ScaledObjectReconciler::keys_referencing(view, "ClusterTriggerAuthentication", "", "auth") ==
         std::vector<std::string>{"shop/b"});
 }

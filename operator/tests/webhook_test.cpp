@@ -31,8 +31,8 @@ struct Cluster {
 
   AdmissionLookups lookups() const {
     AdmissionLookups l;
-    l.scaled_objects = [this](const std::string& ns) { return in(scaled_objects, ns); };
-    l.hpas = [this](const std::string& ns) { return in(hpas, ns); };
+    l.scaled_objects = [this](const Json& so) { return in(scaled_objects, so["metadata"].value("namespace", "")); };
+    l.hpas = [this](const Json& so) { return in(hpas, so["metadata"].value("namespace", "")); };
     l.limit_ranges = [this](const std::string& ns) { return in(limit_ranges, ns); };
     l.workload = [this](const std::string& api_version, const std::string& kind,
                         const std::string& ns, const std::string& name) -> std::optional<Json> {
@@ -749,7 +749,7 @@ TEST_CASE("webhook: the namespace comes from the request when the object has non
 
 TEST_CASE("webhook: a failing lookup is answered, not thrown") {
   AdmissionLookups lookups;
-  lookups.scaled_objects = [](const std::string&) -> std::vector<Json> {
+  lookups.scaled_objects = [](const Json&) -> std::vector<Json> {
     throw std::runtime_error("informer not synced");
   };
   const auto o = ebb::op::review(kSoPath, admission_review("CREATE", scaled_object("o")), lookups);

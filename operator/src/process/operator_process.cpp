@@ -2,14 +2,18 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "ebb/cluster/resources.h"
+#include "ebb/cluster/scale_target.h"
+#include "ebb/json.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/event_recorder.h"
 #include "ebb/kube/informer.h"
 #include "ebb/net/http_server.h"
+#include "ebb/operator/ownership.h"
 #include "ebb/operator/reconciler.h"
 #include "ebb/operator/webhook.h"
 #include "ebb/process/runtime.h"
@@ -77,8 +81,9 @@ class OperatorProcess {
   std::unique_ptr<ScaledObjectReconciler> reconciler_;
   std::unique_ptr<runtime::Controller> controller_;
 
-  // Merged caches over every watched namespace (one informer per namespace, or one for all).
-  kube::ObjectCache scaled_objects_, hpas_, trigger_auths_;
+  // Reads over every watched namespace (one informer per namespace, or one for all); each
+  // object is stored once, in its informer's cache.
+  kube::CacheView scaled_objects_, hpas_, trigger_auths_, cluster_trigger_auths_view_, deployments_, statefulsets_;
   std::vector<std::unique_ptr<kube::Informer>> informers_;
   kube::Informer* cluster_trigger_auths_ = nullptr;
 };
@@ -97,11 +102,15 @@ int OperatorProcess::run() {
   ReconcilerOptions ropts;
   ropts.version = kOperatorVersion;
   ropts.cluster_object_namespace = cluster_object_namespace;
+  create_informers();
   ReconcilerCaches caches;
   // With a label selector the ScaledObject cache holds only this shard, but ownership conflicts
   // must see every ScaledObject of the namespace: then the reconciler reads them from the API.
   if (o_.label_selector.empty()) caches.scaled_objects = &scaled_objects_;
   caches.hpas = &hpas_;
+  caches.workloads = {&deployments_, &statefulsets_};
+  caches.trigger_authentications = &trigger_auths_;
+  caches.cluster_trigger_authentications = &cluster_trigger_auths_view_;
   reconciler_ = std::make_unique<ScaledObjectReconciler>(client, *events_, ropts, caches);
 
   metrics_ = std::make_unique<OperatorMetrics>(manager_->metrics(), [this] { return snapshot(); });
@@ -129,7 +138,6 @@ int OperatorProcess::run() {
              {"concurrentReconciles", o_.concurrent_reconciles},
              {"clusterObjectNamespace", cluster_object_namespace}});
 
-  create_informers();
   manager_->add_readiness_check("informers", [this]() -> std::string {
     return informers_synced() ? "" : "informers not synced";
   });
@@ -151,25 +159,23 @@ void OperatorProcess::enqueue(const std::string& key) {
 }
 
 void OperatorProcess::enqueue_same_target(const Object& so) {
-  // Another ScaledObject of the same target may have lost an ownership conflict to this one.
-  const std::string target = scale_target_name(so);
-  if (target.empty()) return;
+  // Another ScaledObject of the same target (or HPA name) may have lost an ownership conflict
+  // to this one.
   const std::string key = kube::object_key(so);
-  for (const auto& other : scaled_objects_.by_namespace(kube::meta_string(so, "namespace")))
-    if (scale_target_name(other) == target && kube::object_key(other) != key)
-      enqueue(kube::object_key(other));
+  for (const auto& index_key : scaled_object_ownership_keys(so))
+    for (const auto& other : scaled_objects_.indexed_keys(kOwnershipIndex, index_key))
+      if (other != key) enqueue(other);
 }
 
 void OperatorProcess::enqueue_for_hpa(const Object& hpa) {
   if (auto owner = ScaledObjectReconciler::owner_key(hpa)) {
-    if (scaled_objects_.get(*owner)) enqueue(*owner);  // only ScaledObjects of this shard
+    if (scaled_objects_.find(*owner)) enqueue(*owner);  // only ScaledObjects of this shard
     return;
   }
   // A foreign HPA: the ScaledObjects of the same target wait for it to go (or to be adopted).
-  const std::string target = scale_target_name(hpa);
-  if (target.empty()) return;
-  for (const auto& so : scaled_objects_.by_namespace(kube::meta_string(hpa, "namespace")))
-    if (scale_target_name(so) == target) enqueue(kube::object_key(so));
+  for (const auto& index_key : hpa_ownership_keys(hpa))
+    if (index_key.rfind("target:", 0) == 0)
+      for (const auto& so : scaled_objects_.indexed_keys(kOwnershipIndex, index_key)) enqueue(so);
 }
 
 void OperatorProcess::enqueue_referencing(const std::string& kind, const std::string& ns,
@@ -178,100 +184,120 @@ void OperatorProcess::enqueue_referencing(const std::string& kind, const std::st
     enqueue(key);
 }
 
-// Built before the servers start, started by the Manager's "informers" runnable: readiness and
-// the webhook read them from other threads, so the list never changes once they run.
+// What the operator reads of each kind, filed under the indexes its lookups use. Built before
+// the servers start, started by the Manager's "informers" runnable: readiness and the webhook
+// read them from other threads, so the list never changes once they run.
+namespace {
+
+// Index of ScaledObjects by trigger type (keda_trigger_registered_total) and of the paused ones
+// (keda_scaled_object_paused), so the metrics read counts instead of every object.
+constexpr const char* kTriggerTypeIndex = "trigger-type";
+constexpr const char* kPausedIndex = "paused";
+
+std::vector<std::string> trigger_types_of(const Object& so) {
+  std::vector<std::string> out;
+  const auto& triggers = json_at(so, {"spec", "triggers"});
+  // One value per trigger ("redis#0", "redis#1"): an object with two redis triggers counts two.
+  if (triggers.is_array())
+    for (std::size_t i = 0; i < triggers.size(); ++i)
+      if (auto type = json_string(triggers[i], {"type"}); !type.empty()) out.push_back(type + "#" + std::to_string(i));
+  return out;
+}
+
+std::vector<std::string> paused_of(const Object& so) {
+  auto paused = condition(so, "Paused");
+  if (paused && paused->value("status", "") == "True") return {"true"};
+  return {};
+}
+
+// HPAs: the status the controller manager keeps rewriting (current metrics, replicas) is not
+// read here; its conditions are (HPAActive mirrors ScalingActive).
+void hpa_transform(Object& hpa) {
+  kube::strip_bookkeeping(hpa);
+  if (auto status = hpa.find("status"); status != hpa.end() && status->is_object()) {
+    Object kept = Object::object();
+    if (status->contains("conditions")) kept["conditions"] = std::move((*status)["conditions"]);
+    *status = std::move(kept);
+  }
+}
+
+}  // namespace
+
 void OperatorProcess::create_informers() {
   kube::Client& client = manager_->client();
   std::vector<std::string> scopes = o_.namespaces;
   if (scopes.empty()) scopes.push_back("");  // all namespaces
 
+  auto add = [&](const kube::Resource& resource, const std::string& ns, std::function<void(Object&)> transform,
+                 kube::CacheView& view, const std::string& selector = "") -> kube::Informer& {
+    kube::InformerOptions options;
+    options.namespace_name = ns;
+    options.label_selector = selector;
+    options.transform = std::move(transform);
+    informers_.push_back(std::make_unique<kube::Informer>(client, resource, options));
+    view.add(&informers_.back()->cache());
+    return *informers_.back();
+  };
+
   for (const auto& ns : scopes) {
-    kube::InformerOptions so_options;
-    so_options.namespace_name = ns;
-    so_options.label_selector = o_.label_selector;
-    auto so =
-        std::make_unique<kube::Informer>(client, ebb::cluster::scaled_objects(), so_options);
-    so->add_handlers({
-        .on_add =
-            [this](const Object& o) {
-              scaled_objects_.upsert(o);
-              enqueue(kube::object_key(o));
-            },
+    auto& so = add(ebb::cluster::scaled_objects(), ns, kube::strip_bookkeeping, scaled_objects_, o_.label_selector);
+    so.add_index(kOwnershipIndex, scaled_object_ownership_keys);
+    so.add_index(kAuthIndex, auth_reference_keys);
+    so.add_index(kTriggerTypeIndex, trigger_types_of);
+    so.add_index(kPausedIndex, paused_of);
+    so.add_handlers({
+        .on_add = [this](const Object& o) { enqueue(kube::object_key(o)); },
         .on_update =
             [this](const Object& a, const Object& b) {
-              scaled_objects_.upsert(b);
               if (scaled_object_update_matters(a, b)) enqueue(kube::object_key(b));
-              if (scale_target_name(a) != scale_target_name(b)) enqueue_same_target(a);
+              if (scaled_object_ownership_keys(a) != scaled_object_ownership_keys(b)) enqueue_same_target(a);
             },
         .on_delete =
             [this](const Object& o) {
               const std::string key = kube::object_key(o);
-              scaled_objects_.erase(key);
-              metrics_->forget_scaled_object(kube::meta_string(o, "namespace"),
-                                             kube::meta_string(o, "name"));
+              metrics_->forget_scaled_object(kube::meta_string(o, "namespace"), kube::meta_string(o, "name"));
               enqueue(key);
               enqueue_same_target(o);
             },
     });
-    informers_.push_back(std::move(so));
 
-    kube::InformerOptions options;
-    options.namespace_name = ns;
-    auto hpa = std::make_unique<kube::Informer>(
-        client, kube::resources::horizontal_pod_autoscalers(), options);
-    hpa->add_handlers({
-        .on_add =
-            [this](const Object& h) {
-              hpas_.upsert(h);
-              enqueue_for_hpa(h);
-            },
+    auto& hpa = add(kube::resources::horizontal_pod_autoscalers(), ns, hpa_transform, hpas_);
+    hpa.add_index(kOwnershipIndex, hpa_ownership_keys);
+    hpa.add_handlers({
+        .on_add = [this](const Object& h) { enqueue_for_hpa(h); },
         .on_update =
             [this](const Object& a, const Object& b) {
-              hpas_.upsert(b);
               if (!hpa_update_matters(a, b)) return;
               enqueue_for_hpa(b);
-              if (ScaledObjectReconciler::owner_key(a) != ScaledObjectReconciler::owner_key(b))
-                enqueue_for_hpa(a);
+              if (ScaledObjectReconciler::owner_key(a) != ScaledObjectReconciler::owner_key(b)) enqueue_for_hpa(a);
             },
-        .on_delete =
-            [this](const Object& h) {
-              hpas_.erase(kube::object_key(h));
-              enqueue_for_hpa(h);
-            },
+        .on_delete = [this](const Object& h) { enqueue_for_hpa(h); },
     });
-    informers_.push_back(std::move(hpa));
 
-    auto ta = std::make_unique<kube::Informer>(client, ebb::cluster::trigger_authentications(), options);
+    auto& ta = add(ebb::cluster::trigger_authentications(), ns, kube::strip_bookkeeping, trigger_auths_);
     auto ta_changed = [this](const Object& t) {
-      enqueue_referencing("TriggerAuthentication", kube::meta_string(t, "namespace"),
-                          kube::meta_string(t, "name"));
+      enqueue_referencing("TriggerAuthentication", kube::meta_string(t, "namespace"), kube::meta_string(t, "name"));
     };
-    ta->add_handlers({
-        .on_add =
-            [this, ta_changed](const Object& t) {
-              trigger_auths_.upsert(t);
-              ta_changed(t);
-            },
+    ta.add_handlers({
+        .on_add = ta_changed,
         .on_update =
-            [this, ta_changed](const Object& a, const Object& b) {
-              trigger_auths_.upsert(b);
+            [ta_changed](const Object& a, const Object& b) {
               if (auth_update_matters(a, b)) ta_changed(b);
             },
-        .on_delete =
-            [this, ta_changed](const Object& t) {
-              trigger_auths_.erase(kube::object_key(t));
-              ta_changed(t);
-            },
+        .on_delete = ta_changed,
     });
-    informers_.push_back(std::move(ta));
+
+    // Scale targets and their pod templates: resolving a target reads the cache.
+    add(kube::resources::deployments(), ns, cluster::workload_transform, deployments_);
+    add(kube::resources::statefulsets(), ns, cluster::workload_transform, statefulsets_);
   }
 
-  auto cta = std::make_unique<kube::Informer>(client, ebb::cluster::cluster_trigger_authentications(),
-                                              kube::InformerOptions{});
+  auto& cta = add(ebb::cluster::cluster_trigger_authentications(), "", kube::strip_bookkeeping,
+                  cluster_trigger_auths_view_);
   auto cta_changed = [this](const Object& t) {
     enqueue_referencing("ClusterTriggerAuthentication", "", kube::meta_string(t, "name"));
   };
-  cta->add_handlers({
+  cta.add_handlers({
       .on_add = cta_changed,
       .on_update =
           [cta_changed](const Object& a, const Object& b) {
@@ -279,8 +305,7 @@ void OperatorProcess::create_informers() {
           },
       .on_delete = cta_changed,
   });
-  cluster_trigger_auths_ = cta.get();
-  informers_.push_back(std::move(cta));
+  cluster_trigger_auths_ = &cta;
 }
 
 bool OperatorProcess::informers_synced() const {
@@ -290,21 +315,17 @@ bool OperatorProcess::informers_synced() const {
 
 ClusterSnapshot OperatorProcess::snapshot() const {
   ClusterSnapshot s;
-  for (const auto& so : scaled_objects_.list()) {
-    const std::string ns = kube::meta_string(so, "namespace"), name = kube::meta_string(so, "name");
-    s.scaled_objects_by_namespace[ns]++;
-    if (so.contains("spec") && so["spec"].is_object()) {
-      const auto triggers = so["spec"].value("triggers", Object::array());
-      if (triggers.is_array())
-        for (const auto& t : triggers)
-          if (t.is_object() && t.contains("type") && t["type"].is_string())
-            s.triggers_by_type[t["type"].get<std::string>()]++;
-    }
-    auto paused = condition(so, "Paused");
-    s.paused.emplace_back(ns, name, paused && paused->value("status", "") == "True");
+  for (const auto& [ns, n] : scaled_objects_.namespace_counts()) s.scaled_objects_by_namespace[ns] = static_cast<int>(n);
+  for (const auto& [value, n] : scaled_objects_.index_counts(kTriggerTypeIndex))
+    s.triggers_by_type[value.substr(0, value.rfind('#'))] += static_cast<int>(n);
+  std::set<std::string> paused;
+  for (const auto& key : scaled_objects_.indexed_keys(kPausedIndex, "true")) paused.insert(key);
+  for (const auto& key : scaled_objects_.keys()) {
+    const auto [ns, name] = kube::split_key(key);
+    s.paused.emplace_back(ns, name, paused.count(key) > 0);
   }
-  for (const auto& ta : trigger_auths_.list())
-    s.trigger_authentications_by_namespace[kube::meta_string(ta, "namespace")]++;
+  for (const auto& [ns, n] : trigger_auths_.namespace_counts())
+    s.trigger_authentications_by_namespace[ns] = static_cast<int>(n);
   if (cluster_trigger_auths_ != nullptr)
     s.cluster_trigger_authentications = static_cast<int>(cluster_trigger_auths_->cache().size());
   return s;
@@ -347,8 +368,19 @@ bool OperatorProcess::cache_complete_for(const std::string& ns, bool label_filte
 
 AdmissionLookups OperatorProcess::admission_lookups() {
   AdmissionLookups lookups;
-  lookups.scaled_objects = [this](const std::string& ns) -> std::vector<Json> {
-    if (cache_complete_for(ns, true)) return scaled_objects_.by_namespace(ns);
+  // Conflict candidates through the ownership index; an incomplete cache (another namespace, a
+  // shard, not synced yet) falls back to listing the namespace.
+  auto candidates = [](const kube::CacheView& cache, const std::vector<std::string>& keys) {
+    std::vector<Json> out;
+    std::set<std::string> seen;
+    for (const auto& key : keys)
+      for (const auto& object : cache.indexed(kOwnershipIndex, key))
+        if (seen.insert(kube::object_key(*object)).second) out.push_back(*object);
+    return out;
+  };
+  lookups.scaled_objects = [this, candidates](const Json& so) -> std::vector<Json> {
+    const auto ns = kube::meta_string(so, "namespace");
+    if (cache_complete_for(ns, true)) return candidates(scaled_objects_, scaled_object_ownership_keys(so));
     auto list = manager_->client().list_all(ebb::cluster::scaled_objects(), ns);
     if (!list) {
       webhook_log_.warn("cannot list ScaledObjects",
@@ -357,8 +389,15 @@ AdmissionLookups OperatorProcess::admission_lookups() {
     }
     return list->items;
   };
-  lookups.hpas = [this](const std::string& ns) -> std::vector<Json> {
-    if (cache_complete_for(ns, false)) return hpas_.by_namespace(ns);
+  lookups.hpas = [this, candidates](const Json& so) -> std::vector<Json> {
+    const auto ns = kube::meta_string(so, "namespace");
+    if (cache_complete_for(ns, false)) {
+      // The HPAs of this object and of the ScaledObjects it could clash with.
+      const auto others = cache_complete_for(ns, true)
+                              ? candidates(scaled_objects_, scaled_object_ownership_keys(so))
+                              : std::vector<Json>{};
+      return candidates(hpas_, hpa_keys_for(so, others));
+    }
     auto list = manager_->client().list_all(kube::resources::horizontal_pod_autoscalers(), ns);
     if (!list) {
       webhook_log_.warn("cannot list HPAs", {{"namespace", ns}, {"error", list.error().message}});

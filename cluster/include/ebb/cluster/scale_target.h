@@ -19,6 +19,7 @@
 #include "ebb/api/auth.h"
 #include "ebb/api/objects.h"
 #include "ebb/kube/client.h"
+#include "ebb/kube/informer.h"
 #include "ebb/result.h"
 
 namespace ebb::cluster {
@@ -53,8 +54,27 @@ struct ScaleTarget {
   ScaleTargetGVKR gvkr;
   kube::Resource resource;
   std::string ns, name;
-  kube::Scale scale;  // GET /scale at resolution time
+  kube::Scale scale;       // GET /scale at resolution time, or read from the cached workload
+  kube::ObjectPtr object;  // the workload as cached (trimmed by workload_transform), when it was
 };
+
+// Watch-backed apps/v1 Deployments and StatefulSets, the scale targets almost every
+// ScaledObject has: resolving a target and its env then puts no request on the API server.
+// Other kinds are read from the API. Caches hold what workload_transform keeps.
+struct WorkloadCaches {
+  const kube::CacheView* deployments = nullptr;
+  const kube::CacheView* statefulsets = nullptr;
+  // The cache of `resource`, if it is one of the two and its cache is given.
+  const kube::CacheView* for_resource(const kube::Resource& resource) const;
+};
+
+// What the caches keep of a workload: name, namespace, uid, resourceVersion, generation, labels,
+// spec.replicas, spec.selector, the containers' name/env/envFrom, status.replicas and
+// status.readyReplicas. Everything else (most of the pod template, managedFields) is dropped.
+void workload_transform(kube::Object& workload);
+
+// The Scale a workload's /scale would answer, from the object itself.
+kube::Scale scale_of(const kube::Object& workload);
 
 // apiVersion/kind (defaults apps/v1 Deployment) -> resource, without reading the object.
 Result<std::pair<ScaleTargetGVKR, kube::Resource>, TargetProblem> resolve_target_resource(
@@ -62,7 +82,10 @@ Result<std::pair<ScaleTargetGVKR, kube::Resource>, TargetProblem> resolve_target
 
 // Resolves the resource, checks that it serves /scale and reads the Scale. A 404 on /scale is
 // told apart from a kind without /scale by reading the object itself.
-Result<ScaleTarget, TargetProblem> resolve_scale_target(kube::Client& client, const api::ScaledObject& so);
+// With `workloads`, Deployments and StatefulSets are read from those caches (complete once their
+// informers listed: an absent object is "not found").
+Result<ScaleTarget, TargetProblem> resolve_scale_target(kube::Client& client, const api::ScaledObject& so,
+                                                        const WorkloadCaches* workloads = nullptr);
 
 // --- pod template environment ----------------------------------------------------------------
 
@@ -93,8 +116,8 @@ struct TargetEnvironment {
   api::StringMap source_env;
 };
 
-// Reads the target object (GET) and the Secrets/ConfigMaps its env names, in the target's
-// namespace only. A missing envSourceContainerName container is an error
+// Reads the target object (the cached one when the target carries it, else a GET) and the
+// Secrets/ConfigMaps its env names, in the target's namespace only. A missing envSourceContainerName container is an error
 // ("couldn't find container with name <n> on scale target").
 Result<TargetEnvironment> read_target_environment(kube::Client& client, const ScaleTarget& target,
                                                   const std::string& env_source_container_name);

@@ -25,6 +25,7 @@
 #include "ebb/api/objects.h"
 #include "ebb/cluster/scale_target.h"
 #include "ebb/kube/client.h"
+#include "ebb/kube/informer.h"
 #include "ebb/result.h"
 #include "ebb/scalers/registry.h"
 #include "ebb/scalers/scaler.h"
@@ -58,6 +59,9 @@ Result<TriggerMetric, FieldErrors> parse_trigger(const scalers::TriggerContext& 
 struct TriggerInputsOptions {
   std::string cluster_object_namespace = "keda";
   const scalers::Registry* registry = nullptr;  // null: scalers::Registry::builtin()
+  // Watch-backed (Cluster)TriggerAuthentications; null: a GET per reference.
+  const kube::CacheView* trigger_authentications = nullptr;
+  const kube::CacheView* cluster_trigger_authentications = nullptr;
 };
 
 struct TriggerInputs {

@@ -103,6 +103,9 @@ struct ReadModifyWriteOptions {
   bool status = false;  // write through the status subresource
   WriteOptions write;
   Backoff backoff{std::chrono::milliseconds(10), 2.0, std::chrono::milliseconds(1000), 0.5};
+  // The object as a watch-backed cache holds it: the first attempt starts from it instead of a
+  // GET (its resourceVersion still guards the write; only a 409 costs a read).
+  ObjectPtr start_from;
 };
 
 class Client {

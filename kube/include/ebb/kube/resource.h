@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,8 @@
 namespace ebb::kube {
 
 using Object = nlohmann::json;
+// What caches hand out: an immutable object the reader may keep.
+using ObjectPtr = std::shared_ptr<const Object>;
 
 struct GroupVersion {
   std::string group, version;

@@ -42,6 +42,19 @@ std::optional<OwnershipConflict> scaled_object_conflict(const nlohmann::json& so
 std::optional<OwnershipConflict> foreign_hpa_conflict(const nlohmann::json& so,
                                                       const std::vector<nlohmann::json>& hpas);
 
+// --- lookups through cache indexes -------------------------------------------------------------
+// The rules above read only objects that share something with the ScaledObject: its scale
+// target, its HPA name, or an HPA controlled by it or by a ScaledObject it clashes with. Caches
+// file ScaledObjects and HPAs under these keys (kube::ObjectCache::add_index(kOwnershipIndex,
+// ...)), so the candidates are found by lookups, never by reading the whole namespace.
+inline constexpr const char* kOwnershipIndex = "ownership";
+// "target:<ns>/<group/version.Kind>/<name>" and "hpa:<ns>/<HPA name>".
+std::vector<std::string> scaled_object_ownership_keys(const nlohmann::json& so);
+// "target:<ns>/<group/version.Kind>/<name>" and "owner:<ns>/<ScaledObject>" for its controller.
+std::vector<std::string> hpa_ownership_keys(const nlohmann::json& hpa);
+// The keys under which the HPAs that matter for `so` are filed, given the clashing `others`.
+std::vector<std::string> hpa_keys_for(const nlohmann::json& so, const std::vector<nlohmann::json>& others);
+
 // "other-hpa" -> "HPAOwnedByOther" style CamelCase condition reasons used on Ready=False:
 //   other-scaled-object -> "ScaleTargetOwnedByOtherScaledObject"
 //   other-scaled-object-hpa -> "HPANameUsedByOtherScaledObject"

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ebb/cluster/scale_target.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/event_recorder.h"
 #include "ebb/kube/informer.h"
@@ -39,13 +40,26 @@ struct ReconcilerOptions {
   std::string cluster_object_namespace = "keda";
 };
 
-// Where the reconciler may read instead of the API server (all optional; null = API reads).
-// Reads that decide a write (the ScaledObject itself before a status write) always use
-// resourceVersion preconditions, so a stale cache costs a 409 and a retry, never a lost update.
+// Where the reconciler reads instead of the API server (all optional; null = API reads), so a
+// reconcile of an unchanged object puts no request on the API server. Writes always carry the
+// resourceVersion they were computed from, so a stale cache costs a 409 and a fresh read,
+// never a lost update.
 struct ReconcilerCaches {
-  const kube::ObjectCache* scaled_objects = nullptr;  // keda.sh ScaledObjects
-  const kube::ObjectCache* hpas = nullptr;            // autoscaling/v2 HPAs, all of them
+  // keda.sh ScaledObjects and autoscaling/v2 HPAs, indexed by kOwnershipIndex (ownership.h)
+  // with scaled_object_ownership_keys / hpa_ownership_keys.
+  const kube::CacheView* scaled_objects = nullptr;
+  const kube::CacheView* hpas = nullptr;
+  // Scale targets and their pod templates (cluster::workload_transform).
+  cluster::WorkloadCaches workloads;
+  // (Cluster)TriggerAuthentications.
+  const kube::CacheView* trigger_authentications = nullptr;
+  const kube::CacheView* cluster_trigger_authentications = nullptr;
 };
+
+// The index of ScaledObject caches by the auth objects their triggers reference:
+// "TriggerAuthentication/<ns>/<name>", "ClusterTriggerAuthentication/<name>".
+inline constexpr const char* kAuthIndex = "auth";
+std::vector<std::string> auth_reference_keys(const kube::Object& so);
 
 class ScaledObjectReconciler : public runtime::Reconciler {
  public:
@@ -59,7 +73,7 @@ class ScaledObjectReconciler : public runtime::Reconciler {
   // Keys of the ScaledObjects in `scaled_objects` whose triggers reference the given auth object
   // (kind "TriggerAuthentication" with its namespace, or "ClusterTriggerAuthentication" with
   // ns ""), so a change to it re-queues them.
-  static std::vector<std::string> keys_referencing(const kube::ObjectCache& scaled_objects,
+  static std::vector<std::string> keys_referencing(const kube::CacheView& scaled_objects,
                                                    std::string_view auth_kind, std::string_view ns,
                                                    std::string_view name);
   // Key of the ScaledObject that controls this HPA (its controller owner reference), if any.

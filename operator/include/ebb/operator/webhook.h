@@ -20,8 +20,10 @@ namespace ebb::op {
 using Json = nlohmann::json;
 
 struct AdmissionLookups {
-  std::function<std::vector<Json>(const std::string& ns)> scaled_objects;  // SOs in a namespace
-  std::function<std::vector<Json>(const std::string& ns)> hpas;            // HPAs in a namespace
+  // The ScaledObjects and HPAs of the object's namespace that may conflict with `so` (those
+  // sharing a key of ownership.h's index; the whole namespace is correct too, only slower).
+  std::function<std::vector<Json>(const Json& so)> scaled_objects;
+  std::function<std::vector<Json>(const Json& so)> hpas;
   // The scale target (apiVersion, kind, ns, name) or nullopt when it does not exist.
   std::function<std::optional<Json>(const std::string& api_version, const std::string& kind,
                                     const std::string& ns, const std::string& name)>
