@@ -127,7 +127,7 @@ AdapterRun::AdapterRun(Cluster& cluster, const AdapterPki& pki, std::vector<std:
   argv_ = {EBB_ADAPTER_BIN};
   for (const auto& [flag, value] : flags) argv_.push_back(flag + "=" + value);
   argv_.insert(argv_.end(), rest.begin(), rest.end());
-  process_ = test::Process::start(argv_, log_path_);
+  process_ = test::Process::start(wrapped("EBB_TEST_ADAPTER_WRAPPER", argv_), log_path_);
 }
 
 AdapterRun::~AdapterRun() {
@@ -229,7 +229,7 @@ void AdapterRun::restart() {
   if (process_.running()) FAIL("AdapterRun::restart: the adapter is still running");
   process_.stop();
   // The log file is opened for appending: the restarted process continues it.
-  process_ = test::Process::start(argv_, log_path_);
+  process_ = test::Process::start(wrapped("EBB_TEST_ADAPTER_WRAPPER", argv_), log_path_);
 }
 
 void eventually_adapter(const std::string& what, const std::function<bool()>& predicate,

@@ -12,6 +12,7 @@
 #include "ebb/api/decode.h"
 #include "ebb/net/http_client.h"
 #include "ebb/process/runtime.h"
+#include "ebb/strings.h"
 
 #ifndef EBB_OPERATOR_BIN
 #error "EBB_OPERATOR_BIN must name the ebb-operator executable"
@@ -78,6 +79,16 @@ testapi::TestApiServerOptions server_options(const ClusterOptions& cluster) {
 std::string real_cluster_kubeconfig() {
   const char* kubeconfig = std::getenv("EBB_TEST_KUBECONFIG");
   return kubeconfig == nullptr ? "" : kubeconfig;
+}
+
+std::vector<std::string> wrapped(const char* variable, std::vector<std::string> argv) {
+  const char* prefix = std::getenv(variable);
+  if (prefix == nullptr || *prefix == '\0') return argv;
+  std::vector<std::string> out;
+  for (const auto& word : ebb::split(prefix, ' '))
+    if (!word.empty()) out.push_back(word);
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
 }
 
 std::unique_ptr<kube::Client> Cluster::new_client(kube::RestOptions options) const {
@@ -274,7 +285,7 @@ OperatorRun::OperatorRun(Cluster& cluster, std::vector<std::string> extra, const
       "--log-level=debug",
   };
   argv.insert(argv.end(), extra.begin(), extra.end());
-  process_ = test::Process::start(argv, log_path_);
+  process_ = test::Process::start(wrapped("EBB_TEST_OPERATOR_WRAPPER", argv), log_path_);
 }
 
 OperatorRun::~OperatorRun() {

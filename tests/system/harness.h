@@ -33,6 +33,10 @@ namespace ebb::systest {
 using kube::Object;
 using namespace std::chrono_literals;
 
+// A command line with the words of the environment variable `variable` in front (e.g.
+// EBB_TEST_OPERATOR_WRAPPER="heaptrack -o /tmp/op" to profile the process a bench starts).
+std::vector<std::string> wrapped(const char* variable, std::vector<std::string> argv);
+
 // EBB_TEST_KUBECONFIG, or "" for the in-process test API server.
 std::string real_cluster_kubeconfig();
 
