@@ -67,8 +67,13 @@ Result<std::string> Connection::read_exact(std::size_t n, Clock::time_point dead
 Result<std::optional<TubeStats>> Connection::stats_tube(const std::string& tube,
                                                         std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
-  const auto failed = [](const std::string& why) {
-    return fail("error retrieving stats from beanstalkd: stats-tube: " + why, true);
+  timed_out_ = false;
+  const auto failed = [&](const std::string& why) {
+    // The stream's own text for a timeout counts down the remaining time; ours names the limit.
+    return fail(
+        "error retrieving stats from beanstalkd: stats-tube: " +
+            (timed_out_ ? "no reply within " + std::to_string(timeout.count()) + "ms" : why),
+        true);
   };
   if (auto ok = stream_->write_all("stats-tube " + tube + "\r\n", timeout); !ok) {
     broke(ok.error());
