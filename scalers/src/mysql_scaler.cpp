@@ -17,7 +17,7 @@
 // - The client is libmariadb: DSN parameters that only shape Go values or driver internals
 //   (parseTime, loc, columnsWithAlias, interpolateParams, maxAllowedPacket, checkConnLiveness,
 //   connectionAttributes, ...) are validated and have no effect on reading one number;
-//   tls=true verifies the server against the system's CAs; charset, collation, compress,
+//   tls=true asks Connector/C to verify the server; charset, collation, compress,
 //   multiStatements, allowCleartextPasswords and unknown parameters (session variables, "SET
 //   name = value" at connect) are applied as the driver applies them.
 // - `metricName` is read and ignored, as in KEDA, with a warning saying so.
@@ -161,7 +161,7 @@ ParseResult parse(const TriggerContext& ctx) {
 void register_mysql_scaler(Registry& registry) {
   ScalerDefinition definition = ScalerDefinition{.types = {"mysql"},
                                                  .keda_name = "mySQLScaler",
-                                                 .summary = "the number a SQL query returns",
+                                                 .summary = "the number a MySQL or MariaDB query returns",
                                                  .parse = parse}
                                     .with_table(table());
   definition.warnings = warnings;

@@ -170,7 +170,7 @@ ParseResult parse(const TriggerContext& ctx) {
 void register_postgresql_scaler(Registry& registry) {
   ScalerDefinition definition = ScalerDefinition{.types = {"postgresql"},
                                                  .keda_name = "postgreSQLScaler",
-                                                 .summary = "the number a SQL query returns",
+                                                 .summary = "the number a PostgreSQL query returns",
                                                  .parse = parse}
                                     .with_table(table());
   definition.warnings = warnings;
