@@ -112,13 +112,18 @@ std::string psql(const LocalServer& server, const std::string& sql, const std::s
 ServerSpec mariadb_server(const std::string& password) {
   ServerSpec spec;
   spec.name = "mariadb";
+  // Each server gets a tmpdir of its own: a starting mariadbd (also mariadb-install-db's
+  // bootstrap) removes the temporary tables it finds there, so servers sharing /tmp, as
+  // concurrent tests do, delete each other's and fail ("Unknown table 'mysql.tmp_user_sys'").
   spec.prepare = [](LocalServer& s) {
+    fs::create_directories(s.dir() + "/tmp");
     must({"chown", "-R", "mysql:mysql", s.dir()});
-    must({"mariadb-install-db", "--no-defaults", "--datadir=" + s.dir() + "/data", "--user=mysql",
-          "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"});
+    must({"mariadb-install-db", "--no-defaults", "--datadir=" + s.dir() + "/data", "--tmpdir=" + s.dir() + "/tmp",
+          "--user=mysql", "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"});
   };
   spec.command = [](const LocalServer& s) {
-    return std::vector<std::string>{"mariadbd", "--no-defaults", "--datadir=" + s.dir() + "/data", "--user=mysql",
+    return std::vector<std::string>{"mariadbd", "--no-defaults", "--datadir=" + s.dir() + "/data",
+                                    "--tmpdir=" + s.dir() + "/tmp", "--user=mysql",
                                     "--bind-address=127.0.0.1", "--port=" + std::to_string(s.port()),
                                     "--socket=" + s.dir() + "/mysqld.sock", "--pid-file=" + s.dir() + "/mysqld.pid",
                                     "--skip-name-resolve", "--innodb-flush-log-at-trx-commit=0",
