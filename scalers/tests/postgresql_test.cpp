@@ -203,7 +203,8 @@ TEST_CASE("postgresql: KEDA's TestParsePostgreSQLMetadata, with exact errors") {
 }
 
 TEST_CASE(
-    "postgresql: Validate reports only the first missing part; a connection string needs none") {
+    "postgresql: Validate reports only the first missing part, and a connection string needs "
+    "none") {
   const Map base = {{"query", "q"}, {"targetQueryValue", "1"}};
   auto without = [&](const std::string& dropped) {
     Map m = base;
@@ -373,7 +374,7 @@ TEST_CASE("postgresql: a poll asks the shared client and reports its errors with
         "no rows in result set");
 }
 
-TEST_CASE("postgresql: triggers with the same connection string share a pool key; others do not") {
+TEST_CASE("postgresql: triggers with the same connection string share a pool key, others do not") {
   postgresql::Target a{"host=db user=u password=x", "", {}};
   postgresql::Target b = a;
   CHECK(a.pool_key() == b.pool_key());

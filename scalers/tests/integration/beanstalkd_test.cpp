@@ -159,7 +159,8 @@ TEST_CASE("beanstalkd: a tube that does not exist reads 0 without an error, as i
 }
 
 TEST_CASE(
-    "beanstalkd: a stopped server is an error, never 0; after a restart the next poll succeeds") {
+    "beanstalkd: a stopped server is an error, never 0, and after a restart the next poll "
+    "succeeds") {
   {
     Client client;
     client.put("jobs", 3);

@@ -200,7 +200,8 @@ TEST_CASE("postgresql: a wrong password is an error naming the endpoint, never t
 }
 
 TEST_CASE(
-    "postgresql: a stopped server is an error, never 0; after a restart the next poll succeeds") {
+    "postgresql: a stopped server is an error, never 0, and after a restart the next poll "
+    "succeeds") {
   ConnectionPools pools;
   auto t = make(pools, parts("SELECT 42"));
   CHECK(poll_ok(*t.scaler).value == 42);  // leaves a pooled session behind
@@ -221,7 +222,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "postgresql: triggers with the same connection string share one session; other credentials get "
+    "postgresql: triggers with the same connection string share one session, other credentials get "
     "their own") {
   test::psql(server(), "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'", kPassword);
   ConnectionPools pools;
