@@ -73,8 +73,6 @@ std::string MysqlSession::last_error() {
   // CR_* (2000-2999) are Connector/C's own: the connection failed, timed out or lost sync.
   if (code >= CR_MIN_ERROR && code <= CR_MAX_ERROR) {
     broken_ = true;
-    timed_out_ = message.find("timeout") != std::string::npos ||
-                 message.find("timed out") != std::string::npos;
     return message;
   }
   return "Error " + std::to_string(code) + " (" + mysql_sqlstate(db_) + "): " + message;
@@ -147,6 +145,7 @@ Result<std::unique_ptr<MysqlSession>> MysqlSession::open(const Target& target) {
   const unsigned int write_s = whole_seconds(s.write_timeout.value_or(target.timeouts.connect));
   mysql_optionsv(db, MYSQL_OPT_CONNECT_TIMEOUT, &connect_s);
   mysql_optionsv(db, MYSQL_OPT_READ_TIMEOUT, &read_s);
+  session->read_timeout_ = std::chrono::seconds(read_s);
   mysql_optionsv(db, MYSQL_OPT_WRITE_TIMEOUT, &write_s);
   const unsigned int protocol = s.net == "unix" ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
   mysql_optionsv(db, MYSQL_OPT_PROTOCOL, &protocol);
@@ -215,15 +214,19 @@ Result<std::unique_ptr<MysqlSession>> MysqlSession::open(const Target& target) {
 
 Result<double> MysqlSession::query_value(const std::string& query) {
   timed_out_ = false;
-  if (mysql_real_query(db_, query.data(), query.size()) != 0) {
-    const std::string error = last_error();
+  const auto started = std::chrono::steady_clock::now();
+  // Connector/C reports its read timeout as a lost connection; the clock tells them apart.
+  const auto failed = [&] {
+    std::string error = last_error();
+    if (broken_ && std::chrono::steady_clock::now() - started >= read_timeout_ - 250ms) {
+      timed_out_ = true;
+      error += " (no answer within " + std::to_string(read_timeout_.count()) + "s)";
+    }
     return fail(error, broken_);
-  }
+  };
+  if (mysql_real_query(db_, query.data(), query.size()) != 0) return failed();
   std::unique_ptr<MYSQL_RES, ResultFree> result(mysql_store_result(db_));
-  if (!result && mysql_field_count(db_) != 0) {
-    const std::string error = last_error();
-    return fail(error, broken_);
-  }
+  if (!result && mysql_field_count(db_) != 0) return failed();
   // Read the first result, then drop any others so the session is ready for the next query.
   std::optional<std::string> error;
   double value = 0;

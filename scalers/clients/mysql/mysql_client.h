@@ -40,6 +40,7 @@ class MysqlSession {
   void drain_results();
 
   MYSQL* db_;
+  std::chrono::seconds read_timeout_{0};
   bool broken_ = false;
   bool timed_out_ = false;
 };

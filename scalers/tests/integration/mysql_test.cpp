@@ -253,6 +253,17 @@ TEST_CASE("mysql: a query longer than the statement limit fails in bounded time"
   // The server ended the statement; the session serves the next poll.
   CHECK(poll_ok(*with_dsn(pools, "SELECT 5", dsn()).scaler).value == 5);
   CHECK(sessions_of("root") == 1);
+
+  // Without the server's limit (a DSN session variable lifts it), the client's read deadline
+  // ends the poll: the DSN's readTimeout here, and the session is dropped.
+  const auto no_limit = dsn("?max_statement_time=0&readTimeout=1s");
+  auto hung = with_dsn(pools, "SELECT SLEEP(10)", no_limit);
+  const auto hung_started = std::chrono::steady_clock::now();
+  CHECK(poll_error(*hung.scaler) ==
+        "error inspecting MySQL: " + endpoint() +
+            ": Lost connection to server during query (no answer within 1s)");
+  CHECK(std::chrono::steady_clock::now() - hung_started < 3s);
+  CHECK(poll_ok(*with_dsn(pools, "SELECT 6", no_limit).scaler).value == 6);
 }
 
 TEST_CASE("mysql: a server that accepts but never answers fails the connect in bounded time") {
