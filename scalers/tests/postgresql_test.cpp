@@ -1,7 +1,8 @@
 // Pure tests of the postgresql scaler: every table of KEDA's postgresql_scaler_test.go (metric
 // names, connection strings, escaping, metadata parsing) with exact errors, the connection
 // string descriptions used in messages, and the poll path's value, activity and error texts
-// through a recording postgresql::Clients.
+// through a recording postgresql::Clients. KEDA's TestPodIdentityAzureWorkload… has no
+// counterpart: a TriggerAuthentication with a podIdentity is refused before any scaler sees it.
 #include <catch2/catch.hpp>
 
 #include "builtin.h"
