@@ -27,7 +27,8 @@ spec:
     - type: postgresql
       metadata:
         host: "127.0.0.1"
-        port: ")" + std::to_string(port) + R"("
+        port: ")" +
+         std::to_string(port) + R"("
         userName: postgres
         dbName: postgres
         sslmode: disable
@@ -95,7 +96,8 @@ TEST_CASE("ebb probe: a postgresql trigger reads its query through the registry"
   CHECK(trigger["value"].is_null());
   REQUIRE(trigger["error"].is_string());
   const auto error = trigger["error"].get<std::string>();
-  CHECK(error.find("postgresql 127.0.0.1:" + std::to_string(pg.port()) + "/postgres") != std::string::npos);
+  CHECK(error.find("postgresql 127.0.0.1:" + std::to_string(pg.port()) + "/postgres") !=
+        std::string::npos);
   CHECK(error.find("password authentication failed") != std::string::npos);
   CHECK(error.find("not-the-password") == std::string::npos);
   CHECK(doc["scaledObjects"][0]["desiredReplicas"].is_null());

@@ -1,4 +1,4 @@
-// The `beanstalkd` trigger (KEDA pkg/scalers/beanstalkd_scaler.go; /work/notes spec §3): jobs
+// The `beanstalkd` trigger (KEDA pkg/scalers/beanstalkd_scaler.go): jobs
 // ready + reserved (+ delayed) in a tube, from `stats-tube`, over connections shared per server
 // (beanstalkd/client.h).
 //

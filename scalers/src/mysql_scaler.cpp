@@ -1,4 +1,4 @@
-// The `mysql` trigger (KEDA pkg/scalers/mysql_scaler.go; /work/notes spec §2): the number a
+// The `mysql` trigger (KEDA pkg/scalers/mysql_scaler.go): the number a
 // query returns, through sessions shared per connection settings (mysql/client.h).
 //
 // Parameters, their sources (note host/port/dbName prefer metadata here, unlike postgresql),
@@ -159,11 +159,12 @@ ParseResult parse(const TriggerContext& ctx) {
 }  // namespace
 
 void register_mysql_scaler(Registry& registry) {
-  ScalerDefinition definition = ScalerDefinition{.types = {"mysql"},
-                                                 .keda_name = "mySQLScaler",
-                                                 .summary = "the number a MySQL or MariaDB query returns",
-                                                 .parse = parse}
-                                    .with_table(table());
+  ScalerDefinition definition =
+      ScalerDefinition{.types = {"mysql"},
+                       .keda_name = "mySQLScaler",
+                       .summary = "the number a MySQL or MariaDB query returns",
+                       .parse = parse}
+          .with_table(table());
   definition.warnings = warnings;
   registry.add(std::move(definition));
 }

@@ -1,4 +1,4 @@
-// The `postgresql` trigger (KEDA pkg/scalers/postgresql_scaler.go; /work/notes spec §1): the
+// The `postgresql` trigger (KEDA pkg/scalers/postgresql_scaler.go): the
 // number a query returns, through sessions shared per connection string (postgresql/client.h).
 //
 // Parameters, sources, defaults, the built connection string and its escaping are KEDA's. Where
