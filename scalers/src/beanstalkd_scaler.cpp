@@ -26,7 +26,6 @@
 #include "builtin.h"
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/scalers/params.h"
-#include "ebb/scalers/quantity.h"
 #include "ebb/strings.h"
 
 namespace ebb::scalers {
@@ -135,16 +134,10 @@ ParseResult parse(const TriggerContext& ctx) {
   if (!c.tube.empty())
     if (auto problem = beanstalkd::tube_name_problem(c.tube))
       errors.push_back({"metadata.tube", *problem});
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
   if (!errors.empty()) return unexpected(std::move(errors));
 
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "beanstalkd-" + query_escape(c.tube));
-  spec.target_type = *type;
-  spec.target = c.value;
-  spec.target_quantity = milli_quantity(c.value);
-  spec.activation_target = c.activation_value;
+  auto spec = external_metric(ctx, "beanstalkd-" + query_escape(c.tube), c.value,
+                              c.activation_value, TargetForm::Milli);
   return std::unique_ptr<TriggerConfig>(std::make_unique<BeanstalkdTrigger>(
       std::move(spec), std::move(server).value(), std::move(c)));
 }

@@ -27,7 +27,6 @@
 #include "builtin.h"
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/scalers/params.h"
-#include "ebb/scalers/quantity.h"
 #include "ebb/strings.h"
 #include "mysql/client.h"
 #include "mysql/dsn.h"
@@ -140,17 +139,11 @@ ParseResult parse(const TriggerContext& ctx) {
     errors.push_back(
         {given ? path_of(ctx, "connectionString", {A, E}) : path_of(ctx, "host", {M, A}),
          settings.error()});
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
   if (!errors.empty()) return unexpected(std::move(errors));
 
   const std::string db_name = given ? mysql::metric_db_name(c.connection_string) : c.db_name;
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "mysql-" + db_name);
-  spec.target_type = *type;
-  spec.target = c.query_value;
-  spec.target_quantity = milli_quantity(c.query_value);
-  spec.activation_target = c.activation_query_value;
+  auto spec = external_metric(ctx, "mysql-" + db_name, c.query_value, c.activation_query_value,
+                              TargetForm::Milli);
   mysql::Target target{std::move(settings).value(), {}};
   return std::unique_ptr<TriggerConfig>(
       std::make_unique<MysqlTrigger>(std::move(spec), std::move(target), std::move(c.query)));

@@ -21,7 +21,6 @@
 #include "builtin.h"
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/scalers/params.h"
-#include "ebb/scalers/quantity.h"
 #include "postgresql/client.h"
 #include "postgresql/conninfo.h"
 
@@ -144,8 +143,6 @@ ParseResult parse(const TriggerContext& ctx) {
                       "the password in the connection URL holds an unescaped '/', '?' or '#'; "
                       "percent-encode it (e.g. "
                       "'/' as %2F)"});
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
   if (!errors.empty()) return unexpected(std::move(errors));
 
   postgresql::Target target;
@@ -155,12 +152,8 @@ ParseResult parse(const TriggerContext& ctx) {
                               {c.host, c.port, c.user_name, c.db_name, c.sslmode, c.password});
   target.endpoint = postgresql::describe(target.conninfo);
 
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "postgresql");
-  spec.target_type = *type;
-  spec.target = c.target_query_value;
-  spec.target_quantity = milli_quantity(c.target_query_value);
-  spec.activation_target = c.activation_target_query_value;
+  auto spec = external_metric(ctx, "postgresql", c.target_query_value,
+                              c.activation_target_query_value, TargetForm::Milli);
   return std::unique_ptr<TriggerConfig>(
       std::make_unique<PostgresTrigger>(std::move(spec), std::move(target), std::move(c.query)));
 }
