@@ -2,6 +2,8 @@
 // library adds (connection_pools.h). Linking this library is what lets a process poll.
 #include "ebb/scalers/connection_pools.h"
 #include "kafka/kafka_client.h"
+#include "mysql/mysql_client.h"
+#include "postgresql/pg_client.h"
 #include "rabbitmq/amqp_client.h"
 #include "redis/pool.h"
 
@@ -9,6 +11,8 @@ namespace ebb::scalers {
 
 ConnectionPools::ConnectionPools() {
   provide<kafka::Clients, kafka::KafkaPool>();
+  provide<mysql::Clients, mysql::MysqlPool>();
+  provide<postgresql::Clients, postgresql::PgPool>();
   provide<rabbitmq::AmqpConnections, rabbitmq::AmqpPool>();
   provide<redis::Client, redis::RedisPool>();
 }

@@ -82,11 +82,18 @@ ServerSpec postgres_server(const std::string& password) {
     must({"runuser", "-u", "postgres", "--", postgres_bin() + "/initdb", "-D", data, "-U", "postgres", "-A",
           "scram-sha-256", "--pwfile=" + s.dir() + "/pwfile", "-N", "-E", "UTF8", "--locale=C.UTF-8"});
   };
+  // stop() sends SIGTERM, which postgres reads as a smart shutdown: it waits for every client
+  // to leave, so a test that stops the server under a scaler's open session would wait, and
+  // runuser would then SIGKILL it (leaving its lock file to refuse the restart). A shell turns
+  // SIGTERM into SIGINT, the fast shutdown that ends sessions the way a real restart does;
+  // setpriv execs it as postgres without a watching parent of its own.
   spec.command = [](const LocalServer& s) {
-    return std::vector<std::string>{"runuser", "-u", "postgres", "--", postgres_bin() + "/postgres", "-D",
-                                    s.dir() + "/data", "-p", std::to_string(s.port()), "-k", s.dir(), "-c",
-                                    "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                                    "-c", "full_page_writes=off"};
+    return std::vector<std::string>{"setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--",
+                                    "bash", "-c",
+                                    "trap 'kill -INT $pid' TERM; \"$0\" \"$@\" & pid=$!; wait $pid; wait $pid",
+                                    postgres_bin() + "/postgres", "-D", s.dir() + "/data", "-p",
+                                    std::to_string(s.port()), "-k", s.dir(), "-c", "listen_addresses=127.0.0.1", "-c",
+                                    "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"};
   };
   spec.ready = [](const LocalServer& s) {
     return run_command({"pg_isready", "-h", "127.0.0.1", "-p", std::to_string(s.port())}, 5s).exit_code == 0;
@@ -105,13 +112,18 @@ std::string psql(const LocalServer& server, const std::string& sql, const std::s
 ServerSpec mariadb_server(const std::string& password) {
   ServerSpec spec;
   spec.name = "mariadb";
+  // Each server gets a tmpdir of its own: a starting mariadbd (also mariadb-install-db's
+  // bootstrap) removes the temporary tables it finds there, so servers sharing /tmp, as
+  // concurrent tests do, delete each other's and fail ("Unknown table 'mysql.tmp_user_sys'").
   spec.prepare = [](LocalServer& s) {
+    fs::create_directories(s.dir() + "/tmp");
     must({"chown", "-R", "mysql:mysql", s.dir()});
-    must({"mariadb-install-db", "--no-defaults", "--datadir=" + s.dir() + "/data", "--user=mysql",
-          "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"});
+    must({"mariadb-install-db", "--no-defaults", "--datadir=" + s.dir() + "/data", "--tmpdir=" + s.dir() + "/tmp",
+          "--user=mysql", "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve"});
   };
   spec.command = [](const LocalServer& s) {
-    return std::vector<std::string>{"mariadbd", "--no-defaults", "--datadir=" + s.dir() + "/data", "--user=mysql",
+    return std::vector<std::string>{"mariadbd", "--no-defaults", "--datadir=" + s.dir() + "/data",
+                                    "--tmpdir=" + s.dir() + "/tmp", "--user=mysql",
                                     "--bind-address=127.0.0.1", "--port=" + std::to_string(s.port()),
                                     "--socket=" + s.dir() + "/mysqld.sock", "--pid-file=" + s.dir() + "/mysqld.pid",
                                     "--skip-name-resolve", "--innodb-flush-log-at-trx-commit=0",
