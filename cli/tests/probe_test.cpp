@@ -148,7 +148,7 @@ TEST_CASE("ebb probe: table output and --watch --count") {
   CHECK(text.find("s0-redis-table") != std::string::npos);
 }
 
-TEST_CASE("ebb probe: a prometheus trigger against a real Prometheus; metrics-api aggregation needs a cluster") {
+TEST_CASE("ebb probe: a prometheus trigger against a real Prometheus, and metrics-api aggregation needs a cluster") {
   std::atomic<int> depth{12};
   auto target = ebb::net::HttpServer::start({}, [&](const ebb::net::ServerRequest&) {
     return ebb::net::ServerResponse::text(200, "ebb_probe_depth " + std::to_string(depth.load()) + "\n");

@@ -248,7 +248,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "metrics-api integration: a stopped endpoint is an error, never 0; back again it recovers") {
+    "metrics-api integration: a stopped endpoint is an error (never 0) and back again it "
+    "recovers") {
   const auto port = ebb::test::free_port();
   ebb::net::HttpServerOptions options;
   options.bind_address = "127.0.0.1:" + std::to_string(port);

@@ -280,7 +280,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "prometheus integration: Prometheus stopped is an error, started again recovers; triggers "
+    "prometheus integration: Prometheus stopped is an error, started again recovers and triggers "
     "share a connection") {
   Target target;
   target.set(6);
