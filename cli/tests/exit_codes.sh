@@ -20,6 +20,8 @@ expect 2 probe -f "$examples/redis-list.yaml" --interval soon
 expect 2 probe -f "$examples/redis-list.yaml" -o yaml
 expect 2 validate -f "$examples/redis-list.yaml" --secret nofile
 expect 0 validate -f "$examples/redis-list.yaml"
+expect 0 validate -f "$examples/prometheus.yaml"
+expect 0 validate -f "$examples/metrics-api.yaml"
 expect 1 validate -f "$examples/invalid.yaml"
 expect 1 validate -f "$examples/does-not-exist.yaml"
 exit $fail

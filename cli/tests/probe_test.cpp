@@ -1,11 +1,16 @@
-// `ebb probe` end to end against a real redis-server: values, desired replicas, activation,
-// JSON shape, and a stopped server reported as an error with unknown replicas (never 0).
+// `ebb probe` end to end against a real redis-server and a real Prometheus: values, desired
+// replicas, activation, JSON shape, and a stopped server reported as an error with unknown
+// replicas (never 0).
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "commands.h"
+#include "ebb/net/http_server.h"
+#include "support/servers.h"
 #include "support/support.h"
 
 using namespace ebb::cli;
@@ -141,4 +146,78 @@ TEST_CASE("ebb probe: table output and --watch --count") {
   for (std::size_t pos = 0; (pos = text.find("shop/orders-worker", pos)) != std::string::npos; ++pos) ++rounds;
   CHECK(rounds == 2);
   CHECK(text.find("s0-redis-table") != std::string::npos);
+}
+
+TEST_CASE("ebb probe: a prometheus trigger against a real Prometheus, and metrics-api aggregation needs a cluster") {
+  std::atomic<int> depth{12};
+  auto target = ebb::net::HttpServer::start({}, [&](const ebb::net::ServerRequest&) {
+    return ebb::net::ServerResponse::text(200, "ebb_probe_depth " + std::to_string(depth.load()) + "\n");
+  });
+  REQUIRE(target);
+  ebb::test::LocalServer prometheus(ebb::test::prometheus_server({"127.0.0.1:" + std::to_string((*target)->port())}));
+  ebb::test::TempDir dir;
+  const auto file = dir.path() + "/so.yaml";
+  std::ofstream(file) << R"yaml(apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: api, namespace: shop}
+spec:
+  scaleTargetRef: {name: api}
+  minReplicaCount: 0
+  maxReplicaCount: 10
+  triggers:
+    - type: prometheus
+      metadata:
+        serverAddress: "http://)yaml" + prometheus.address() + R"yaml("
+        query: "sum(ebb_probe_depth)"
+        threshold: "5"
+        activationThreshold: "2"
+)yaml";
+  // The target's first sample reaches Prometheus some seconds after it starts.
+  json doc;
+  for (int i = 0; i < 60; ++i) {
+    doc = probe_json(file, {});
+    if (doc["scaledObjects"][0]["triggers"][0]["value"] == 12.0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  auto trigger = doc["scaledObjects"][0]["triggers"][0];
+  CHECK(trigger["type"] == "prometheus");
+  CHECK(trigger["metricName"] == "s0-prometheus");
+  CHECK(trigger["value"] == 12.0);
+  CHECK(trigger["target"] == 5.0);
+  CHECK(trigger["activationThreshold"] == 2.0);
+  CHECK(trigger["active"] == true);
+  CHECK(trigger["error"].is_null());
+  CHECK(doc["scaledObjects"][0]["desiredReplicas"] == 3);
+
+  // Prometheus stopped: an error naming it, replicas unknown.
+  prometheus.stop();
+  int status = -1;
+  doc = probe_json(file, {}, &status);
+  CHECK(status == 1);
+  trigger = doc["scaledObjects"][0]["triggers"][0];
+  CHECK(trigger["value"].is_null());
+  REQUIRE(trigger["error"].is_string());
+  CHECK(trigger["error"].get<std::string>().starts_with("prometheus http://" + prometheus.address() + "/api/v1/query: "));
+  CHECK(doc["scaledObjects"][0]["desiredReplicas"].is_null());
+
+  // metrics-api aggregation reads EndpointSlices, which `ebb probe` cannot: a clear error.
+  std::ofstream(file) << R"(apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: api, namespace: shop}
+spec:
+  scaleTargetRef: {name: api}
+  triggers:
+    - type: metrics-api
+      metadata:
+        url: "http://api.shop.svc:8080/metrics"
+        valueLocation: "queue.depth"
+        targetValue: "5"
+        aggregateFromKubeServiceEndpoints: "true"
+)";
+  doc = probe_json(file, {}, &status);
+  CHECK(status == 1);
+  trigger = doc["scaledObjects"][0]["triggers"][0];
+  CHECK(trigger["metricName"] == "s0-metric-api-queue-depth");
+  REQUIRE(trigger["error"].is_string());
+  CHECK(trigger["error"].get<std::string>().starts_with("aggregateFromKubeServiceEndpoints reads the Service's EndpointSlices"));
 }

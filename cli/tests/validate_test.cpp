@@ -78,13 +78,13 @@ spec:
   triggers:
     - type: redis
       metadata: {address: "127.0.0.1:6379", listName: jobs, listLength: "many"}
-    - type: prometheus
-      metadata: {serverAddress: "http://p:9090", query: "up", threshold: "1"}
+    - type: mongodb
+      metadata: {connectionStringFromEnv: MONGO, query: "{}", queryValue: "1"}
 )");
   const auto r = validate({file});
   CHECK(r.status == 1);
   CHECK(contains(r.err, file + ":0: spec.triggers[0].metadata.listLength: must be an integer, got \"many\"\n"));
-  CHECK(contains(r.err, file + ":0: spec.triggers[1].type: unsupported trigger type \"prometheus\" (supported: "));
+  CHECK(contains(r.err, file + ":0: spec.triggers[1].type: unsupported trigger type \"mongodb\" (supported: "));
   std::remove(file.c_str());
 }
 
@@ -98,4 +98,24 @@ TEST_CASE("ebb validate: unreadable files and YAML errors are reported") {
   CHECK(y.status == 1);
   CHECK(contains(y.err, file + ":0: "));
   std::remove(file.c_str());
+}
+
+TEST_CASE("ebb validate: the prometheus and metrics-api examples are valid when their secrets are given") {
+  SecretSources sources;
+  sources.files["mimir-credentials"]["username"] = "shop";
+  sources.files["mimir-credentials"]["password"] = "hunter2";
+  sources.files["renderer-api-token"]["token"] = "t0ken";
+  const auto prometheus = example("prometheus.yaml");
+  auto r = validate({prometheus}, sources);
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out == prometheus + ":0: ScaledObject shop/checkout is valid (metrics: s0-prometheus)\n" + prometheus +
+                     ":1: TriggerAuthentication shop/mimir-auth is valid\n");
+  const auto metrics_api = example("metrics-api.yaml");
+  r = validate({metrics_api}, sources);
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out == metrics_api + ":0: ScaledObject media/renderer is valid (metrics: s0-metric-api-queue-pending)\n" +
+                     metrics_api + ":1: TriggerAuthentication media/renderer-api is valid\n");
+  CHECK_FALSE(contains(r.out + r.err, "hunter2"));
 }

@@ -31,9 +31,9 @@ struct TriggerContext {
   std::string name;        // spec.triggers[i].name (may be empty)
   std::string metric_type; // spec.triggers[i].metricType as written ("" means AverageValue)
   bool use_cached_metrics = false;
-  // KEDA's AsMetricSource: the ScaledObject combines its triggers with
-  // advanced.scalingModifiers, so a trigger's own target may be left out (KEDA's "no
-  // targetQueryValue given"-style checks are skipped then).
+  // The object combines its triggers with advanced.scalingModifiers (KEDA's AsMetricSource): the
+  // HPA never sees this trigger's own target, so scalers that insist on one (metrics-api's
+  // targetValue) may go without.
   bool as_metric_source = false;
   std::map<std::string, std::string> metadata;      // spec.triggers[i].metadata
   std::map<std::string, std::string> auth_params;   // resolved from the (Cluster)TriggerAuthentication
