@@ -12,6 +12,7 @@ TriggerContext trigger_context(const api::ScaledObject& so, std::size_t index) {
   ctx.name = trigger.name;
   ctx.metric_type = trigger.metric_type;
   ctx.use_cached_metrics = trigger.use_cached_metrics;
+  ctx.as_metric_source = so.spec.uses_scaling_modifiers();
   ctx.metadata = trigger.metadata;
   ctx.scaled_object_namespace = so.metadata.namespace_;
   ctx.scaled_object_name = so.metadata.name;

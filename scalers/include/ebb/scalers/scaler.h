@@ -31,6 +31,9 @@ struct TriggerContext {
   std::string name;        // spec.triggers[i].name (may be empty)
   std::string metric_type; // spec.triggers[i].metricType as written ("" means AverageValue)
   bool use_cached_metrics = false;
+  // The ScaledObject has spec.advanced.scalingModifiers (KEDA's AsMetricSource): its triggers
+  // feed a formula, so some scalers waive their "target must be > 0" rule.
+  bool as_metric_source = false;
   std::map<std::string, std::string> metadata;      // spec.triggers[i].metadata
   std::map<std::string, std::string> auth_params;   // resolved from the (Cluster)TriggerAuthentication
   std::map<std::string, std::string> resolved_env;  // scale target container env: NAME -> value
