@@ -136,7 +136,7 @@ TEST_CASE("kubernetes-resource: a ConfigMap key, its updates, its deletion") {
   CHECK(eventually([&] { return value_is(*depth, 2); }));
 }
 
-TEST_CASE("kubernetes-resource: a Secret key, decoded; its value stays out of errors") {
+TEST_CASE("kubernetes-resource: a Secret key is decoded and its value stays out of errors") {
   Cluster c;
   REQUIRE(c.client->create(res::secrets(), c.secret("limits", {{"max", "25"}, {"token", "hunter2"}})));
   auto max = c.scaler({{"resourceKind", "Secret"}, {"resourceName", "limits"}, {"key", "max"}, {"targetValue", "10"}});
