@@ -51,9 +51,12 @@ const Table<CronConfig>& table() {
 
 class CronScaler final : public Scaler {
  public:
-  CronScaler(const cron::Clock& clock, std::string timezone, cron::Schedule start, cron::Schedule end,
-             std::int64_t desired)
-      : clock_(clock), timezone_(std::move(timezone)), start_(std::move(start)), end_(std::move(end)),
+  CronScaler(const cron::Clock& clock, std::string timezone, cron::Schedule start,
+             cron::Schedule end, std::int64_t desired)
+      : clock_(clock),
+        timezone_(std::move(timezone)),
+        start_(std::move(start)),
+        end_(std::move(end)),
         desired_(desired) {}
 
   Result<PollResult> poll() override {
@@ -79,12 +82,15 @@ class CronScaler final : public Scaler {
 class CronTrigger final : public TriggerConfig {
  public:
   CronTrigger(MetricSpec spec, CronConfig config, cron::Schedule start, cron::Schedule end)
-      : spec_(std::move(spec)), config_(std::move(config)), start_(std::move(start)), end_(std::move(end)) {}
+      : spec_(std::move(spec)),
+        config_(std::move(config)),
+        start_(std::move(start)),
+        end_(std::move(end)) {}
   const MetricSpec& metric_spec() const override { return spec_; }
   std::string endpoint() const override { return "cron (timezone " + config_.timezone + ")"; }
   Result<std::unique_ptr<Scaler>> create_scaler(ConnectionPools& pools) const override {
-    return std::unique_ptr<Scaler>(std::make_unique<CronScaler>(pools.get<cron::Clock>(), config_.timezone, start_,
-                                                                end_, config_.desired_replicas));
+    return std::unique_ptr<Scaler>(std::make_unique<CronScaler>(
+        pools.get<cron::Clock>(), config_.timezone, start_, end_, config_.desired_replicas));
   }
 
  private:
@@ -108,29 +114,35 @@ ParseResult parse(const TriggerContext& ctx) {
   std::optional<cron::Schedule> start, end;
   if (!c.start.empty()) {
     auto parsed = cron::parse(c.start);
-    if (parsed) start = *parsed;
-    else errors.push_back({path_of(ctx, "start", {M}), "error parsing start schedule: " + parsed.error()});
+    if (parsed)
+      start = *parsed;
+    else
+      errors.push_back(
+          {path_of(ctx, "start", {M}), "error parsing start schedule: " + parsed.error()});
   }
   if (!c.end.empty()) {
     auto parsed = cron::parse(c.end);
-    if (parsed) end = *parsed;
-    else errors.push_back({path_of(ctx, "end", {M}), "error parsing end schedule: " + parsed.error()});
+    if (parsed)
+      end = *parsed;
+    else
+      errors.push_back({path_of(ctx, "end", {M}), "error parsing end schedule: " + parsed.error()});
   }
   if (start && end && c.start == c.end)
-    errors.push_back({path_of(ctx, "end", {M}), "start and end can not have exactly same time input"});
+    errors.push_back(
+        {path_of(ctx, "end", {M}), "start and end can not have exactly same time input"});
   const auto desired_path = path_of(ctx, "desiredReplicas", {M});
   if (c.desired_replicas == 0 && !has_error_at(errors, desired_path))
     errors.push_back({desired_path, "no desiredReplicas specified"});
   if (!errors.empty()) return unexpected(std::move(errors));
 
   MetricSpec spec;
-  spec.name = metric_name(ctx.index, "cron-" + c.timezone + "-" + cron::metric_name_part(c.start) + "-" +
-                                         cron::metric_name_part(c.end));
+  spec.name = metric_name(ctx.index, "cron-" + c.timezone + "-" + cron::metric_name_part(c.start) +
+                                         "-" + cron::metric_name_part(c.end));
   spec.target_type = *type;
   spec.target = 1;
   spec.target_quantity = int_quantity(1);
-  return std::unique_ptr<TriggerConfig>(
-      std::make_unique<CronTrigger>(std::move(spec), std::move(c), std::move(*start), std::move(*end)));
+  return std::unique_ptr<TriggerConfig>(std::make_unique<CronTrigger>(
+      std::move(spec), std::move(c), std::move(*start), std::move(*end)));
 }
 
 // Besides the table's findings: a timezone that does not load, which KEDA (and Ebb) accept at
@@ -139,7 +151,8 @@ FieldErrors warnings(const TriggerContext& ctx) {
   FieldErrors out = table().warnings(ctx);
   if (auto found = lookup(ctx, {"timezone"}, {M}))
     if (auto zone = cron::load_location(found->value); !zone)
-      out.push_back({found->path, zone.error() + ": every poll will fail with \"unable to load timezone: " +
+      out.push_back({found->path, zone.error() +
+                                      ": every poll will fail with \"unable to load timezone: " +
                                       zone.error() + "\""});
   return out;
 }
@@ -147,12 +160,14 @@ FieldErrors warnings(const TriggerContext& ctx) {
 }  // namespace
 
 void register_cron_scaler(Registry& registry) {
-  auto definition = ScalerDefinition{.types = {"cron"},
-                                     .keda_name = "cronScaler",
-                                     .summary = "desiredReplicas between a start and an end cron schedule, else 0",
-                                     .cached_metrics = false,
-                                     .parse = parse}
-                        .with_table(table());
+  auto definition =
+      ScalerDefinition{
+          .types = {"cron"},
+          .keda_name = "cronScaler",
+          .summary = "desiredReplicas between a start and an end cron schedule, else 0",
+          .cached_metrics = false,
+          .parse = parse}
+          .with_table(table());
   definition.warnings = warnings;
   registry.add(std::move(definition));
 }

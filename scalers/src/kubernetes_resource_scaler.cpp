@@ -51,12 +51,14 @@ const Table<ResourceConfig>& table() {
     t.add(&ResourceConfig::kind, "resourceKind", {M}, {.one_of = {"ConfigMap", "Secret"}});
     t.add(&ResourceConfig::name, "resourceName", {M});
     t.add(&ResourceConfig::key, "key", {M});
-    t.add(&ResourceConfig::format, "format", {M}, {.default_value = "number", .one_of = {"number", "json", "yaml"}});
+    t.add(&ResourceConfig::format, "format", {M},
+          {.default_value = "number", .one_of = {"number", "json", "yaml"}});
     t.add(&ResourceConfig::value_location, "valueLocation", {M}, {.optional = true});
     t.add(&ResourceConfig::value_type, "valueType", {M},
           {.default_value = "float64", .one_of = {"float64", "int64", "quantity"}});
     t.add(&ResourceConfig::target_value, "targetValue", {M});
-    t.add(&ResourceConfig::activation_target_value, "activationTargetValue", {M}, {.default_value = "0"});
+    t.add(&ResourceConfig::activation_target_value, "activationTargetValue", {M},
+          {.default_value = "0"});
     return t;
   }();
   return instance;
@@ -73,12 +75,15 @@ struct Source {
 
 class ResourceScaler final : public Scaler {
  public:
-  ResourceScaler(kubernetes::Objects& objects, Source source) : objects_(objects), source_(std::move(source)) {}
+  ResourceScaler(kubernetes::Objects& objects, Source source)
+      : objects_(objects), source_(std::move(source)) {}
 
   Result<PollResult> poll() override {
     auto value = read();
-    if (!value) return fail("error getting metric value from " + source_.config.kind + ": " + value.error().message,
-                            value.error().transient);
+    if (!value)
+      return fail(
+          "error getting metric value from " + source_.config.kind + ": " + value.error().message,
+          value.error().transient);
     return PollResult{*value, *value > source_.config.activation_target_value};
   }
 
@@ -86,10 +91,14 @@ class ResourceScaler final : public Scaler {
   Result<double> read() {
     const auto& c = source_.config;
     const bool secret = source_.secret();
-    auto got = objects_.get(secret ? kubernetes::kSecrets : kubernetes::kConfigMaps, source_.ns, c.name);
-    if (!got) return fail("error getting " + source_.object() + ": " + got.error().message, got.error().transient);
-    if (!*got) return fail("error getting " + source_.object() + ": " + (secret ? "secrets" : "configmaps") + " \"" +
-                           c.name + "\" not found");
+    auto got =
+        objects_.get(secret ? kubernetes::kSecrets : kubernetes::kConfigMaps, source_.ns, c.name);
+    if (!got)
+      return fail("error getting " + source_.object() + ": " + got.error().message,
+                  got.error().transient);
+    if (!*got)
+      return fail("error getting " + source_.object() + ": " + (secret ? "secrets" : "configmaps") +
+                  " \"" + c.name + "\" not found");
     const auto& object = **got;
     const auto data = object.find("data");
     const auto missing = [&] { return fail("key " + c.key + " not found in " + source_.object()); };
@@ -99,10 +108,13 @@ class ResourceScaler final : public Scaler {
     std::string raw = entry->get<std::string>();
     if (secret) {
       auto decoded = base64_decode(raw);
-      if (!decoded) return fail("key " + c.key + " of " + source_.object() + " is not base64 as Secret data must be");
+      if (!decoded)
+        return fail("key " + c.key + " of " + source_.object() +
+                    " is not base64 as Secret data must be");
       raw = std::move(*decoded);
     }
-    auto value = kubernetes::parse_value(raw, source_.format, source_.value_type, c.value_location, secret);
+    auto value =
+        kubernetes::parse_value(raw, source_.format, source_.value_type, c.value_location, secret);
     if (!value) return fail(value.error());
     return *value;
   }
@@ -113,7 +125,8 @@ class ResourceScaler final : public Scaler {
 
 class ResourceTrigger final : public TriggerConfig {
  public:
-  ResourceTrigger(MetricSpec spec, Source source) : spec_(std::move(spec)), source_(std::move(source)) {}
+  ResourceTrigger(MetricSpec spec, Source source)
+      : spec_(std::move(spec)), source_(std::move(source)) {}
   const MetricSpec& metric_spec() const override { return spec_; }
   std::string endpoint() const override {
     return "kubernetes " + source_.object() + " key " + ebb::quoted(source_.config.key);
@@ -143,13 +156,15 @@ ParseResult parse(const TriggerContext& ctx) {
 
   // The table checks each comma-separated piece against the enum, as KEDA does; one value only.
   const std::vector<std::pair<const char*, std::vector<std::string>>> enums = {
-      {"resourceKind", {"ConfigMap", "Secret"}}, {"format", {"number", "json", "yaml"}},
+      {"resourceKind", {"ConfigMap", "Secret"}},
+      {"format", {"number", "json", "yaml"}},
       {"valueType", {"float64", "int64", "quantity"}}};
   for (const auto& [name, values] : enums) {
     const auto path = path_of(ctx, name, {M});
-    if (auto found = lookup(ctx, {name}, {M}); found && found->value.find(',') != std::string::npos &&
-                                               !has_error_at(errors, path))
-      errors.push_back({path, "must be one of [" + join(values, ", ") + "], got " + ebb::quoted(found->value)});
+    if (auto found = lookup(ctx, {name}, {M});
+        found && found->value.find(',') != std::string::npos && !has_error_at(errors, path))
+      errors.push_back(
+          {path, "must be one of [" + join(values, ", ") + "], got " + ebb::quoted(found->value)});
   }
 
   const auto target_path = path_of(ctx, "targetValue", {M});
@@ -178,17 +193,19 @@ ParseResult parse(const TriggerContext& ctx) {
   spec.target = c.target_value;
   spec.target_quantity = milli_quantity(c.target_value);
   spec.activation_target = c.activation_target_value;
-  return std::unique_ptr<TriggerConfig>(std::make_unique<ResourceTrigger>(std::move(spec), std::move(source)));
+  return std::unique_ptr<TriggerConfig>(
+      std::make_unique<ResourceTrigger>(std::move(spec), std::move(source)));
 }
 
 }  // namespace
 
 void register_kubernetes_resource_scaler(Registry& registry) {
-  registry.add(ScalerDefinition{.types = {"kubernetes-resource"},
-                                .keda_name = "kubernetesResourceScaler",
-                                .summary = "a number in one key of a ConfigMap or Secret in the ScaledObject's "
-                                           "namespace (plain, or inside JSON or YAML)",
-                                .parse = parse}
+  registry.add(ScalerDefinition{
+      .types = {"kubernetes-resource"},
+      .keda_name = "kubernetesResourceScaler",
+      .summary = "a number in one key of a ConfigMap or Secret in the ScaledObject's "
+                 "namespace (plain, or inside JSON or YAML)",
+      .parse = parse}
                    .with_table(table()));
 }
 

@@ -71,7 +71,9 @@ class WorkloadScaler final : public Scaler {
 
   Result<PollResult> poll() override {
     auto pods = objects_.list(kubernetes::kPods, ns_, config_.pod_selector);
-    if (!pods) return fail("error inspecting kubernetes workload: " + pods.error().message, pods.error().transient);
+    if (!pods)
+      return fail("error inspecting kubernetes workload: " + pods.error().message,
+                  pods.error().transient);
     std::size_t count = 0;
     std::set<std::string> nodes;
     for (const auto& pod : *pods) {
@@ -98,7 +100,8 @@ class WorkloadTrigger final : public TriggerConfig {
       : spec_(std::move(spec)), ns_(std::move(ns)), config_(std::move(config)) {}
   const MetricSpec& metric_spec() const override { return spec_; }
   std::string endpoint() const override {
-    return "kubernetes pods in namespace " + ebb::quoted(ns_) + " matching " + ebb::quoted(config_.pod_selector);
+    return "kubernetes pods in namespace " + ebb::quoted(ns_) + " matching " +
+           ebb::quoted(config_.pod_selector);
   }
   Result<std::unique_ptr<Scaler>> create_scaler(ConnectionPools& pools) const override {
     auto objects = kubernetes::cluster_objects(pools);
@@ -128,7 +131,8 @@ ParseResult parse(const TriggerContext& ctx) {
     errors.push_back({value_path, "value must be a float greater than 0"});
   if (!c.pod_selector.empty())
     if (auto selector = kube::LabelSelector::parse(c.pod_selector); !selector)
-      errors.push_back({path_of(ctx, "podSelector", {M}), "error parsing pod selector: " + selector.error().message});
+      errors.push_back({path_of(ctx, "podSelector", {M}),
+                        "error parsing pod selector: " + selector.error().message});
   if (!errors.empty()) return unexpected(std::move(errors));
 
   MetricSpec spec;
@@ -137,18 +141,19 @@ ParseResult parse(const TriggerContext& ctx) {
   spec.target = c.value;
   spec.target_quantity = milli_quantity(c.value);
   spec.activation_target = c.activation_value;
-  return std::unique_ptr<TriggerConfig>(
-      std::make_unique<WorkloadTrigger>(std::move(spec), ctx.scaled_object_namespace, std::move(c)));
+  return std::unique_ptr<TriggerConfig>(std::make_unique<WorkloadTrigger>(
+      std::move(spec), ctx.scaled_object_namespace, std::move(c)));
 }
 
 }  // namespace
 
 void register_kubernetes_workload_scaler(Registry& registry) {
-  registry.add(ScalerDefinition{.types = {"kubernetes-workload"},
-                                .keda_name = "kubernetesWorkloadScaler",
-                                .summary = "number of Pods matching a selector in the ScaledObject's namespace "
-                                           "(or of nodes they run on)",
-                                .parse = parse}
+  registry.add(ScalerDefinition{
+      .types = {"kubernetes-workload"},
+      .keda_name = "kubernetesWorkloadScaler",
+      .summary = "number of Pods matching a selector in the ScaledObject's namespace "
+                 "(or of nodes they run on)",
+      .parse = parse}
                    .with_table(table()));
 }
 

@@ -28,18 +28,21 @@ class FakeObjects final : public scalers::kubernetes::Objects {
     objects.push_back({resource, std::move(object)});
   }
 
-  Result<std::vector<nlohmann::json>> list(const scalers::kubernetes::ResourceRef& resource, const std::string& ns,
+  Result<std::vector<nlohmann::json>> list(const scalers::kubernetes::ResourceRef& resource,
+                                           const std::string& ns,
                                            const std::string& label_selector) override {
     if (failure) return fail(*failure, true);
     auto selector = kube::LabelSelector::parse(label_selector);
     if (!selector) return fail(selector.error().message);
     std::vector<nlohmann::json> out;
     for (const auto& s : objects)
-      if (s.resource == resource && s.object["metadata"].value("namespace", "") == ns && selector->matches(s.object))
+      if (s.resource == resource && s.object["metadata"].value("namespace", "") == ns &&
+          selector->matches(s.object))
         out.push_back(s.object);
     return out;
   }
-  Result<std::optional<nlohmann::json>> get(const scalers::kubernetes::ResourceRef& resource, const std::string& ns,
+  Result<std::optional<nlohmann::json>> get(const scalers::kubernetes::ResourceRef& resource,
+                                            const std::string& ns,
                                             const std::string& name) override {
     if (failure) return fail(*failure, true);
     for (const auto& s : objects)

@@ -27,14 +27,17 @@ TriggerContext trigger(Map metadata, std::string ns, std::size_t index = 0) {
 
 std::vector<std::string> errors_of(const ParseResult& r) {
   std::vector<std::string> out;
-  if (!r) for (const auto& e : r.error()) out.push_back(e.str());
+  if (!r)
+    for (const auto& e : r.error()) out.push_back(e.str());
   return out;
 }
 
-ParseResult parse(const TriggerContext& c) { return Registry::builtin().parse(c); }
+ParseResult parse(const TriggerContext& c) {
+  return Registry::builtin().parse(c);
+}
 
-json pod(const std::string& name, const std::string& ns, const std::string& app, const std::string& phase = "",
-         const std::string& node = "") {
+json pod(const std::string& name, const std::string& ns, const std::string& app,
+         const std::string& phase = "", const std::string& node = "") {
   json p = {{"apiVersion", "v1"},
             {"kind", "Pod"},
             {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"app", app}}}}},
@@ -69,20 +72,27 @@ TEST_CASE("kubernetes-workload: KEDA's TestParseWorkloadMetadata rows, with exac
     std::vector<std::string> errors;
   };
   const std::string kValue = "metadata.value: value must be a float greater than 0";
-  const std::string kSelector = "metadata.podSelector: missing required parameter \"podSelector\" in [triggerMetadata]";
+  const std::string kSelector =
+      "metadata.podSelector: missing required parameter \"podSelector\" in [triggerMetadata]";
   const std::vector<Case> cases = {
       {kDemo, "test", {}},
       {kDemo, "default", {}},
       {{{"value", "1"}, {"podSelector", "app in (demo1, demo2)"}}, "test", {}},
-      {{{"value", "1"}, {"podSelector", "app in (demo1, demo2),deploy in (deploy1, deploy2)"}}, "test", {}},
+      {{{"value", "1"}, {"podSelector", "app in (demo1, demo2),deploy in (deploy1, deploy2)"}},
+       "test",
+       {}},
       {{{"value", "1"}, {"podSelector", "app=demo"}, {"groupByNode", "true"}}, "test", {}},
       {{{"podSelector", "app=demo"}}, "test", {kValue}},
       {{{"podSelector", "app=demo"}}, "default", {kValue}},
       {{{"value", "1"}}, "test", {kSelector}},
       {{{"value", "1"}}, "default", {kSelector}},
       // KEDA adds "value must be a float greater than 0" here too.
-      {{{"value", "a"}, {"podSelector", "app=demo"}}, "test", {"metadata.value: must be a number, got \"a\""}},
-      {{{"value", "a"}, {"podSelector", "app=demo"}}, "default", {"metadata.value: must be a number, got \"a\""}},
+      {{{"value", "a"}, {"podSelector", "app=demo"}},
+       "test",
+       {"metadata.value: must be a number, got \"a\""}},
+      {{{"value", "a"}, {"podSelector", "app=demo"}},
+       "default",
+       {"metadata.value: must be a number, got \"a\""}},
       {{{"value", "0"}, {"podSelector", "app=demo"}}, "test", {kValue}},
       {{{"value", "0"}, {"podSelector", "app=demo"}}, "default", {kValue}},
       {{{"value", "1"}, {"activationValue", "aa"}, {"podSelector", "app=demo"}},
@@ -100,11 +110,14 @@ TEST_CASE("kubernetes-workload: KEDA's TestParseWorkloadMetadata rows, with exac
 
 TEST_CASE("kubernetes-workload: selectors, negative values and scalingModifiers") {
   CHECK(errors_of(parse(trigger({{"value", "1"}, {"podSelector", "app in (demo"}}, "test"))) ==
-        std::vector<std::string>{"metadata.podSelector: error parsing pod selector: invalid label selector \"app in "
-                                 "(demo\": missing ')' at position 12"});
+        std::vector<std::string>{
+            "metadata.podSelector: error parsing pod selector: invalid label selector \"app in "
+            "(demo\": missing ')' at position 12"});
   // apimachinery's numeric gt/lt requirements are not supported.
-  CHECK(errors_of(parse(trigger({{"value", "1"}, {"podSelector", "replicas>1"}}, "test"))).size() == 1);
-  for (const char* ok : {"app", "!canary", "app!=demo", "app==demo,tier notin (db)", " app = demo "})
+  CHECK(errors_of(parse(trigger({{"value", "1"}, {"podSelector", "replicas>1"}}, "test"))).size() ==
+        1);
+  for (const char* ok :
+       {"app", "!canary", "app!=demo", "app==demo,tier notin (db)", " app = demo "})
     CHECK(parse(trigger({{"value", "1"}, {"podSelector", ok}}, "test")).ok());
   CHECK(errors_of(parse(trigger({{"value", "-2"}, {"podSelector", "app=demo"}}, "test"))) ==
         std::vector<std::string>{"metadata.value: value must be a float greater than 0"});
@@ -121,7 +134,9 @@ TEST_CASE("kubernetes-workload: KEDA's TestWorkloadGetMetricSpecForScaling names
       {kDemo, "test", 0, "s0-workload-test"},
       {kDemo, "default", 1, "s1-workload-default"},
       {{{"value", "1"}, {"podSelector", "app in (demo1, demo2)"}}, "test", 2, "s2-workload-test"},
-      {{{"value", "1"}, {"podSelector", "app in (demo1, demo2),deploy in (deploy1, deploy2)"}}, "test", 3,
+      {{{"value", "1"}, {"podSelector", "app in (demo1, demo2),deploy in (deploy1, deploy2)"}},
+       "test",
+       3,
        "s3-workload-test"},
   };
   for (const auto& [metadata, ns, index, name] : cases) {
@@ -131,7 +146,8 @@ TEST_CASE("kubernetes-workload: KEDA's TestWorkloadGetMetricSpecForScaling names
     CHECK(r.value()->metric_spec().target_quantity == "1");
     CHECK(r.value()->metric_spec().target_type == MetricTargetType::AverageValue);
   }
-  auto r = parse(trigger({{"value", "1.5"}, {"activationValue", "2"}, {"podSelector", "app=demo"}}, "team.a"));
+  auto r = parse(
+      trigger({{"value", "1.5"}, {"activationValue", "2"}, {"podSelector", "app=demo"}}, "team.a"));
   REQUIRE(r);
   CHECK(r.value()->metric_spec().name == "s0-workload-team-a");
   CHECK(r.value()->metric_spec().target == 1.5);
@@ -145,12 +161,17 @@ TEST_CASE("kubernetes-workload: KEDA's TestWorkloadGetMetricSpecForScaling names
 }
 
 TEST_CASE("kubernetes-workload: KEDA's TestWorkloadIsActive (pods live in namespace default)") {
-  for (const auto& [ns, pods, active] : std::vector<std::tuple<std::string, int, bool>>{
-           {"test", 0, false}, {"test", 1, false}, {"test", 15, false},
-           {"default", 0, false}, {"default", 1, true}, {"default", 15, true}}) {
+  for (const auto& [ns, pods, active] :
+       std::vector<std::tuple<std::string, int, bool>>{{"test", 0, false},
+                                                       {"test", 1, false},
+                                                       {"test", 15, false},
+                                                       {"default", 0, false},
+                                                       {"default", 1, true},
+                                                       {"default", 15, true}}) {
     INFO(ns << " with " << pods << " pods");
     Cluster cluster;
-    for (int i = 0; i < pods; ++i) cluster.objects->add(kubernetes::kPods, pod("p" + std::to_string(i), "default", "demo"));
+    for (int i = 0; i < pods; ++i)
+      cluster.objects->add(kubernetes::kPods, pod("p" + std::to_string(i), "default", "demo"));
     auto r = cluster.poll(trigger(kDemo, ns));
     REQUIRE(r);
     CHECK(r->active == active);
@@ -159,9 +180,12 @@ TEST_CASE("kubernetes-workload: KEDA's TestWorkloadIsActive (pods live in namesp
 }
 
 TEST_CASE("kubernetes-workload: KEDA's TestWorkloadPhase: Succeeded and Failed do not count") {
-  for (const auto& [phase, active] : std::vector<std::pair<std::string, bool>>{
-           {"Running", true}, {"Pending", true}, {"Unknown", true}, {"Succeeded", false}, {"Failed", false},
-           {"", true}}) {
+  for (const auto& [phase, active] : std::vector<std::pair<std::string, bool>>{{"Running", true},
+                                                                               {"Pending", true},
+                                                                               {"Unknown", true},
+                                                                               {"Succeeded", false},
+                                                                               {"Failed", false},
+                                                                               {"", true}}) {
     INFO("phase " << phase);
     Cluster cluster;
     cluster.objects->add(kubernetes::kPods, pod("p", "default", "testphases", phase));
@@ -183,11 +207,13 @@ TEST_CASE("kubernetes-workload: KEDA's TestWorkloadGroupByNode") {
   auto r = cluster.poll(trigger(kDemo, "default"));
   REQUIRE(r);
   CHECK(r->value == 4);
-  r = cluster.poll(trigger({{"value", "1"}, {"podSelector", "app=demo"}, {"groupByNode", "true"}}, "default"));
+  r = cluster.poll(
+      trigger({{"value", "1"}, {"podSelector", "app=demo"}, {"groupByNode", "true"}}, "default"));
   REQUIRE(r);
   CHECK(r->value == 2);
   // Activation is strictly above activationValue.
-  r = cluster.poll(trigger({{"value", "1"}, {"activationValue", "4"}, {"podSelector", "app=demo"}}, "default"));
+  r = cluster.poll(
+      trigger({{"value", "1"}, {"activationValue", "4"}, {"podSelector", "app=demo"}}, "default"));
   REQUIRE(r);
   CHECK(r->value == 4);
   CHECK_FALSE(r->active);
@@ -195,11 +221,13 @@ TEST_CASE("kubernetes-workload: KEDA's TestWorkloadGroupByNode") {
 
 TEST_CASE("kubernetes-workload: a cluster view that cannot answer is an error, never 0") {
   Cluster cluster;
-  cluster.objects->failure = "cannot read pods in namespace \"default\": not listed yet (is list/watch allowed?)";
+  cluster.objects->failure =
+      "cannot read pods in namespace \"default\": not listed yet (is list/watch allowed?)";
   auto r = cluster.poll(trigger(kDemo, "default"));
   REQUIRE_FALSE(r);
-  CHECK(r.error().message == "error inspecting kubernetes workload: cannot read pods in namespace \"default\": not "
-                             "listed yet (is list/watch allowed?)");
+  CHECK(r.error().message ==
+        "error inspecting kubernetes workload: cannot read pods in namespace \"default\": not "
+        "listed yet (is list/watch allowed?)");
   CHECK(r.error().transient);
   // A process that installed no cluster view: create_scaler fails, nothing throws.
   ConnectionPools bare;
@@ -207,5 +235,6 @@ TEST_CASE("kubernetes-workload: a cluster view that cannot answer is an error, n
   REQUIRE(parsed);
   auto scaler = parsed.value()->create_scaler(bare);
   REQUIRE_FALSE(scaler);
-  CHECK(scaler.error().message == "this process has no view of the cluster to read Kubernetes objects from");
+  CHECK(scaler.error().message ==
+        "this process has no view of the cluster to read Kubernetes objects from");
 }

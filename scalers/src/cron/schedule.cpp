@@ -1,7 +1,7 @@
 #include "cron/schedule.h"
 
-#include <array>
 #include <cctz/civil_time.h>
+#include <array>
 
 #include <cstdlib>
 #include <vector>
@@ -34,8 +34,20 @@ std::pair<char32_t, std::size_t> decode_rune(std::string_view s, std::size_t i) 
 // unicode.IsSpace
 bool is_space(char32_t r) {
   switch (r) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ': case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return r >= 0x2000 && r <= 0x200A;
@@ -80,8 +92,12 @@ std::string_view trim_space(std::string_view s) {
 
 // strconv.Atoi, with its error texts.
 Result<std::int64_t, std::string> atoi(std::string_view s) {
-  const auto syntax = [&] { return unexpected("strconv.Atoi: parsing " + quoted(s) + ": invalid syntax"); };
-  const auto range = [&] { return unexpected("strconv.Atoi: parsing " + quoted(s) + ": value out of range"); };
+  const auto syntax = [&] {
+    return unexpected("strconv.Atoi: parsing " + quoted(s) + ": invalid syntax");
+  };
+  const auto range = [&] {
+    return unexpected("strconv.Atoi: parsing " + quoted(s) + ": value out of range");
+  };
   if (s.empty()) return syntax();
   std::string_view digits = s;
   const bool negative = digits.front() == '-';
@@ -136,7 +152,9 @@ std::vector<std::string_view> split(std::string_view s, char sep) {  // strings.
 Result<std::uint64_t, std::string> must_parse_int(std::string_view expr) {
   auto n = atoi(expr);
   if (!n) return unexpected("failed to parse int from " + std::string(expr) + ": " + n.error());
-  if (*n < 0) return unexpected("negative number (" + std::to_string(*n) + ") not allowed: " + std::string(expr));
+  if (*n < 0)
+    return unexpected("negative number (" + std::to_string(*n) +
+                      ") not allowed: " + std::string(expr));
   return static_cast<std::uint64_t>(*n);
 }
 
@@ -192,11 +210,11 @@ Result<std::uint64_t, std::string> get_range(std::string_view expr, const Bounds
   }
   const auto at = [&] { return ": " + std::string(expr); };
   if (start < r.min)
-    return unexpected("beginning of range (" + std::to_string(start) + ") below minimum (" + std::to_string(r.min) +
-                      ")" + at());
+    return unexpected("beginning of range (" + std::to_string(start) + ") below minimum (" +
+                      std::to_string(r.min) + ")" + at());
   if (end > r.max)
-    return unexpected("end of range (" + std::to_string(end) + ") above maximum (" + std::to_string(r.max) + ")" +
-                      at());
+    return unexpected("end of range (" + std::to_string(end) + ") above maximum (" +
+                      std::to_string(r.max) + ")" + at());
   if (start > end)
     return unexpected("beginning of range (" + std::to_string(start) + ") beyond end of range (" +
                       std::to_string(end) + ")" + at());
@@ -219,7 +237,9 @@ Result<std::uint64_t, std::string> get_field(std::string_view field, const Bound
 
 using Seconds = cctz::time_point<cctz::seconds>;
 
-Seconds at(std::int64_t unix) { return Seconds(cctz::seconds(unix)); }
+Seconds at(std::int64_t unix) {
+  return Seconds(cctz::seconds(unix));
+}
 
 // A time.Time with whole seconds (robfig drops the nanoseconds first): instant and zone.
 struct Time {
@@ -243,25 +263,35 @@ std::int64_t date(const cctz::civil_second& fields, const cctz::time_zone& zone)
 // t.AddDate(0, months, days)
 Time add_date(const Time& t, int months, int days) {
   const auto c = t.civil();
-  return {date(cctz::civil_second(c.year(), c.month() + months, c.day() + days, c.hour(), c.minute(), c.second()),
+  return {date(cctz::civil_second(c.year(), c.month() + months, c.day() + days, c.hour(),
+                                  c.minute(), c.second()),
                t.zone),
           t.zone};
 }
 
 int go_weekday(const cctz::civil_second& c) {  // Sunday = 0
   switch (cctz::get_weekday(cctz::civil_day(c))) {
-    case cctz::weekday::sunday: return 0;
-    case cctz::weekday::monday: return 1;
-    case cctz::weekday::tuesday: return 2;
-    case cctz::weekday::wednesday: return 3;
-    case cctz::weekday::thursday: return 4;
-    case cctz::weekday::friday: return 5;
-    case cctz::weekday::saturday: return 6;
+    case cctz::weekday::sunday:
+      return 0;
+    case cctz::weekday::monday:
+      return 1;
+    case cctz::weekday::tuesday:
+      return 2;
+    case cctz::weekday::wednesday:
+      return 3;
+    case cctz::weekday::thursday:
+      return 4;
+    case cctz::weekday::friday:
+      return 5;
+    case cctz::weekday::saturday:
+      return 6;
   }
   return 0;
 }
 
-bool has(std::uint64_t bits, long long value) { return (std::uint64_t{1} << value & bits) != 0; }
+bool has(std::uint64_t bits, long long value) {
+  return (std::uint64_t{1} << value & bits) != 0;
+}
 
 // spec.go dayMatches: Vixie cron's rule, AND when either day field is a star, else OR.
 bool day_matches(const Schedule& s, const Time& t) {
@@ -272,7 +302,9 @@ bool day_matches(const Schedule& s, const Time& t) {
   return dom_match || dow_match;
 }
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 }  // namespace
 
@@ -284,13 +316,15 @@ Result<cctz::time_zone, std::string> load_location(std::string_view name) {
   // cctz also reads "Fixed/UTC+hh:mm" offsets and "file:" paths, which Go's database lookup does
   // not: those names are unknown zones, as in KEDA.
   cctz::time_zone zone;
-  if (name.starts_with("Fixed/") || name.starts_with("file:") || !cctz::load_time_zone(std::string(name), &zone))
+  if (name.starts_with("Fixed/") || name.starts_with("file:") ||
+      !cctz::load_time_zone(std::string(name), &zone))
     return unexpected("unknown time zone " + std::string(name));
   return zone;
 }
 
 Instant to_instant(std::chrono::system_clock::time_point t) {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   const auto sec = floor_div(ns, 1'000'000'000);
   return {sec, static_cast<std::int32_t>(ns - sec * 1'000'000'000)};
 }
@@ -302,25 +336,30 @@ Result<Schedule, std::string> parse(std::string_view spec) {
     const auto space = spec.find(' ');
     const auto eq = spec.find('=');
     if (space == std::string_view::npos)
-      return unexpected("time zone prefix " + quoted(spec) + " must be followed by a space and the schedule");
+      return unexpected("time zone prefix " + quoted(spec) +
+                        " must be followed by a space and the schedule");
     const auto name = spec.substr(eq + 1, space - eq - 1);
     auto zone = load_location(name);
-    if (!zone) return unexpected("provided bad location " + std::string(name) + ": " + zone.error());
+    if (!zone)
+      return unexpected("provided bad location " + std::string(name) + ": " + zone.error());
     // LoadLocation("Local") is time.Local itself, which robfig reads as "no override".
     if (name != "Local") out.location = *zone;
     spec = trim_space(spec.substr(space));
   }
-  if (spec.starts_with("@")) return unexpected("parser does not accept descriptors: " + std::string(spec));
+  if (spec.starts_with("@"))
+    return unexpected("parser does not accept descriptors: " + std::string(spec));
   const auto f = fields(spec);
   if (f.size() != 5)
-    return unexpected("expected exactly 5 fields, found " + std::to_string(f.size()) + ": [" + join(f, " ") + "]");
+    return unexpected("expected exactly 5 fields, found " + std::to_string(f.size()) + ": [" +
+                      join(f, " ") + "]");
   const std::array<std::pair<std::string_view, const Bounds*>, 6> places = {{{"0", &kSeconds},
-                                                                              {f[0], &kMinutes},
-                                                                              {f[1], &kHours},
-                                                                              {f[2], &kDom},
-                                                                              {f[3], &kMonths},
-                                                                              {f[4], &kDow}}};
-  std::array<std::uint64_t*, 6> targets = {&out.second, &out.minute, &out.hour, &out.dom, &out.month, &out.dow};
+                                                                             {f[0], &kMinutes},
+                                                                             {f[1], &kHours},
+                                                                             {f[2], &kDom},
+                                                                             {f[3], &kMonths},
+                                                                             {f[4], &kDow}}};
+  std::array<std::uint64_t*, 6> targets = {&out.second, &out.minute, &out.hour,
+                                           &out.dom,    &out.month,  &out.dow};
   for (std::size_t i = 0; i < places.size(); ++i) {
     auto bits = get_field(places[i].first, *places[i].second);
     if (!bits) return unexpected(bits.error());
@@ -336,7 +375,7 @@ namespace {
 bool never_fires(const Schedule& s) {
   const auto values = [](std::uint64_t bits) { return bits & ~kStarBit; };
   const bool any_day = (s.dom & kStarBit) || (s.dow & kStarBit) ? values(s.dom) && values(s.dow)
-                                                                 : values(s.dom) || values(s.dow);
+                                                                : values(s.dom) || values(s.dow);
   return !values(s.second) || !values(s.minute) || !values(s.hour) || !values(s.month) || !any_day;
 }
 
@@ -351,8 +390,9 @@ Result<Instant, std::string> next(const Schedule& s, Instant from, const cctz::t
   int steps = 0;
   const auto step = [&] { return ++steps <= kMaxSteps; };
   const auto endless = [] {
-    return unexpected(std::string("the search for the next fire time does not end in this time zone (robfig/cron "
-                                  "loops forever here)"));
+    return unexpected(
+        std::string("the search for the next fire time does not end in this time zone (robfig/cron "
+                    "loops forever here)"));
   };
   const cctz::time_zone loc = s.location ? *s.location : zone;
   // Start at the earliest possible time: the next whole second.
@@ -389,7 +429,8 @@ Result<Instant, std::string> next(const Schedule& s, Instant from, const cctz::t
       }
       t = add_date(t, 0, 1);
       // Where DST moved midnight, robfig puts the time back on it: up from 23h, down from 1h.
-      if (const auto hour = t.civil().hour(); hour != 0) t.unix += hour > 12 ? (24 - hour) * 3600 : -hour * 3600;
+      if (const auto hour = t.civil().hour(); hour != 0)
+        t.unix += hour > 12 ? (24 - hour) * 3600 : -hour * 3600;
       if (t.civil().day() == 1) {
         wrapped = true;
         break;
@@ -450,12 +491,22 @@ std::string metric_name_part(std::string_view spec) {
   std::string out;
   for (const char c : spec) {
     switch (c) {
-      case ' ': break;
-      case '*': out += 'x'; break;
-      case '/': out += "Sl"; break;
-      case '?': out += "Qm"; break;
-      case ',': out += "Cm"; break;
-      default: out += c;
+      case ' ':
+        break;
+      case '*':
+        out += 'x';
+        break;
+      case '/':
+        out += "Sl";
+        break;
+      case '?':
+        out += "Qm";
+        break;
+      case ',':
+        out += "Cm";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

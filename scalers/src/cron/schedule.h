@@ -61,7 +61,9 @@ bool active(Instant now, Instant next_start, Instant next_end);
 // The clock the cron scaler reads, a pool type of its own (ConnectionPools::get<Clock>()), so
 // tests can provide a fixed one; the default is the system clock.
 struct Clock {
-  std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
+  std::function<std::chrono::system_clock::time_point()> now = [] {
+    return std::chrono::system_clock::now();
+  };
 };
 
 // KEDA's parseCronTimeFormat, for the metric name: spaces removed, * -> x, / -> Sl, ? -> Qm,

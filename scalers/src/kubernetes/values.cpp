@@ -16,7 +16,9 @@
 namespace ebb::scalers::kubernetes {
 namespace {
 
-std::string q(std::string_view s, bool secret) { return secret ? std::string("<redacted>") : quoted(s); }
+std::string q(std::string_view s, bool secret) {
+  return secret ? std::string("<redacted>") : quoted(s);
+}
 
 // --- Go's strconv and fmt scanning --------------------------------------------------------------
 
@@ -39,12 +41,19 @@ std::pair<char32_t, std::size_t> decode_rune(std::string_view s, std::size_t i) 
 
 bool is_space(char32_t r) {  // fmt's space table (the same runes as unicode.IsSpace)
   return (r >= 0x09 && r <= 0x0D) || r == ' ' || r == 0x85 || r == 0xA0 || r == 0x1680 ||
-         (r >= 0x2000 && r <= 0x200A) || r == 0x2028 || r == 0x2029 || r == 0x202F || r == 0x205F || r == 0x3000;
+         (r >= 0x2000 && r <= 0x200A) || r == 0x2028 || r == 0x2029 || r == 0x202F || r == 0x205F ||
+         r == 0x3000;
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f'); }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_hex(char c) {
+  return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f');
+}
 
 // strconv's underscoreOK: underscores only between digits (or after a base prefix).
 bool underscore_ok(std::string_view s) {
@@ -52,7 +61,8 @@ bool underscore_ok(std::string_view s) {
   std::size_t i = 0;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
   bool hex = false;
-  if (s.size() >= 2 && s[0] == '0' && (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
+  if (s.size() >= 2 && s[0] == '0' &&
+      (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
     i = 2;
     saw = '0';
     hex = lower(s[1]) == 'x';
@@ -83,14 +93,17 @@ bool prefix_ignore_case(std::string_view s, std::string_view word) {
 // strconv.ParseFloat(s, 64): "inf"/"infinity"/"nan", decimal and hexadecimal (p exponent
 // required) forms, underscores between digits.
 Result<double, std::string> parse_float(std::string_view s, std::string_view shown, bool secret) {
-  const auto syntax = [&] { return unexpected("strconv.ParseFloat: parsing " + q(shown, secret) + ": invalid syntax"); };
+  const auto syntax = [&] {
+    return unexpected("strconv.ParseFloat: parsing " + q(shown, secret) + ": invalid syntax");
+  };
   if (s.empty()) return syntax();
   std::size_t i = 0;
   const bool negative = s[0] == '-';
   if (s[0] == '+' || s[0] == '-') ++i;
   const auto rest = s.substr(i);
   if (prefix_ignore_case(rest, "inf") || prefix_ignore_case(rest, "infinity"))
-    return negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    return negative ? -std::numeric_limits<double>::infinity()
+                    : std::numeric_limits<double>::infinity();
   if (i == 0 && prefix_ignore_case(rest, "nan")) return std::numeric_limits<double>::quiet_NaN();
 
   bool hex = false;
@@ -128,7 +141,8 @@ Result<double, std::string> parse_float(std::string_view s, std::string_view sho
     if (c != '_') clean += c;
   errno = 0;
   const double v = std::strtod(clean.c_str(), nullptr);
-  if (std::isinf(v)) return unexpected("strconv.ParseFloat: parsing " + q(shown, secret) + ": value out of range");
+  if (std::isinf(v))
+    return unexpected("strconv.ParseFloat: parsing " + q(shown, secret) + ": value out of range");
   return v;
 }
 
@@ -140,8 +154,10 @@ std::optional<long long> go_atoi(std::string_view s) {
   long long n = 0;
   for (std::size_t k = i; k < s.size(); ++k) {
     if (!is_digit(s[k])) return std::nullopt;
-    if (n > 100000) n = 100000;  // far beyond any finite result; ldexp saturates
-    else n = n * 10 + (s[k] - '0');
+    if (n > 100000)
+      n = 100000;  // far beyond any finite result; ldexp saturates
+    else
+      n = n * 10 + (s[k] - '0');
   }
   return s[0] == '-' ? -n : n;
 }
@@ -183,14 +199,18 @@ class Scan {
 
 // math.Pow10, with Go's tables so that results match bit for bit.
 double pow10(long long n) {
-  static const std::array<double, 32> tab = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10,
-                                             1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21,
-                                             1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29, 1e30, 1e31};
-  static const std::array<double, 10> pos32 = {1e0, 1e32, 1e64, 1e96, 1e128, 1e160, 1e192, 1e224, 1e256, 1e288};
+  static const std::array<double, 32> tab = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                             1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                             1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23,
+                                             1e24, 1e25, 1e26, 1e27, 1e28, 1e29, 1e30, 1e31};
+  static const std::array<double, 10> pos32 = {1e0,   1e32,  1e64,  1e96,  1e128,
+                                               1e160, 1e192, 1e224, 1e256, 1e288};
   static const std::array<double, 11> neg32 = {1e-0,   1e-32,  1e-64,  1e-96,  1e-128, 1e-160,
                                                1e-192, 1e-224, 1e-256, 1e-288, 1e-320};
-  if (n >= 0 && n <= 308) return pos32[static_cast<std::size_t>(n / 32)] * tab[static_cast<std::size_t>(n % 32)];
-  if (n < 0 && n >= -323) return neg32[static_cast<std::size_t>(-n / 32)] / tab[static_cast<std::size_t>(-n % 32)];
+  if (n >= 0 && n <= 308)
+    return pos32[static_cast<std::size_t>(n / 32)] * tab[static_cast<std::size_t>(n % 32)];
+  if (n < 0 && n >= -323)
+    return neg32[static_cast<std::size_t>(-n / 32)] / tab[static_cast<std::size_t>(-n % 32)];
   return n > 0 ? std::numeric_limits<double>::infinity() : 0.0;
 }
 
@@ -231,9 +251,11 @@ Result<double, std::string> scan_float(std::string_view s, bool secret) {
   Scan scan(s);
   if (auto err = scan.start()) return unexpected(*err);
   // floatToken
-  if (scan.accept("nN") && scan.accept("aA") && scan.accept("nN")) return parse_float(scan.token(), scan.token(), secret);
+  if (scan.accept("nN") && scan.accept("aA") && scan.accept("nN"))
+    return parse_float(scan.token(), scan.token(), secret);
   scan.accept("+-");
-  if (scan.accept("iI") && scan.accept("nN") && scan.accept("fF")) return parse_float(scan.token(), scan.token(), secret);
+  if (scan.accept("iI") && scan.accept("nN") && scan.accept("fF"))
+    return parse_float(scan.token(), scan.token(), secret);
   std::string_view digits = "0123456789_", exp = "eEpP";
   if (scan.accept("0") && scan.accept("xX")) {
     digits = "0123456789aAbBcCdDeEfF_";
@@ -274,11 +296,13 @@ Result<double, std::string> scan_int(std::string_view s, bool secret) {
   const std::string& token = scan.token();
   errno = 0;
   const long long v = std::strtoll(token.c_str(), nullptr, 10);
-  if (errno == ERANGE) return unexpected("strconv.ParseInt: parsing " + q(token, secret) + ": value out of range");
+  if (errno == ERANGE)
+    return unexpected("strconv.ParseInt: parsing " + q(token, secret) + ": value out of range");
   return static_cast<double>(v);
 }
 
-// --- resource.ParseQuantity ------------------------------------------------------------------------
+// --- resource.ParseQuantity
+// ------------------------------------------------------------------------
 
 Result<double, std::string> parse_quantity(std::string_view str) {
   const auto wrong = [] { return unexpected(std::string(kErrFormatWrong)); };
@@ -338,8 +362,16 @@ Result<double, std::string> parse_quantity(std::string_view str) {
   int base = 10;
   long long exponent = 0;
   bool binary = false;
-  static const std::array<std::pair<std::string_view, int>, 10> decimal = {
-      {{"", 0}, {"n", -9}, {"u", -6}, {"m", -3}, {"k", 3}, {"M", 6}, {"G", 9}, {"T", 12}, {"P", 15}, {"E", 18}}};
+  static const std::array<std::pair<std::string_view, int>, 10> decimal = {{{"", 0},
+                                                                            {"n", -9},
+                                                                            {"u", -6},
+                                                                            {"m", -3},
+                                                                            {"k", 3},
+                                                                            {"M", 6},
+                                                                            {"G", 9},
+                                                                            {"T", 12},
+                                                                            {"P", 15},
+                                                                            {"E", 18}}};
   static const std::array<std::pair<std::string_view, int>, 6> binaries = {
       {{"Ki", 10}, {"Mi", 20}, {"Gi", 30}, {"Ti", 40}, {"Pi", 50}, {"Ei", 60}}};
   bool found = false;
@@ -363,7 +395,8 @@ Result<double, std::string> parse_quantity(std::string_view str) {
       const long long parsed = std::strtoll(digits.c_str(), &stop, 10);
       if (errno == ERANGE || *stop != '\0' || digits.empty() || digits == "+" || digits == "-")
         return unexpected(std::string(kErrSuffix));
-      exponent = static_cast<std::int32_t>(static_cast<std::uint32_t>(parsed));  // int32(parsed) wraps
+      exponent =
+          static_cast<std::int32_t>(static_cast<std::uint32_t>(parsed));  // int32(parsed) wraps
     } else {
       return unexpected(std::string(kErrSuffix));
     }
@@ -378,7 +411,8 @@ Result<double, std::string> parse_quantity(std::string_view str) {
     precision = 18 - static_cast<long long>(num.size() + denom.size());
   } else if (denom.empty()) {
     mantissa = 1LL << exponent;
-    precision = 15 - static_cast<long long>(num.size()) - static_cast<long long>(static_cast<float>(exponent) * 3 / 10) - 1;
+    precision = 15 - static_cast<long long>(num.size()) -
+                static_cast<long long>(static_cast<float>(exponent) * 3 / 10) - 1;
   } else {
     precision = -1;
   }
@@ -403,8 +437,10 @@ Result<double, std::string> parse_quantity(std::string_view str) {
     return unexpected(std::string(kErrNumeric));
   std::string digits = strip_zeros(shifted);
   long long dec_scale = static_cast<long long>(denom.size());  // value = digits * 10^-dec_scale
-  if (base == 10) dec_scale -= exponent;
-  else digits = times_power_of_two(digits, static_cast<int>(exponent));
+  if (base == 10)
+    dec_scale -= exponent;
+  else
+    digits = times_power_of_two(digits, static_cast<int>(exponent));
   if (digits != "0") {
     if (dec_scale > 9) {
       const auto drop = dec_scale - 9;
@@ -417,9 +453,12 @@ Result<double, std::string> parse_quantity(std::string_view str) {
         digits.resize(digits.size() - static_cast<std::size_t>(drop));
         if (nonzero) {
           int k = static_cast<int>(digits.size()) - 1;
-          while (k >= 0 && digits[static_cast<std::size_t>(k)] == '9') digits[static_cast<std::size_t>(k--)] = '0';
-          if (k < 0) digits.insert(digits.begin(), '1');
-          else ++digits[static_cast<std::size_t>(k)];
+          while (k >= 0 && digits[static_cast<std::size_t>(k)] == '9')
+            digits[static_cast<std::size_t>(k--)] = '0';
+          if (k < 0)
+            digits.insert(digits.begin(), '1');
+          else
+            ++digits[static_cast<std::size_t>(k)];
         }
         digits = strip_zeros(digits);
       }
@@ -431,7 +470,8 @@ Result<double, std::string> parse_quantity(std::string_view str) {
       }
     }
     dec_scale = 9;
-    if (binary && digits_greater(digits, "9223372036854775807000000000")) digits = "9223372036854775807000000000";
+    if (binary && digits_greater(digits, "9223372036854775807000000000"))
+      digits = "9223372036854775807000000000";
   }
   double value = std::strtod(digits.c_str(), nullptr);
   if (digits != "0") value *= pow10(-dec_scale);
@@ -443,7 +483,8 @@ Result<double, std::string> parse_quantity(std::string_view str) {
 std::optional<std::string> unsupported_json_path(std::string_view path) {
   const auto no = [&](const std::string& what) {
     return "valueLocation " + quoted(path) + " uses " + what +
-           ", which Ebb's gjson paths do not support (dotted keys, \\ escapes, * and ? wildcards, array indexes, # "
+           ", which Ebb's gjson paths do not support (dotted keys, \\ escapes, * and ? wildcards, "
+           "array indexes, # "
            "and #.key are supported)";
   };
   if (path.starts_with("..")) return no("JSON lines (..)");
@@ -498,7 +539,8 @@ bool wildcard_match(std::string_view str, std::string_view pattern) {
     return false;
   }
   if (str.empty()) return false;
-  if (pattern[0] == '?') return wildcard_match(str.substr(decode_rune(str, 0).second), pattern.substr(1));
+  if (pattern[0] == '?')
+    return wildcard_match(str.substr(decode_rune(str, 0).second), pattern.substr(1));
   return str[0] == pattern[0] && wildcard_match(str.substr(1), pattern.substr(1));
 }
 
@@ -523,7 +565,9 @@ class JsonParser {
 
  private:
   void skip() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
+      ++pos_;
   }
   bool literal(std::string_view word) {
     if (s_.substr(pos_, word.size()) != word) return false;
@@ -545,12 +589,26 @@ class JsonParser {
       if (pos_ >= s_.size()) return std::nullopt;
       const char e = s_[pos_++];
       switch (e) {
-        case '"': case '\\': case '/': out += e; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+        case '\\':
+        case '/':
+          out += e;
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           auto hex4 = [&]() -> std::optional<char32_t> {
             if (pos_ + 4 > s_.size()) return std::nullopt;
@@ -569,7 +627,9 @@ class JsonParser {
             pos_ += 2;
             auto low = hex4();
             if (!low) return std::nullopt;
-            cp = (*low >= 0xDC00 && *low <= 0xDFFF) ? 0x10000 + ((cp - 0xD800) << 10) + (*low - 0xDC00) : 0xFFFD;
+            cp = (*low >= 0xDC00 && *low <= 0xDFFF)
+                     ? 0x10000 + ((cp - 0xD800) << 10) + (*low - 0xDC00)
+                     : 0xFFFD;
           } else if (cp >= 0xD800 && cp <= 0xDFFF) {
             cp = 0xFFFD;
           }
@@ -590,7 +650,8 @@ class JsonParser {
           }
           break;
         }
-        default: return std::nullopt;
+        default:
+          return std::nullopt;
       }
     }
     return std::nullopt;
@@ -672,8 +733,10 @@ class JsonParser {
       while (pos_ < s_.size() && is_digit(s_[pos_])) ++pos_;
       return pos_ - from;
     };
-    if (pos_ < s_.size() && s_[pos_] == '0') ++pos_;
-    else if (!digits()) return std::nullopt;
+    if (pos_ < s_.size() && s_[pos_] == '0')
+      ++pos_;
+    else if (!digits())
+      return std::nullopt;
     if (pos_ < s_.size() && s_[pos_] == '.') {
       ++pos_;
       if (!digits()) return std::nullopt;
@@ -694,7 +757,8 @@ class JsonParser {
 
 // gjson.Get: the value at the path, or nullptr when it does not exist. "#" on an array is its
 // length; "#.key" collects every element's key into an array (reported by its type only).
-const JsonValue* gjson_get(const JsonValue& doc, const std::vector<Component>& parts, JsonValue& scratch) {
+const JsonValue* gjson_get(const JsonValue& doc, const std::vector<Component>& parts,
+                           JsonValue& scratch) {
   const JsonValue* current = &doc;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const auto& part = parts[i];
@@ -718,7 +782,8 @@ const JsonValue* gjson_get(const JsonValue& doc, const std::vector<Component>& p
         }
         return &scratch;
       }
-      if (part.text.empty() || part.text.find_first_not_of("0123456789") != std::string::npos) return nullptr;
+      if (part.text.empty() || part.text.find_first_not_of("0123456789") != std::string::npos)
+        return nullptr;
       const auto index = std::strtoull(part.text.c_str(), nullptr, 10);
       if (index >= current->items.size()) return nullptr;
       current = &current->items[index];
@@ -731,12 +796,18 @@ const JsonValue* gjson_get(const JsonValue& doc, const std::vector<Component>& p
 
 std::string gjson_type(const JsonValue& v) {
   switch (v.type) {
-    case JsonValue::Type::Null: return "Null";
-    case JsonValue::Type::False: return "False";
-    case JsonValue::Type::True: return "True";
-    case JsonValue::Type::Number: return "Number";
-    case JsonValue::Type::String: return "String";
-    default: return "JSON";
+    case JsonValue::Type::Null:
+      return "Null";
+    case JsonValue::Type::False:
+      return "False";
+    case JsonValue::Type::True:
+      return "True";
+    case JsonValue::Type::Number:
+      return "Number";
+    case JsonValue::Type::String:
+      return "String";
+    default:
+      return "JSON";
   }
 }
 
@@ -750,7 +821,8 @@ double gjson_float(const JsonValue& v) {
 // with int64 wrap-around, else Go's int64(float) (amd64: the minimum for anything out of range).
 double gjson_int(const JsonValue& v) {
   const double f = gjson_float(v);
-  if (f >= -9007199254740991.0 && f <= 9007199254740991.0) return static_cast<double>(static_cast<long long>(f));
+  if (f >= -9007199254740991.0 && f <= 9007199254740991.0)
+    return static_cast<double>(static_cast<long long>(f));
   std::string_view t = v.text;
   const bool negative = !t.empty() && t[0] == '-';
   if (negative) t.remove_prefix(1);
@@ -760,7 +832,8 @@ double gjson_int(const JsonValue& v) {
     if (negative) n = 0 - n;
     return static_cast<double>(static_cast<std::int64_t>(n));
   }
-  if (std::isnan(f) || f >= 9223372036854775808.0 || f < -9223372036854775808.0) return -9223372036854775808.0;
+  if (std::isnan(f) || f >= 9223372036854775808.0 || f < -9223372036854775808.0)
+    return -9223372036854775808.0;
   return static_cast<double>(static_cast<long long>(f));
 }
 
@@ -773,17 +846,23 @@ Result<double, std::string> quantity_value(std::string_view s) {
   return *v;
 }
 
-Result<double, std::string> parse_json(std::string_view raw, ValueType type, std::string_view location) {
-  const auto missing = [&] { return unexpected("path " + std::string(location) + " not found in json"); };
+Result<double, std::string> parse_json(std::string_view raw, ValueType type,
+                                       std::string_view location) {
+  const auto missing = [&] {
+    return unexpected("path " + std::string(location) + " not found in json");
+  };
   // gjson does not validate: on malformed JSON it reads what it can. Here malformed JSON is
   // always "not found", which is what gjson answers in most such cases.
   auto doc = JsonParser(raw).document();
-  if (!doc || !(doc->type == JsonValue::Type::Object || doc->type == JsonValue::Type::Array)) return missing();
+  if (!doc || !(doc->type == JsonValue::Type::Object || doc->type == JsonValue::Type::Array))
+    return missing();
   JsonValue scratch;
   const JsonValue* v = gjson_get(*doc, json_components(location), scratch);
   if (!v) return missing();
-  if (v->type == JsonValue::Type::Number) return type == ValueType::Int64 ? gjson_int(*v) : gjson_float(*v);
-  if (v->type == JsonValue::Type::String && type != ValueType::Int64) return quantity_value(v->text);
+  if (v->type == JsonValue::Type::Number)
+    return type == ValueType::Int64 ? gjson_int(*v) : gjson_float(*v);
+  if (v->type == JsonValue::Type::String && type != ValueType::Int64)
+    return quantity_value(v->text);
   return unexpected(kValueTypeError + gjson_type(*v) + "'");
 }
 
@@ -799,7 +878,8 @@ struct Decoded {
 };
 
 // strconv.ParseInt/ParseUint(s, base, 64) for yaml's resolve; base 0 reads the prefix.
-std::optional<long double> parse_integer(std::string_view s, int base, bool allow_sign, bool* negative_out) {
+std::optional<long double> parse_integer(std::string_view s, int base, bool allow_sign,
+                                         bool* negative_out) {
   bool negative = false;
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
     if (!allow_sign) return std::nullopt;
@@ -810,10 +890,14 @@ std::optional<long double> parse_integer(std::string_view s, int base, bool allo
     base = 10;
     if (s.size() >= 2 && s[0] == '0') {
       const char p = lower(s[1]);
-      if (p == 'x') base = 16, s.remove_prefix(2);
-      else if (p == 'o') base = 8, s.remove_prefix(2);
-      else if (p == 'b') base = 2, s.remove_prefix(2);
-      else base = 8, s.remove_prefix(1);
+      if (p == 'x')
+        base = 16, s.remove_prefix(2);
+      else if (p == 'o')
+        base = 8, s.remove_prefix(2);
+      else if (p == 'b')
+        base = 2, s.remove_prefix(2);
+      else
+        base = 8, s.remove_prefix(1);
     }
   }
   if (s.empty()) return std::nullopt;
@@ -827,7 +911,8 @@ std::optional<long double> parse_integer(std::string_view s, int base, bool allo
   return n;
 }
 
-bool yaml_style_float(std::string_view s) {  // ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$
+bool yaml_style_float(
+    std::string_view s) {  // ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$
   std::size_t i = 0;
   if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
   const auto digits = [&] {
@@ -891,15 +976,16 @@ std::optional<std::string> yaml_timestamp(std::string_view s) {
   std::size_t p = 5;
   const int year = std::stoi(std::string(s.substr(0, 4)));
   int month = 0, day = 0;
-  if (!num(p, month) || month < 1 || month > 12 || p >= s.size() || s[p++] != '-' || !num(p, day)) return std::nullopt;
+  if (!num(p, month) || month < 1 || month > 12 || p >= s.size() || s[p++] != '-' || !num(p, day))
+    return std::nullopt;
   int hour = 0, minute = 0, second = 0, offset = 0;
   long long nanos = 0;
   bool utc = true;
   if (p < s.size()) {
     const char sep = s[p++];
     if (sep != 'T' && sep != 't' && sep != ' ') return std::nullopt;
-    if (!num(p, hour) || hour > 23 || p >= s.size() || s[p++] != ':' || !num(p, minute) || minute > 59 ||
-        p >= s.size() || s[p++] != ':' || !num(p, second) || second > 59)
+    if (!num(p, hour) || hour > 23 || p >= s.size() || s[p++] != ':' || !num(p, minute) ||
+        minute > 59 || p >= s.size() || s[p++] != ':' || !num(p, second) || second > 59)
       return std::nullopt;
     if (p + 1 < s.size() && (s[p] == '.' || s[p] == ',') && is_digit(s[p + 1])) {
       ++p;
@@ -913,10 +999,12 @@ std::optional<std::string> yaml_timestamp(std::string_view s) {
       if (p < s.size() && s[p] == 'Z') {
         ++p;
       } else {
-        if (p + 6 > s.size() || (s[p] != '+' && s[p] != '-') || s[p + 3] != ':' || !is_digit(s[p + 1]) ||
-            !is_digit(s[p + 2]) || !is_digit(s[p + 4]) || !is_digit(s[p + 5]))
+        if (p + 6 > s.size() || (s[p] != '+' && s[p] != '-') || s[p + 3] != ':' ||
+            !is_digit(s[p + 1]) || !is_digit(s[p + 2]) || !is_digit(s[p + 4]) ||
+            !is_digit(s[p + 5]))
           return std::nullopt;
-        const int hh = (s[p + 1] - '0') * 10 + (s[p + 2] - '0'), mm = (s[p + 4] - '0') * 10 + (s[p + 5] - '0');
+        const int hh = (s[p + 1] - '0') * 10 + (s[p + 2] - '0'),
+                  mm = (s[p + 4] - '0') * 10 + (s[p + 5] - '0');
         if (hh > 24 || mm > 60) return std::nullopt;
         offset = (s[p] == '-' ? -1 : 1) * (hh * 3600 + mm * 60);
         utc = offset == 0;
@@ -926,7 +1014,8 @@ std::optional<std::string> yaml_timestamp(std::string_view s) {
   }
   if (p != s.size() || day < 1 || day > days_in(year, month)) return std::nullopt;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", year, month, day, hour, minute, second);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", year, month, day, hour, minute,
+                second);
   std::string out = buf;
   if (nanos) {
     std::snprintf(buf, sizeof buf, ".%09lld", nanos);
@@ -956,9 +1045,11 @@ Decoded resolve_plain(const std::string& in) {
   const double inf = std::numeric_limits<double>::infinity();
   if (in == ".nan" || in == ".NaN" || in == ".NAN")
     return Decoded{Decoded::Kind::Float, std::numeric_limits<double>::quiet_NaN(), 0, false, in};
-  if (in == ".inf" || in == ".Inf" || in == ".INF" || in == "+.inf" || in == "+.Inf" || in == "+.INF")
+  if (in == ".inf" || in == ".Inf" || in == ".INF" || in == "+.inf" || in == "+.Inf" ||
+      in == "+.INF")
     return Decoded{Decoded::Kind::Float, inf, 0, false, in};
-  if (in == "-.inf" || in == "-.Inf" || in == "-.INF") return Decoded{Decoded::Kind::Float, -inf, 0, false, in};
+  if (in == "-.inf" || in == "-.Inf" || in == "-.INF")
+    return Decoded{Decoded::Kind::Float, -inf, 0, false, in};
   const char hint = in[0];
   if (hint == '.') {
     if (auto f = parse_float(in, in, false)) return Decoded{Decoded::Kind::Float, *f, 0, false, in};
@@ -974,18 +1065,22 @@ Decoded resolve_plain(const std::string& in) {
     if (auto n = parse_integer(plain, 0, true, &negative)) {
       const long double value = negative ? -*n : *n;
       if (value >= -9223372036854775808.0L && value <= 9223372036854775807.0L)
-        return Decoded{Decoded::Kind::Int, static_cast<double>(static_cast<long long>(value)), 0, false, in};
+        return Decoded{Decoded::Kind::Int, static_cast<double>(static_cast<long long>(value)), 0,
+                       false, in};
     }
     if (auto n = parse_integer(plain, 0, false, &negative); n && *n <= 18446744073709551615.0L)
       return Decoded{Decoded::Kind::Uint, 0, static_cast<std::uint64_t>(*n), false, in};
   }
   if (yaml_style_float(plain))
-    if (auto f = parse_float(plain, plain, false)) return Decoded{Decoded::Kind::Float, *f, 0, false, in};
+    if (auto f = parse_float(plain, plain, false))
+      return Decoded{Decoded::Kind::Float, *f, 0, false, in};
   // Prefixed forms ParseInt(…, 0, 64) refused (out of range): yaml.v3 tries them once more.
   for (const auto& [prefix, base] : {std::pair<std::string_view, int>{"0b", 2}, {"0o", 8}}) {
     Decoded r;
-    if (plain.starts_with(prefix)) r = integer_value(std::string_view(plain).substr(2), base, false);
-    else if (plain.starts_with("-" + std::string(prefix))) r = integer_value(std::string_view(plain).substr(3), base, true);
+    if (plain.starts_with(prefix))
+      r = integer_value(std::string_view(plain).substr(2), base, false);
+    else if (plain.starts_with("-" + std::string(prefix)))
+      r = integer_value(std::string_view(plain).substr(3), base, true);
     if (r.kind == Decoded::Kind::Int || r.kind == Decoded::Kind::Uint) {
       r.text = in;
       return r;
@@ -999,18 +1094,22 @@ Decoded decode_scalar(const YAML::Node& node) {
   const std::string& tag = node.Tag();
   const std::string& text = node.Scalar();
   if (tag == "?") return resolve_plain(text);
-  if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" || tag == "tag:yaml.org,2002:bool" ||
-      tag == "tag:yaml.org,2002:null")
+  if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" ||
+      tag == "tag:yaml.org,2002:bool" || tag == "tag:yaml.org,2002:null")
     return resolve_plain(text);
   return Decoded{Decoded::Kind::String, 0, 0, false, text};  // quoted, block, !!str and other tags
 }
 
 std::string go_percent_s(const Decoded& d) {  // fmt's %s of a non-string
   switch (d.kind) {
-    case Decoded::Kind::Nil: return "%!s(<nil>)";
-    case Decoded::Kind::Bool: return std::string("%!s(bool=") + (d.boolean ? "true" : "false") + ")";
-    case Decoded::Kind::Uint: return "%!s(uint64=" + std::to_string(d.unsigned_value) + ")";
-    default: return d.text;  // strings, and time.Time through its String()
+    case Decoded::Kind::Nil:
+      return "%!s(<nil>)";
+    case Decoded::Kind::Bool:
+      return std::string("%!s(bool=") + (d.boolean ? "true" : "false") + ")";
+    case Decoded::Kind::Uint:
+      return "%!s(uint64=" + std::to_string(d.unsigned_value) + ")";
+    default:
+      return d.text;  // strings, and time.Time through its String()
   }
 }
 
@@ -1018,11 +1117,15 @@ std::string go_percent_s(const Decoded& d) {  // fmt's %s of a non-string
 std::string short_tag(const YAML::Node& node) {
   if (node.IsSequence()) return "!!seq";
   switch (decode_scalar(node).kind) {
-    case Decoded::Kind::Bool: return "!!bool";
+    case Decoded::Kind::Bool:
+      return "!!bool";
     case Decoded::Kind::Int:
-    case Decoded::Kind::Uint: return "!!int";
-    case Decoded::Kind::Float: return "!!float";
-    default: return "!!str";
+    case Decoded::Kind::Uint:
+      return "!!int";
+    case Decoded::Kind::Float:
+      return "!!float";
+    default:
+      return "!!str";
   }
 }
 
@@ -1036,8 +1139,9 @@ void duplicate_keys(const YAML::Node& node, bool secret, std::vector<std::string
       for (std::size_t j = i + 1; j < entries.size(); ++j)
         if (entries[i].first.IsScalar() && entries[j].first.IsScalar() &&
             entries[i].first.Scalar() == entries[j].first.Scalar())
-          errors.push_back("line " + std::to_string(entries[j].first.Mark().line + 1) + ": mapping key " +
-                           q(entries[j].first.Scalar(), secret) + " already defined at line " +
+          errors.push_back("line " + std::to_string(entries[j].first.Mark().line + 1) +
+                           ": mapping key " + q(entries[j].first.Scalar(), secret) +
+                           " already defined at line " +
                            std::to_string(entries[i].first.Mark().line + 1));
     if (errors.size() > before) return;
     for (const auto& [key, value] : entries) duplicate_keys(value, secret, errors);
@@ -1046,7 +1150,8 @@ void duplicate_keys(const YAML::Node& node, bool secret, std::vector<std::string
   }
 }
 
-Result<double, std::string> parse_yaml(std::string_view raw, ValueType type, std::string_view location, bool secret) {
+Result<double, std::string> parse_yaml(std::string_view raw, ValueType type,
+                                       std::string_view location, bool secret) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(raw));
@@ -1057,13 +1162,17 @@ Result<double, std::string> parse_yaml(std::string_view raw, ValueType type, std
   if (!root.IsNull() && !root.IsMap()) {
     std::string what = short_tag(root);
     if (root.IsScalar()) what += " `" + (secret ? std::string("<redacted>") : root.Scalar()) + "`";
-    return unexpected("error parsing YAML: yaml: unmarshal errors:\n  line " + std::to_string(root.Mark().line + 1) +
-                      ": cannot unmarshal " + what + " into map[string]interface {}");
+    return unexpected("error parsing YAML: yaml: unmarshal errors:\n  line " +
+                      std::to_string(root.Mark().line + 1) + ": cannot unmarshal " + what +
+                      " into map[string]interface {}");
   }
   std::vector<std::string> duplicates;
   duplicate_keys(root, secret, duplicates);
-  if (!duplicates.empty()) return unexpected("error parsing YAML: yaml: unmarshal errors:\n  " + join(duplicates, "\n  "));
-  const auto missing = [&] { return unexpected("path " + std::string(location) + " not found in yaml"); };
+  if (!duplicates.empty())
+    return unexpected("error parsing YAML: yaml: unmarshal errors:\n  " + join(duplicates, "\n  "));
+  const auto missing = [&] {
+    return unexpected("path " + std::string(location) + " not found in yaml");
+  };
   // GetValueByPath: split on '.', walk maps and lists (by index), stop at the first scalar
   // even when path segments remain; a path that ends on a map or list is not found.
   YAML::Node current = root;
@@ -1071,7 +1180,8 @@ Result<double, std::string> parse_yaml(std::string_view raw, ValueType type, std
   std::size_t start = 0;
   while (!value) {
     const auto dot = location.find('.', start);
-    const std::string key(location.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    const std::string key(location.substr(
+        start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
     std::optional<YAML::Node> next;
     if (current.IsMap()) {
       for (const auto& entry : current)
@@ -1080,7 +1190,8 @@ Result<double, std::string> parse_yaml(std::string_view raw, ValueType type, std
           break;
         }
     } else if (current.IsSequence()) {
-      if (!key.empty() && key.find_first_not_of("0123456789") == std::string::npos && (key == "0" || key[0] != '0')) {
+      if (!key.empty() && key.find_first_not_of("0123456789") == std::string::npos &&
+          (key == "0" || key[0] != '0')) {
         const auto index = std::strtoull(key.c_str(), nullptr, 10);
         if (index < current.size()) next = current[index];
       }
@@ -1098,14 +1209,18 @@ Result<double, std::string> parse_yaml(std::string_view raw, ValueType type, std
   const Decoded d = decode_scalar(*value);
   switch (d.kind) {
     case Decoded::Kind::Int:
-    case Decoded::Kind::Float: return d.number;
+    case Decoded::Kind::Float:
+      return d.number;
     case Decoded::Kind::String: {
       if (type == ValueType::Quantity) return quantity_value(d.text);
       auto f = scan_float(d.text, secret);
-      if (!f) return unexpected(kValueTypeError + (secret ? std::string("<redacted>") : d.text) + "'");
+      if (!f)
+        return unexpected(kValueTypeError + (secret ? std::string("<redacted>") : d.text) + "'");
       return *f;
     }
-    default: return unexpected(kValueTypeError + (secret ? std::string("<redacted>") : go_percent_s(d)) + "'");
+    default:
+      return unexpected(kValueTypeError + (secret ? std::string("<redacted>") : go_percent_s(d)) +
+                        "'");
   }
 }
 
@@ -1126,11 +1241,14 @@ Result<double, std::string> parse_value(std::string_view raw, Format format, Val
           if (!v) return unexpected("error parsing value as int64: " + v.error());
           return *v;
         }
-        case ValueType::Quantity: return quantity_value(raw);
+        case ValueType::Quantity:
+          return quantity_value(raw);
       }
       break;
-    case Format::Json: return parse_json(raw, type, location);
-    case Format::Yaml: return parse_yaml(raw, type, location, secret);
+    case Format::Json:
+      return parse_json(raw, type, location);
+    case Format::Yaml:
+      return parse_yaml(raw, type, location, secret);
   }
   return unexpected(std::string("unsupported format"));
 }

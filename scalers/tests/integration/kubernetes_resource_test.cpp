@@ -34,18 +34,26 @@ struct Cluster {
     config.server = server.url();
     config.token = kube::TokenSource::fixed("t");
     client = std::make_unique<kube::Client>(config);
-    REQUIRE(client->create(res::namespaces(), {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "shop"}}}}));
+    REQUIRE(client->create(
+        res::namespaces(),
+        {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "shop"}}}}));
     objects = std::make_shared<cluster::InformerObjects>(*client, 1s);
     pools.provide<kubernetes::Objects>(objects);
   }
 
   json config_map(const std::string& name, const Map& data) {
-    return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}, {"namespace", "shop"}}}, {"data", data}};
+    return {{"apiVersion", "v1"},
+            {"kind", "ConfigMap"},
+            {"metadata", {{"name", name}, {"namespace", "shop"}}},
+            {"data", data}};
   }
   json secret(const std::string& name, const Map& data) {
     json encoded = json::object();
     for (const auto& [k, v] : data) encoded[k] = base64_encode(v);
-    return {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}, {"namespace", "shop"}}}, {"data", encoded}};
+    return {{"apiVersion", "v1"},
+            {"kind", "Secret"},
+            {"metadata", {{"name", name}, {"namespace", "shop"}}},
+            {"data", encoded}};
   }
   void put_config_map(const std::string& name, const Map& data) {
     auto existing = client->get(res::configmaps(), "shop", name);
@@ -81,7 +89,8 @@ struct Cluster {
 };
 
 Map cm(const std::string& name, const std::string& key, Map extra = {}) {
-  Map m = {{"resourceKind", "ConfigMap"}, {"resourceName", name}, {"key", key}, {"targetValue", "10"}};
+  Map m = {
+      {"resourceKind", "ConfigMap"}, {"resourceName", name}, {"key", key}, {"targetValue", "10"}};
   for (auto& [k, v] : extra) m[k] = v;
   return m;
 }
@@ -109,27 +118,36 @@ std::string error_of(Scaler& s) {
 
 TEST_CASE("kubernetes-resource: a ConfigMap key, its updates, its deletion") {
   Cluster c;
-  c.put_config_map("scaling", {{"depth", "12"}, {"doc", R"({"queues": [{"n": 3}, {"n": 40}]})"}, {"yaml", "a:\n  b: 750m\n"}});
+  c.put_config_map("scaling", {{"depth", "12"},
+                               {"doc", R"({"queues": [{"n": 3}, {"n": 40}]})"},
+                               {"yaml", "a:\n  b: 750m\n"}});
   auto depth = c.scaler(cm("scaling", "depth", {{"activationTargetValue", "12"}}));
   auto r = depth->poll();
   REQUIRE(r);
   CHECK(r->value == 12);
   CHECK_FALSE(r->active);  // not above 12
-  auto json_value = c.scaler(cm("scaling", "doc", {{"format", "json"}, {"valueLocation", "queues.1.n"}}));
+  auto json_value =
+      c.scaler(cm("scaling", "doc", {{"format", "json"}, {"valueLocation", "queues.1.n"}}));
   CHECK(value_is(*json_value, 40));
-  auto yaml_value = c.scaler(cm("scaling", "yaml", {{"format", "yaml"}, {"valueLocation", "a.b"}, {"valueType", "quantity"}}));
+  auto yaml_value =
+      c.scaler(cm("scaling", "yaml",
+                  {{"format", "yaml"}, {"valueLocation", "a.b"}, {"valueType", "quantity"}}));
   CHECK(value_is(*yaml_value, 0.75));
 
   c.put_config_map("scaling", {{"depth", "13"}});
   CHECK(eventually([&] { return value_is(*depth, 13); }));
   CHECK(depth->poll()->active);
-  CHECK(eventually([&] { return error_of(*json_value) == "error getting metric value from ConfigMap: key doc not "
-                                                         "found in ConfigMap shop/scaling"; }));
+  CHECK(eventually([&] {
+    return error_of(*json_value) ==
+           "error getting metric value from ConfigMap: key doc not "
+           "found in ConfigMap shop/scaling";
+  }));
 
   REQUIRE(c.client->remove(res::configmaps(), "shop", "scaling"));
   CHECK(eventually([&] {
-    return error_of(*depth) == "error getting metric value from ConfigMap: error getting ConfigMap shop/scaling: "
-                               "configmaps \"scaling\" not found";
+    return error_of(*depth) ==
+           "error getting metric value from ConfigMap: error getting ConfigMap shop/scaling: "
+           "configmaps \"scaling\" not found";
   }));
   // Created again: the value comes back.
   c.put_config_map("scaling", {{"depth", "2"}});
@@ -138,16 +156,25 @@ TEST_CASE("kubernetes-resource: a ConfigMap key, its updates, its deletion") {
 
 TEST_CASE("kubernetes-resource: a Secret key is decoded and its value stays out of errors") {
   Cluster c;
-  REQUIRE(c.client->create(res::secrets(), c.secret("limits", {{"max", "25"}, {"token", "hunter2"}})));
-  auto max = c.scaler({{"resourceKind", "Secret"}, {"resourceName", "limits"}, {"key", "max"}, {"targetValue", "10"}});
+  REQUIRE(
+      c.client->create(res::secrets(), c.secret("limits", {{"max", "25"}, {"token", "hunter2"}})));
+  auto max = c.scaler({{"resourceKind", "Secret"},
+                       {"resourceName", "limits"},
+                       {"key", "max"},
+                       {"targetValue", "10"}});
   auto r = max->poll();
   REQUIRE(r);
   CHECK(r->value == 25);
   CHECK(r->active);
-  auto token = c.scaler({{"resourceKind", "Secret"}, {"resourceName", "limits"}, {"key", "token"}, {"targetValue", "10"}});
+  auto token = c.scaler({{"resourceKind", "Secret"},
+                         {"resourceName", "limits"},
+                         {"key", "token"},
+                         {"targetValue", "10"}});
   const auto message = error_of(*token);
-  CHECK(message == "error getting metric value from Secret: error parsing value as float64: strconv.ParseFloat: "
-                   "parsing <redacted>: invalid syntax");
+  CHECK(
+      message ==
+      "error getting metric value from Secret: error parsing value as float64: strconv.ParseFloat: "
+      "parsing <redacted>: invalid syntax");
   CHECK(message.find("hunter2") == std::string::npos);
 }
 
@@ -169,21 +196,29 @@ TEST_CASE("kubernetes-resource: one informer per kind and namespace, no LIST or 
   CHECK(c.objects->informers() == 1);
   // A missing object is answered from the cache too.
   auto missing = c.scaler(cm("nope", "x"));
-  CHECK(error_of(*missing) == "error getting metric value from ConfigMap: error getting ConfigMap shop/nope: "
-                              "configmaps \"nope\" not found");
+  CHECK(error_of(*missing) ==
+        "error getting metric value from ConfigMap: error getting ConfigMap shop/nope: "
+        "configmaps \"nope\" not found");
   CHECK(c.reads("configmaps") == synced);
 }
 
 TEST_CASE("kubernetes-resource: a kind that cannot be listed is an error, never 0, until it can") {
   Cluster c;
   REQUIRE(c.client->create(res::secrets(), c.secret("limits", {{"max", "7"}})));
-  c.server.inject({.kind = testapi::Fault::Kind::Error, .status = 403, .count = 1000, .method = "^GET$",
+  c.server.inject({.kind = testapi::Fault::Kind::Error,
+                   .status = 403,
+                   .count = 1000,
+                   .method = "^GET$",
                    .path = "/namespaces/shop/secrets"});
-  auto max = c.scaler({{"resourceKind", "Secret"}, {"resourceName", "limits"}, {"key", "max"}, {"targetValue", "10"}});
+  auto max = c.scaler({{"resourceKind", "Secret"},
+                       {"resourceName", "limits"},
+                       {"key", "max"},
+                       {"targetValue", "10"}});
   auto r = max->poll();
   REQUIRE_FALSE(r);
-  CHECK(r.error().message == "error getting metric value from Secret: error getting Secret shop/limits: cannot read "
-                             "secrets in namespace \"shop\": not listed yet (is list/watch allowed?)");
+  CHECK(r.error().message ==
+        "error getting metric value from Secret: error getting Secret shop/limits: cannot read "
+        "secrets in namespace \"shop\": not listed yet (is list/watch allowed?)");
   c.server.clear_faults();
   CHECK(eventually([&] { return value_is(*max, 7); }, 1500));
 }

@@ -34,23 +34,28 @@ struct Cluster {
     config.token = kube::TokenSource::fixed("t");
     client = std::make_unique<kube::Client>(config);
     for (const char* ns : {"shop", "other", "locked"})
-      REQUIRE(client->create(res::namespaces(), {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}));
+      REQUIRE(client->create(
+          res::namespaces(),
+          {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}));
     objects = std::make_shared<cluster::InformerObjects>(*client, 1s);
     pools.provide<kubernetes::Objects>(objects);
   }
 
-  void pod(const std::string& name, const std::string& app, const std::string& node = "", const std::string& ns = "shop") {
+  void pod(const std::string& name, const std::string& app, const std::string& node = "",
+           const std::string& ns = "shop") {
     json spec = {{"containers", json::array({{{"name", "c"}, {"image", "x"}}})}};
     if (!node.empty()) spec["nodeName"] = node;
-    REQUIRE(client->create(res::pods(), {{"apiVersion", "v1"},
-                                         {"kind", "Pod"},
-                                         {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"app", app}}}}},
-                                         {"spec", spec}}));
+    REQUIRE(client->create(
+        res::pods(), {{"apiVersion", "v1"},
+                      {"kind", "Pod"},
+                      {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"app", app}}}}},
+                      {"spec", spec}}));
   }
   void phase(const std::string& name, const std::string& phase) {
     kube::PatchOptions options;
     options.subresource = "status";
-    REQUIRE(client->patch(res::pods(), "shop", name, kube::PatchType::merge, {{"status", {{"phase", phase}}}}, options));
+    REQUIRE(client->patch(res::pods(), "shop", name, kube::PatchType::merge,
+                          {{"status", {{"phase", phase}}}}, options));
   }
   void remove(const std::string& name) { REQUIRE(client->remove(res::pods(), "shop", name)); }
 
@@ -70,7 +75,8 @@ struct Cluster {
   std::size_t reads() const {
     std::size_t n = 0;
     for (const auto& r : server.request_log())
-      if (r.method == "GET" && r.path.find("/pods") != std::string::npos && r.query.find("watch") == std::string::npos)
+      if (r.method == "GET" && r.path.find("/pods") != std::string::npos &&
+          r.query.find("watch") == std::string::npos)
         ++n;
     return n;
   }
@@ -94,7 +100,8 @@ bool eventually(F f, int tries = 250) {
 
 }  // namespace
 
-TEST_CASE("kubernetes-workload: pods created, finished and deleted change the value, through the watch") {
+TEST_CASE(
+    "kubernetes-workload: pods created, finished and deleted change the value, through the watch") {
   Cluster c;
   c.pod("web-1", "web");
   c.pod("web-2", "web");
@@ -147,7 +154,9 @@ TEST_CASE("kubernetes-workload: groupByNode counts the nodes the pods run on") {
   CHECK(eventually([&] { return value(*nodes) == 2; }));
 }
 
-TEST_CASE("kubernetes-workload: one informer per namespace for every trigger, and no LIST or GET per poll") {
+TEST_CASE(
+    "kubernetes-workload: one informer per namespace for every trigger, and no LIST or GET per "
+    "poll") {
   Cluster c;
   for (int i = 0; i < 5; ++i) c.pod("web-" + std::to_string(i), i % 2 ? "web" : "db");
   auto web = c.scaler({{"podSelector", "app=web"}, {"value", "1"}});
@@ -170,16 +179,21 @@ TEST_CASE("kubernetes-workload: one informer per namespace for every trigger, an
   CHECK(c.reads() == synced + 1);
 }
 
-TEST_CASE("kubernetes-workload: a namespace that cannot be listed is an error, never 0, until it can") {
+TEST_CASE(
+    "kubernetes-workload: a namespace that cannot be listed is an error, never 0, until it can") {
   Cluster c;
   c.pod("web-1", "web", "", "locked");
-  c.server.inject({.kind = testapi::Fault::Kind::Error, .status = 403, .count = 1000, .method = "^GET$",
+  c.server.inject({.kind = testapi::Fault::Kind::Error,
+                   .status = 403,
+                   .count = 1000,
+                   .method = "^GET$",
                    .path = "/namespaces/locked/pods"});
   auto locked = c.scaler({{"podSelector", "app=web"}, {"value", "1"}}, "locked");
   auto r = locked->poll();
   REQUIRE_FALSE(r);
-  CHECK(r.error().message == "error inspecting kubernetes workload: cannot read pods in namespace \"locked\": not "
-                             "listed yet (is list/watch allowed?)");
+  CHECK(r.error().message ==
+        "error inspecting kubernetes workload: cannot read pods in namespace \"locked\": not "
+        "listed yet (is list/watch allowed?)");
   CHECK(r.error().transient);
   // Later reads fail at once instead of waiting again.
   const auto started = std::chrono::steady_clock::now();
@@ -187,8 +201,10 @@ TEST_CASE("kubernetes-workload: a namespace that cannot be listed is an error, n
   CHECK(std::chrono::steady_clock::now() - started < 500ms);
   // Allowed again: the informer's retries list it and the value appears.
   c.server.clear_faults();
-  CHECK(eventually([&] {
-    auto v = locked->poll();
-    return v && v->value == 1;
-  }, 1500));  // the informer's retry backoff has grown meanwhile
+  CHECK(eventually(
+      [&] {
+        auto v = locked->poll();
+        return v && v->value == 1;
+      },
+      1500));  // the informer's retry backoff has grown meanwhile
 }
