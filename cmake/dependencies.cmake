@@ -13,6 +13,12 @@ pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka>=2.0)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 find_package(PostgreSQL REQUIRED)
 pkg_check_modules(MARIADB REQUIRED IMPORTED_TARGET libmariadb)
+# libcctz-dev ships neither a CMake config nor a pkg-config file.
+find_path(CCTZ_INCLUDE_DIR cctz/time_zone.h REQUIRED)
+find_library(CCTZ_LIBRARY cctz REQUIRED)
+add_library(cctz::cctz UNKNOWN IMPORTED)
+set_target_properties(cctz::cctz PROPERTIES IMPORTED_LOCATION ${CCTZ_LIBRARY}
+  INTERFACE_INCLUDE_DIRECTORIES ${CCTZ_INCLUDE_DIR})
 if(EBB_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)
   include(Catch)

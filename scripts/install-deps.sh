@@ -11,6 +11,8 @@ PACKAGES=(
   libssl-dev librdkafka-dev librabbitmq-dev libhiredis-dev nlohmann-json3-dev catch2
   libyaml-cpp-dev libspdlog-dev libcli11-dev libmuparser-dev libpq-dev libmariadb-dev
   prometheus-cpp-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  # the cron trigger's time zones: cctz reads the IANA database tzdata installs
+  libcctz-dev tzdata
   # servers the tests and the demo start on loopback ports (tests/servers.sh, tests/support)
   redis-server redis-sentinel redis-tools rabbitmq-server openssl procps
   postgresql mariadb-server mariadb-client nats-server etcd-server etcd-client beanstalkd prometheus

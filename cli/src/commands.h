@@ -23,6 +23,10 @@ struct ProbeOptions {
   std::optional<int> count;  // stop after this many rounds (watch); --once is count 1
   std::int32_t current_replicas = 1;
   bool json = false;
+  // The cluster triggers that read Kubernetes objects (kubernetes-workload, …) look at:
+  // kube::load_config's order (this file, else $KUBECONFIG, else in-cluster, else
+  // ~/.kube/config). Without one those triggers report that no cluster is configured.
+  std::string kubeconfig;
 };
 
 // `ebb probe -f FILE…`: polls every trigger of every ScaledObject, once or repeatedly.

@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
                     "Current replicas, for Value metric targets")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  probe->add_option("--kubeconfig", probe_options.kubeconfig,
+                    "Kubeconfig for triggers that read the cluster (default: $KUBECONFIG, in-cluster, "
+                    "~/.kube/config)");
   probe->add_option("-o,--output", output, "Output format: table or json")
       ->capture_default_str()->check(CLI::IsMember({"table", "json"}));
 

@@ -11,6 +11,9 @@
 #include "commands.h"
 #include "desired_replicas.h"
 #include "ebb/api/validate.h"
+#include "ebb/cluster/objects.h"
+#include "ebb/kube/client.h"
+#include "ebb/kube/config.h"
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/scalers/quantity.h"
 #include "ebb/scalers/registry.h"
@@ -42,6 +45,44 @@ struct TriggerRound {
   bool active = false;
   std::string error;
 };
+
+// The cluster view `probe` gives scalers that read Kubernetes objects: a LIST or GET per poll
+// (it runs once, or every few seconds), or, with no cluster configured, an answer that says so.
+class NoCluster final : public scalers::kubernetes::Objects {
+ public:
+  explicit NoCluster(std::string why) : why_(std::move(why)) {}
+  Result<std::vector<nlohmann::json>> list(const scalers::kubernetes::ResourceRef&, const std::string&,
+                                           const std::string&) override {
+    return fail(why_);
+  }
+  Result<std::optional<nlohmann::json>> get(const scalers::kubernetes::ResourceRef&, const std::string&,
+                                            const std::string&) override {
+    return fail(why_);
+  }
+
+ private:
+  std::string why_;
+};
+
+struct ClusterAccess {
+  std::unique_ptr<kube::Client> client;  // outlives the pools that hold the view on it
+  std::string default_namespace = "default";
+};
+
+ClusterAccess connect(const std::string& kubeconfig, scalers::ConnectionPools& pools) {
+  ClusterAccess access;
+  auto config = kube::load_config(kubeconfig);
+  if (!config) {
+    pools.provide<scalers::kubernetes::Objects>(std::make_shared<NoCluster>(
+        "no Kubernetes cluster configured (" + config.error().message +
+        "): give ebb probe --kubeconfig FILE or set KUBECONFIG"));
+    return access;
+  }
+  access.default_namespace = config->namespace_name.empty() ? "default" : config->namespace_name;
+  access.client = std::make_unique<kube::Client>(*config);
+  pools.provide<scalers::kubernetes::Objects>(std::make_shared<cluster::DirectObjects>(*access.client));
+  return access;
+}
 
 ProbedTrigger prepare(const TriggerInput& input, scalers::ConnectionPools& pools) {
   ProbedTrigger t;
@@ -129,7 +170,10 @@ int run_probe(const std::vector<std::string>& files, const SecretSources& secret
     err << e << "\n";
     status = 1;
   }
+  std::unique_ptr<kube::Client> client;  // declared before the pools, which refer to it
   scalers::ConnectionPools pools;
+  auto cluster_access = connect(options.kubeconfig, pools);
+  client = std::move(cluster_access.client);
   const auto validation = scalers::validation_options();
   std::vector<ProbedObject> objects;
   for (const auto& m : manifests.documents) {
@@ -147,7 +191,12 @@ int run_probe(const std::vector<std::string>& files, const SecretSources& secret
       continue;
     }
     ProbedObject o{m.location(), so, {}};
-    for (const auto& input : trigger_inputs(*so, manifests, secrets)) o.triggers.push_back(prepare(input, pools));
+    for (auto input : trigger_inputs(*so, manifests, secrets)) {
+      // A manifest without a namespace goes to the context's, as kubectl apply would put it.
+      if (input.context.scaled_object_namespace.empty())
+        input.context.scaled_object_namespace = cluster_access.default_namespace;
+      o.triggers.push_back(prepare(input, pools));
+    }
     objects.push_back(std::move(o));
   }
   if (objects.empty()) {

@@ -9,9 +9,11 @@
 #include <thread>
 
 #include "commands.h"
+#include "ebb/kube/client.h"
 #include "ebb/net/http_server.h"
 #include "support/servers.h"
 #include "support/support.h"
+#include "test_apiserver.h"
 
 using namespace ebb::cli;
 using nlohmann::json;
@@ -220,4 +222,106 @@ spec:
   CHECK(trigger["metricName"] == "s0-metric-api-queue-depth");
   REQUIRE(trigger["error"].is_string());
   CHECK(trigger["error"].get<std::string>().starts_with("aggregateFromKubeServiceEndpoints reads the Service's EndpointSlices"));
+}
+
+// --- triggers that read the cluster ---------------------------------------------------------------
+
+namespace {
+
+std::string workload_manifest(const std::string& ns_line) {
+  return R"(apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: web)" + ns_line + R"(}
+spec:
+  scaleTargetRef: {name: web}
+  minReplicaCount: 0
+  maxReplicaCount: 10
+  triggers:
+    - type: kubernetes-workload
+      metadata: {podSelector: "app=web", value: "2"}
+    - type: kubernetes-resource
+      metadata: {resourceKind: ConfigMap, resourceName: scaling, key: depth, targetValue: "5"}
+)";
+}
+
+std::string kubeconfig(const std::string& server) {
+  return "apiVersion: v1\nkind: Config\n"
+         "clusters: [{name: t, cluster: {server: \"" + server + "\"}}]\n"
+         "users: [{name: t, user: {token: probe-token}}]\n"
+         "contexts: [{name: t, context: {cluster: t, user: t, namespace: shop}}]\n"
+         "current-context: t\n";
+}
+
+}  // namespace
+
+TEST_CASE("ebb probe: kubernetes-* triggers read the cluster of --kubeconfig or $KUBECONFIG") {
+  ebb::testapi::TestApiServer server;
+  ebb::kube::Config config;
+  config.server = server.url();
+  config.token = ebb::kube::TokenSource::fixed("t");
+  ebb::kube::Client client(config);
+  namespace res = ebb::kube::resources;
+  REQUIRE(client.create(res::namespaces(), {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "shop"}}}}));
+  for (const char* name : {"web-1", "web-2", "web-3"})
+    REQUIRE(client.create(res::pods(), {{"apiVersion", "v1"},
+                                        {"kind", "Pod"},
+                                        {"metadata", {{"name", name}, {"namespace", "shop"}, {"labels", {{"app", "web"}}}}},
+                                        {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "x"}}})}}}}));
+  REQUIRE(client.create(res::configmaps(), {{"apiVersion", "v1"},
+                                            {"kind", "ConfigMap"},
+                                            {"metadata", {{"name", "scaling"}, {"namespace", "shop"}}},
+                                            {"data", {{"depth", "12"}}}}));
+  ebb::test::TempDir dir;
+  const auto kubeconfig_file = dir.path() + "/kubeconfig";
+  std::ofstream(kubeconfig_file) << kubeconfig(server.url());
+  const auto file = dir.path() + "/so.yaml";
+  std::ofstream(file) << workload_manifest(", namespace: shop");
+
+  ProbeOptions options;
+  options.json = true;
+  options.kubeconfig = kubeconfig_file;
+  std::ostringstream out, err;
+  CHECK(run_probe({file}, {}, options, out, err) == 0);
+  INFO(err.str());
+  auto doc = json::parse(out.str());
+  auto triggers = doc["scaledObjects"][0]["triggers"];
+  CHECK(triggers[0]["metricName"] == "s0-workload-shop");
+  CHECK(triggers[0]["value"] == 3.0);
+  CHECK(triggers[0]["active"] == true);
+  CHECK(triggers[1]["metricName"] == "s1-configmap-scaling-depth");
+  CHECK(triggers[1]["value"] == 12.0);
+  CHECK(doc["scaledObjects"][0]["desiredReplicas"] == 3);  // max(ceil(3/2), ceil(12/5))
+
+  // No namespace in the manifest: the kubeconfig context's (shop), as kubectl apply would use.
+  // And $KUBECONFIG instead of the option.
+  std::ofstream(file) << workload_manifest("");
+  ::setenv("KUBECONFIG", kubeconfig_file.c_str(), 1);
+  options.kubeconfig.clear();
+  std::ostringstream out2, err2;
+  CHECK(run_probe({file}, {}, options, out2, err2) == 0);
+  ::unsetenv("KUBECONFIG");
+  doc = json::parse(out2.str());
+  CHECK(doc["scaledObjects"][0]["triggers"][0]["metricName"] == "s0-workload-shop");
+  CHECK(doc["scaledObjects"][0]["triggers"][0]["value"] == 3.0);
+}
+
+TEST_CASE("ebb probe: without a cluster, kubernetes-* triggers say so (and other triggers still run)") {
+  ebb::test::TempDir dir;
+  const auto file = dir.path() + "/so.yaml";
+  std::ofstream(file) << workload_manifest(", namespace: shop");
+  ProbeOptions options;
+  options.json = true;
+  options.kubeconfig = dir.path() + "/no-such-kubeconfig";
+  std::ostringstream out, err;
+  CHECK(run_probe({file}, {}, options, out, err) == 1);
+  auto doc = json::parse(out.str());
+  const auto trigger = doc["scaledObjects"][0]["triggers"][0];
+  CHECK(trigger["value"].is_null());
+  CHECK(trigger["error"] == "error inspecting kubernetes workload: no Kubernetes cluster configured (no kubeconfig "
+                            "found at " + dir.path() + "/no-such-kubeconfig): give ebb probe --kubeconfig FILE or set "
+                            "KUBECONFIG");
+  CHECK(doc["scaledObjects"][0]["triggers"][1]["error"].get<std::string>().find(
+            "error getting metric value from ConfigMap: error getting ConfigMap shop/scaling: no Kubernetes cluster "
+            "configured") == 0);
+  CHECK(doc["scaledObjects"][0]["desiredReplicas"].is_null());
 }

@@ -302,6 +302,18 @@ TEST_CASE("webhook: each ScaledObject check denies with KEDA's reason label and 
        "ScaledObject/ScaledJob, but it must be unique"},
       {"incorrect-triggers: no triggers", scaled_object("o", {{"triggers", Json::array()}}),
        "incorrect-triggers", "spec.triggers: no triggers defined in the ScaledObject/ScaledJob"},
+      {"incorrect-triggers: useCachedMetrics on cron",
+       scaled_object("o", {{"triggers",
+                            {{{"type", "cron"},
+                              {"useCachedMetrics", true},
+                              {"metadata",
+                               {{"timezone", "UTC"},
+                                {"start", "0 * * * *"},
+                                {"end", "5 * * * *"},
+                                {"desiredReplicas", "2"}}}}}}}),
+       "incorrect-triggers",
+       "spec.triggers[0].useCachedMetrics: property \"useCachedMetrics\" is not supported for "
+       "\"cron\" scaler"},
       {"incorrect-triggers: useCachedMetrics on memory",
        // A custom target: KEDA checks container requests of Deployments and StatefulSets only.
        scaled_object("o", {{"minReplicaCount", 1},

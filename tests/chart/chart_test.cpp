@@ -326,6 +326,51 @@ TEST_CASE("RBAC: no wildcard beyond */scale and the external metrics read, no cl
         if (strings(rule["resources"]) == std::vector<std::string>{"*/scale"})
           CHECK(strings(rule["apiGroups"]) == std::vector<std::string>{"apps", "argoproj.io"});
   }
+  SECTION("the adapter lists and watches what cluster-reading triggers read; Secrets only where readable") {
+    // The verbs a role grants on (group, resource).
+    const auto verbs_on = [](const json& role, const std::string& group, const std::string& resource) {
+      std::set<std::string> out;
+      for (const auto& rule : role["rules"])
+        if (contains(strings(rule["apiGroups"]), group) && contains(strings(rule["resources"]), resource))
+          for (const auto& v : strings(rule["verbs"])) out.insert(v);
+      return out;
+    };
+    const std::set<std::string> read = {"get", "list", "watch"};
+    auto docs = render({"--set", "watchNamespaces={team-a}"});
+    const auto* adapter = find(docs, "ClusterRole", "ebb-metrics-adapter");
+    REQUIRE(adapter != nullptr);
+    CHECK(verbs_on(*adapter, "", "pods") == read);
+    CHECK(verbs_on(*adapter, "", "configmaps") == read);
+    CHECK(verbs_on(*adapter, "discovery.k8s.io", "endpointslices") == read);
+    CHECK(verbs_on(*adapter, "", "secrets").empty());
+    // list/watch on Secrets: a Role per Secret namespace, bound to the adapter alone.
+    std::set<std::string> watched;
+    for (const auto& role : of_kind(docs, "Role"))
+      if (verbs_on(role, "", "secrets").count("watch")) {
+        CHECK(role["metadata"]["name"] == "ebb-metrics-adapter-secret-watcher");
+        CHECK(verbs_on(role, "", "secrets") == std::set<std::string>{"list", "watch"});
+        watched.insert(role["metadata"]["namespace"].get<std::string>());
+      }
+    CHECK(watched == std::set<std::string>{kNs, "team-a"});
+    for (const auto& b : of_kind(docs, "RoleBinding"))
+      if (b["metadata"]["name"] == "ebb-metrics-adapter-secret-watcher") {
+        REQUIRE(b["subjects"].size() == 1);
+        CHECK(b["subjects"][0]["name"] == "ebb-metrics-adapter");
+      }
+    const auto* op = find(docs, "ClusterRole", "ebb-operator");
+    REQUIRE(op != nullptr);
+    CHECK(verbs_on(*op, "", "pods").empty());
+    // Cluster-wide only with the opt-in; none at all with adapterWatchVerbs=[].
+    docs = render({"--set", "rbac.secrets.clusterWide=true"});
+    const auto* cluster_watch = find(docs, "ClusterRole", "ebb-metrics-adapter-secret-watcher");
+    REQUIRE(cluster_watch != nullptr);
+    CHECK(verbs_on(*cluster_watch, "", "secrets") == std::set<std::string>{"list", "watch"});
+    REQUIRE(find(docs, "ClusterRoleBinding", "ebb-metrics-adapter-secret-watcher") != nullptr);
+    CHECK((*find(docs, "ClusterRoleBinding", "ebb-metrics-adapter-secret-watcher"))["subjects"].size() == 1);
+    docs = render({"--set", "rbac.secrets.adapterWatchVerbs={}"});
+    CHECK(find(docs, "Role", "ebb-metrics-adapter-secret-watcher") == nullptr);
+    CHECK(secret_grants(docs) == std::set<std::string>{kNs});
+  }
   SECTION("the adapter has delegated auth; the HPA controller reads external metrics") {
     auto docs = render({});
     const auto* deleg = find(docs, "ClusterRoleBinding", "ebb-metrics-adapter-auth-delegator");

@@ -314,6 +314,38 @@ TEST_CASE("metric reads over TLS with the front-proxy certificate: redis rabbitm
   rabbit_call("DELETE", "/queues/%2F/" + queue);
 }
 
+TEST_CASE("a kubernetes-workload metric is served from the adapter's pod informer and follows new pods",
+          "[system][adapter]") {
+  Env env;
+  auto& cluster = env.cluster;
+  const auto pod = [&](const std::string& name) {
+    cluster.create(resources::pods(), {{"apiVersion", "v1"},
+                                       {"kind", "Pod"},
+                                       {"metadata", {{"name", name}, {"labels", {{"app", "workers"}}}}},
+                                       {"spec", {{"containers", Object::array({{{"name", "c"}, {"image", "busybox"}}})}}}});
+  };
+  pod("worker-1");
+  pod("worker-2");
+  cluster.create_deployment("workers-app", 1);
+  cluster.create(kScaledObjects, scaled_object_with("workload-so", "workers-app", "kubernetes-workload",
+                                                    {{"podSelector", "app=workers"}, {"value", "1"}}, 0, 10, 1, 30));
+  const auto metric = metric_name_of(wait_ready_so(env, "workload-so"));
+  CHECK(metric == "s0-workload-" + cluster.ns());
+
+  AdapterRun adapter(cluster, env.pki);
+  adapter.require_ready();
+  const auto hpa = hpa_identity(env.pki);
+  for (const std::string expected : {"2", "3"}) {
+    if (expected == "3") pod("worker-3");
+    ApiResponse last;
+    eventually_adapter("workload-so served " + expected, [&] {
+      last = adapter.external_metric(cluster.ns(), metric, "workload-so", hpa);
+      UNSCOPED_INFO("last answer: HTTP " << last.status << " " << last.body);
+      return served(last) == expected;
+    }, 30s, adapter, &env.op);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // (2) Activation and deactivation: the 0 <-> 1 work the HPA cannot do.
 
