@@ -11,6 +11,11 @@ find_package(rabbitmq-c CONFIG REQUIRED)
 find_package(muparser CONFIG REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka>=2.0)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+# gRPC for the external scalers (KEDA's externalscaler.proto): protoc and grpc_cpp_plugin make
+# the stubs at build time; only the clients library and test programs link the runtime.
+find_package(Protobuf REQUIRED)
+pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
+find_program(EBB_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 if(EBB_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)
   include(Catch)
