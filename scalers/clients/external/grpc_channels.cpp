@@ -10,9 +10,14 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <grpc/support/log.h>
+
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+
+#include "ebb/process/log.h"
 
 #include "externalscaler.grpc.pb.h"
 
@@ -121,6 +126,19 @@ std::shared_ptr<grpc::ChannelCredentials> credentials_for(const ChannelSettings&
   options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
   options.set_check_call_host(false);
   return grpc::experimental::TlsCredentials(options);
+}
+
+// gRPC logs its own lines (a failed TLS handshake, each reconnect) to stderr in its own format,
+// which would break the processes' one-JSON-object-per-line logs. Every such failure also
+// fails the call, and that error reaches the poll's result, so they go to the debug level.
+void route_grpc_logs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    gpr_set_log_function([](gpr_log_func_args* args) {
+      static const process::Logger logger("grpc");
+      logger.debug(args->message, {{"file", args->file ? args->file : ""}, {"line", args->line}});
+    });
+  });
 }
 
 pb::ScaledObjectRef to_proto(const ScaledObjectRef& ref) {
@@ -243,6 +261,10 @@ std::string go_status_text(int code, const std::string& message) {
   const char* name = code_name(code);
   return "rpc error: code = " + (name ? std::string(name) : "Code(" + std::to_string(code) + ")") +
          " desc = " + message;
+}
+
+GrpcChannels::GrpcChannels() {
+  route_grpc_logs();
 }
 
 Result<std::shared_ptr<Channel>> GrpcChannels::get(const ChannelSettings& settings) {

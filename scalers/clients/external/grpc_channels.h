@@ -9,6 +9,8 @@
 //   TLS 1.2, gRPC's default too); with unsafeSsl, TLS without any check of the server's
 //   certificate or name. A client certificate is presented when both PEMs are given.
 // RPCs are fail-fast (no wait-for-ready) as in KEDA, but each has the deadline it is given.
+// gRPC's own log lines go to the process's JSON log at debug level (the failures they describe
+// also fail the call).
 #pragma once
 
 #include <map>
@@ -22,6 +24,7 @@ namespace ebb::scalers::external {
 
 class GrpcChannels final : public Channels {
  public:
+  GrpcChannels();
   Result<std::shared_ptr<Channel>> get(const ChannelSettings& settings) override;
   std::size_t size() const override;
 
