@@ -23,12 +23,14 @@ struct ExternalScalerServer::Impl final : pb::ExternalScaler::Service {
   std::vector<Metric> metrics;
   std::map<std::string, std::vector<Value>> values;
   bool active = false;
+  std::map<std::string, bool> active_by_object;
   int fail_code = 0;
   bool refused = false;
   bool state_on_open = false;
-  std::uint64_t push_seq = 0;  // every push() and break_streams() moves it
-  std::vector<bool> pushes;    // pushed values, index = seq - 1 (break: a marker below)
-  std::vector<bool> breaks;    // breaks[i]: event i is a break
+  std::uint64_t push_seq = 0;        // every push() and break_streams() moves it
+  std::vector<bool> pushes;          // pushed values, index = seq - 1 (break: a marker below)
+  std::vector<bool> breaks;          // breaks[i]: event i is a break
+  std::vector<std::string> targets;  // targets[i]: the object event i is for ("" = every one)
   std::size_t streams = 0;
   std::map<std::string, std::size_t> call_counts;
   std::optional<Ref> ref;
@@ -54,8 +56,13 @@ struct ExternalScalerServer::Impl final : pb::ExternalScaler::Service {
     seen("IsActive", *request);
     if (auto s = failing(); !s.ok()) return s;
     std::lock_guard lock(mutex);
-    response->set_result(active);
+    response->set_result(active_of(request->name()));
     return grpc::Status::OK;
+  }
+
+  bool active_of(const std::string& object) const {
+    auto it = active_by_object.find(object);
+    return it == active_by_object.end() ? active : it->second;
   }
 
   grpc::Status GetMetricSpec(grpc::ServerContext*, const pb::ScaledObjectRef* request,
@@ -100,7 +107,7 @@ struct ExternalScalerServer::Impl final : pb::ExternalScaler::Service {
     std::uint64_t next = push_seq;  // only events after the stream opened
     if (state_on_open) {
       pb::IsActiveResponse response;
-      response.set_result(active);
+      response.set_result(active_of(request->name()));
       lock.unlock();
       writer->Write(response);
       lock.lock();
@@ -113,6 +120,10 @@ struct ExternalScalerServer::Impl final : pb::ExternalScaler::Service {
         break;
       }
       if (push_seq == next) continue;
+      if (!targets[next].empty() && targets[next] != request->name()) {
+        ++next;
+        continue;
+      }
       if (breaks[next]) {
         status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the test scaler broke the stream");
         break;
@@ -130,10 +141,11 @@ struct ExternalScalerServer::Impl final : pb::ExternalScaler::Service {
     return status;
   }
 
-  void event(bool value, bool is_break) {
+  void event(bool value, bool is_break, const std::string& target = "") {
     std::lock_guard lock(mutex);
     pushes.push_back(value);
     breaks.push_back(is_break);
+    targets.push_back(target);
     ++push_seq;
     changed.notify_all();
   }
@@ -217,8 +229,15 @@ void ExternalScalerServer::fail_calls(int grpc_code) {
   std::lock_guard lock(impl_->mutex);
   impl_->fail_code = grpc_code;
 }
+void ExternalScalerServer::set_active(const std::string& object, bool active) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->active_by_object[object] = active;
+}
 void ExternalScalerServer::push(bool active) {
   impl_->event(active, false);
+}
+void ExternalScalerServer::push(const std::string& object, bool active) {
+  impl_->event(active, false, object);
 }
 void ExternalScalerServer::break_streams() {
   impl_->event(false, true);

@@ -62,10 +62,14 @@ class ExternalScalerServer {
   void set_value(const std::string& metric, double value);  // one MetricValue, float
   void set_values(const std::string& metric, std::vector<Value> values);
   void set_active(bool active);
+  // IsActive for the ScaledObject named `object` only (others keep the general answer).
+  void set_active(const std::string& object, bool active);
   // A GetMetricSpec/GetMetrics/IsActive call fails with this gRPC status code (0: answers).
   void fail_calls(int grpc_code);
-  // Sends IsActiveResponse{active} on every open StreamIsActive stream.
+  // Sends IsActiveResponse{active} on every open StreamIsActive stream, or only on those of
+  // the ScaledObject named `object`.
   void push(bool active);
+  void push(const std::string& object, bool active);
   // Ends every open stream with UNAVAILABLE (the push path breaks; new streams may open).
   void break_streams();
   // While refused, StreamIsActive fails at once with UNAVAILABLE.
