@@ -15,10 +15,12 @@
 //   [push]       Push against poll: per run, two Deployments at 0 with the same external scaler
 //                (the project's own, tests/external_scaler, in this process) and pollingInterval
 //                30 s: one through an external-push trigger, one through an external trigger.
-//                At a random phase the scaler turns both objects active and pushes `true` on the
-//                push object's StreamIsActive; the time from the push until each Deployment has
-//                replicas 1 (read every 5 ms) is measured. The reference is the poll-driven
-//                activation of the same kind of object in the same run.
+//                After a random wait the scaler turns both objects active and pushes `true` on
+//                the push object's StreamIsActive; the time from the push until each Deployment
+//                has replicas 1 (read every 5 ms) is measured. The reference is the poll-driven
+//                activation of the same kind of object in the same run; each object's poll
+//                phase is a hash of its name, so the push falls at an effectively random point
+//                of the poll object's interval.
 //
 // Only ratios mean something; absolute figures depend on the machine and its load. Nothing is
 // asserted about speed (a failure here is a broken setup: a value not served, no activation).
