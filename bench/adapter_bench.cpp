@@ -12,11 +12,21 @@
 //                replicas 1 (Deployment read every 5 ms). One fresh ScaledObject/Deployment pair
 //                per run. Mean and max as a fraction of the interval; the reference is a
 //                poll-driven activation, on average half an interval (at most one) plus its loop.
+//   [push]       Push against poll: per run, two Deployments at 0 with the same external scaler
+//                (the project's own, tests/external_scaler, in this process) and pollingInterval
+//                30 s: one through an external-push trigger, one through an external trigger.
+//                After a random wait the scaler turns both objects active and pushes `true` on
+//                the push object's StreamIsActive; the time from the push until each Deployment
+//                has replicas 1 (read every 5 ms) is measured. The reference is the poll-driven
+//                activation of the same kind of object in the same run; each object's poll
+//                phase is a hash of its name, so the push falls at an effectively random point
+//                of the poll object's interval.
 //
 // Only ratios mean something; absolute figures depend on the machine and its load. Nothing is
 // asserted about speed (a failure here is a broken setup: a value not served, no activation).
-// Not run by ctest. Environment: EBB_BENCH_READS (default 200), EBB_BENCH_ACTIVATIONS (default 5).
-// Usage: ebb_bench_adapter            (both)    ebb_bench_adapter "[read]" / "[activation]"
+// Not run by ctest. Environment: EBB_BENCH_READS (default 200), EBB_BENCH_ACTIVATIONS (default 5),
+// EBB_BENCH_PUSH_RUNS (default 3; each run waits up to 30 s for the poll-driven activation).
+// Usage: ebb_bench_adapter            (all)    ebb_bench_adapter "[read]" / "[activation]" / "[push]"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -37,6 +47,7 @@
 #include "adapter_harness.h"
 #include "ebb/cluster/resources.h"
 #include "ebb/net/http_client.h"
+#include "external_scaler_server.h"
 
 using namespace ebb::systest;
 using ebb::kube::Object;
@@ -280,5 +291,87 @@ TEST_CASE("activation 0 -> 1 after a push at a random phase of the polling inter
   std::printf("  measured / interval:  mean %.2f  max %.2f\n", st.mean / kInterval, st.max / kInterval);
   std::printf("  reference (poll-driven activation): mean 0.50 + loop, max 1.00 + loop\n");
   std::printf("  ratio measured mean / reference mean (0.5 interval): %.2f\n", st.mean / (0.5 * kInterval));
+  std::fflush(stdout);
+}
+
+TEST_CASE("activation 0 -> 1 by an external-push push vs by the poll of an external trigger (pollingInterval 30)",
+          "[push]") {
+  EBB_SYSTEM_NEEDS_TEST_SERVER();
+  const int runs = env_int("EBB_BENCH_PUSH_RUNS", 3);
+  constexpr int kInterval = 30;  // pollingInterval, seconds
+  Env env;
+  auto& cluster = env.cluster;
+  test::ExternalScalerServer scaler;
+  scaler.set_metrics({{"queue", 10, 0}});
+  scaler.set_value("queue", 0);
+  scaler.set_active(false);
+  const auto name = [](const char* what, int i) { return std::string(what) + "-" + std::to_string(i); };
+  const Object metadata = {{"scalerAddress", scaler.address()}};
+  for (int i = 0; i < runs; ++i) {
+    for (const char* kind : {"push", "poll"}) {
+      const std::string target = name(kind, i);
+      cluster.create_deployment(target, 0);
+      cluster.create(ebb::cluster::scaled_objects(),
+                     scaled_object_with(target + "-so", target, std::string(kind) == "push" ? "external-push" : "external",
+                                        metadata, 0, 10, kInterval, 300));
+    }
+  }
+  for (int i = 0; i < runs; ++i) {
+    wait_ready_so(env, name("push", i) + "-so");
+    wait_ready_so(env, name("poll", i) + "-so");
+  }
+  AdapterRun adapter(cluster, env.pki);
+  adapter.require_ready();
+  const auto who = hpa_identity(env.pki);
+  // Every object polled once (served 0) and its push stream open before the runs start.
+  for (int i = 0; i < runs; ++i) {
+    for (const auto& [kind, type] : {std::pair{"push", "external-push"}, std::pair{"poll", "external"}}) {
+      const std::string so = name(kind, i) + "-so";
+      eventually_adapter(so + " served 0", [&] {
+        const auto r = adapter.external_metric(cluster.ns(), std::string("s0-") + type, so, who);
+        return served(r.status, r.body) == "0";
+      }, 90s, adapter, &env.op);
+    }
+  }
+  REQUIRE(scaler.wait_for_streams(static_cast<std::size_t>(runs), 30s));
+
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> phase_ms(0, 5000);
+  std::vector<double> pushed_s, polled_s;
+  std::printf("\n[push] %d runs, pollingInterval %d s: external-push (push) vs external (poll), same scaler\n", runs,
+              kInterval);
+  for (int i = 0; i < runs; ++i) {
+    const std::string push_so = name("push", i) + "-so", poll_so = name("poll", i) + "-so";
+    REQUIRE(cluster.deployment_replicas(name("push", i)) == 0);
+    REQUIRE(cluster.deployment_replicas(name("poll", i)) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(phase_ms(rng)));
+    scaler.set_active(push_so, true);
+    scaler.set_active(poll_so, true);
+    const auto pushed = Clock::now();
+    scaler.push(push_so, true);
+    std::optional<double> push_delay, poll_delay;
+    while (!push_delay || !poll_delay) {
+      if (ms_since(pushed) > (kInterval + 30) * 1000.0) FAIL("run " << i + 1 << " not activated:\n" << adapter.log());
+      if (!push_delay && cluster.deployment_replicas(name("push", i)) >= 1) push_delay = ms_since(pushed) / 1000.0;
+      if (!poll_delay && cluster.deployment_replicas(name("poll", i)) >= 1) poll_delay = ms_since(pushed) / 1000.0;
+      std::this_thread::sleep_for(5ms);
+    }
+    pushed_s.push_back(*push_delay);
+    polled_s.push_back(*poll_delay);
+    for (const char* kind : {"push", "poll"}) {
+      std::vector<int> written;
+      for (const auto& w : scale_writes(*cluster.server(), cluster.ns(), name(kind, i)))
+        if (w.code >= 200 && w.code < 300) written.push_back(w.replicas);
+      CHECK(written == std::vector<int>{1});
+    }
+    std::printf("  run %d: push activated after %.3f s, poll after %6.3f s (%.2f of the interval)\n", i + 1, *push_delay,
+                *poll_delay, *poll_delay / kInterval);
+    std::fflush(stdout);
+  }
+  const Stats push = stats(pushed_s), poll = stats(polled_s);
+  std::printf("  push:  mean %.3f s  max %.3f s\n", push.mean, push.max);
+  std::printf("  poll:  mean %.3f s  max %.3f s  (expected: half an interval on average, at most one)\n", poll.mean,
+              poll.max);
+  std::printf("  ratio push / poll:  mean %.4f  max %.4f\n", push.mean / poll.mean, push.max / poll.max);
   std::fflush(stdout);
 }

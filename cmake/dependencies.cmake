@@ -19,6 +19,11 @@ find_library(CCTZ_LIBRARY cctz REQUIRED)
 add_library(cctz::cctz UNKNOWN IMPORTED)
 set_target_properties(cctz::cctz PROPERTIES IMPORTED_LOCATION ${CCTZ_LIBRARY}
   INTERFACE_INCLUDE_DIRECTORIES ${CCTZ_INCLUDE_DIR})
+# gRPC for the external scalers (KEDA's externalscaler.proto): protoc and grpc_cpp_plugin make
+# the stubs at build time; only the clients library and test programs link the runtime.
+find_package(Protobuf REQUIRED)
+pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
+find_program(EBB_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 if(EBB_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)
   include(Catch)

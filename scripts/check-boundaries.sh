@@ -5,7 +5,8 @@
 #  2. kube/ and runtime/ are generic: no KEDA name in their code;
 #  3. no module but scalers/ names a trigger type in its code: everything per type is the
 #     registry's (api/'s catalogue of KEDA's type names is the one exception);
-#  4. the operator binary links no broker client library (it parses triggers, never polls).
+#  4. the operator binary links no broker client library (it parses triggers, never polls),
+#     gRPC and protobuf (the external scalers' client) included.
 # Comments do not count (they may cite KEDA). Usage: check-boundaries.sh [EBB_OPERATOR_BINARY]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,7 @@ for dir in api cluster cli common kube net operator metrics-adapter runtime; do
 done
 
 if [[ $# -ge 1 ]]; then
-  libs=$(ldd "$1" | grep -oE 'lib(rdkafka|hiredis|rabbitmq|pq|mariadb|grpc)[^ ]*' | sort -u | paste -sd' ')
+  libs=$(ldd "$1" | grep -oE 'lib(rdkafka|hiredis|rabbitmq|pq|mariadb|grpc|gpr|protobuf)[^ ]*' | sort -u | paste -sd' ')
   [[ -z $libs ]] || problem "ebb-operator links broker clients: $libs"
 fi
 

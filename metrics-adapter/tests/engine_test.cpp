@@ -767,3 +767,205 @@ TEST_CASE("the composite metric is the formula over the named triggers' values")
     if (labels.scaled_object == "both" && labels.metric == "s1-redis-lb") named = labels.scaler == "b" && labels.trigger_index == 1;
   CHECK(named);
 }
+
+// --- push (ARCHITECTURE.md decision 6) ---------------------------------------------------------
+
+namespace {
+
+// Trigger types of the test's own, so push is tested without a source: "test-push" (push-capable)
+// and "test-poll" (poll only), both served by FakeScaler. The test sets the value and activity
+// and calls the `changed` the engine handed to watch().
+struct FakeWorld {
+  std::mutex mutex;
+  std::atomic<double> value{0};
+  std::atomic<bool> active{false};
+  std::atomic<int> polls{0}, watches{0}, stops{0}, destroyed_unstopped{0};
+  std::function<void()> changed;  // of the latest watch()
+
+  void push() {
+    std::function<void()> c;
+    {
+      std::lock_guard lock(mutex);
+      c = changed;
+    }
+    REQUIRE(c);
+    c();
+  }
+};
+
+class FakeScaler final : public ebb::scalers::Scaler {
+ public:
+  explicit FakeScaler(std::shared_ptr<FakeWorld> world) : world_(std::move(world)) {}
+  ~FakeScaler() override {
+    if (watching_ && !stopped_) ++world_->destroyed_unstopped;
+  }
+  ebb::Result<ebb::scalers::PollResult> poll() override {
+    ++world_->polls;
+    return ebb::scalers::PollResult{world_->value.load(), world_->active.load()};
+  }
+  void watch(std::function<void()> changed) override {
+    ++world_->watches;
+    watching_ = true;
+    std::lock_guard lock(world_->mutex);
+    world_->changed = std::move(changed);
+  }
+  void stop_watch() override {
+    if (stopped_) return;
+    stopped_ = true;
+    ++world_->stops;
+  }
+
+ private:
+  std::shared_ptr<FakeWorld> world_;
+  bool watching_ = false, stopped_ = false;
+};
+
+class FakeTrigger final : public ebb::scalers::TriggerConfig {
+ public:
+  FakeTrigger(ebb::scalers::MetricSpec spec, std::shared_ptr<FakeWorld> world)
+      : spec_(std::move(spec)), world_(std::move(world)) {}
+  const ebb::scalers::MetricSpec& metric_spec() const override { return spec_; }
+  std::string endpoint() const override { return "fake"; }
+  ebb::Result<std::unique_ptr<ebb::scalers::Scaler>> create_scaler(ebb::scalers::ConnectionPools&) const override {
+    return std::unique_ptr<ebb::scalers::Scaler>(std::make_unique<FakeScaler>(world_));
+  }
+
+ private:
+  ebb::scalers::MetricSpec spec_;
+  std::shared_ptr<FakeWorld> world_;
+};
+
+std::unique_ptr<ebb::scalers::Registry> fake_registry(const std::shared_ptr<FakeWorld>& world) {
+  auto registry = std::make_unique<ebb::scalers::Registry>();
+  for (const bool push : {true, false}) {
+    const std::string type = push ? "test-push" : "test-poll";
+    registry->add(ebb::scalers::ScalerDefinition{
+        .types = {type},
+        .keda_name = "fakeScaler",
+        .summary = "a value the test sets",
+        .push = push,
+        .parse = [world, type](const ebb::scalers::TriggerContext& ctx) -> ebb::scalers::ParseResult {
+          ebb::scalers::MetricSpec spec;
+          spec.name = ebb::scalers::metric_name(ctx.index, type);
+          spec.target = 1;
+          spec.target_quantity = "1";
+          return std::unique_ptr<ebb::scalers::TriggerConfig>(std::make_unique<FakeTrigger>(spec, world));
+        }});
+  }
+  return registry;
+}
+
+}  // namespace
+
+TEST_CASE("a push activates an object at 0 replicas within a second, not at its next poll (pollingInterval 30)") {
+  Env env;
+  auto world = std::make_shared<FakeWorld>();
+  auto registry = fake_registry(world);
+  env.deployment("worker", 0);
+  const std::string name = late_phase_name(env.ns, "pushed", 30s);
+  env.scaled_object(name, "worker", json::array({{{"type", "test-push"}, {"metadata", json::object()}}}),
+                    {{"pollingInterval", 30}, {"minReplicaCount", 0}});
+  const json accepted = env.accept(name, {"s0-test-push"}, 0);
+  adapter::EngineOptions options;
+  options.registry = registry.get();
+  env.start(options);
+  env.engine->upsert(accepted, true);
+  // Watched as soon as it is built; polled once at once (a new object), inactive.
+  CHECK(world->watches == 1);
+  INFO("polls " << world->polls.load());
+  REQUIRE(eventually([&] { return world->polls == 1; }, 5s));
+  std::this_thread::sleep_for(200ms);
+  CHECK(env.replicas("worker") == 0);
+
+  world->value = 4;
+  world->active = true;
+  const auto pushed = std::chrono::steady_clock::now();
+  world->push();
+  REQUIRE(eventually([&] { return env.replicas("worker") == 1; }, 5s));
+  const auto delay = std::chrono::steady_clock::now() - pushed;
+  INFO("activated " << std::chrono::duration_cast<std::chrono::milliseconds>(delay).count() << " ms after the push");
+  CHECK(delay < 1s);
+  CHECK(world->polls == 2);  // the push's poll; the scheduled one is 30 s away
+  CHECK(quantity(env.read("s0-test-push", name)) == "4");
+
+  // Pushes while a poll is going on or queued do not pile up: at most one more run.
+  for (int i = 0; i < 20; ++i) world->push();
+  std::this_thread::sleep_for(500ms);
+  CHECK(world->polls >= 3);
+  CHECK(world->polls <= 4);
+}
+
+TEST_CASE("without pushes (a broken push path) the object is polled as scheduled") {
+  Env env;
+  auto world = std::make_shared<FakeWorld>();
+  auto registry = fake_registry(world);
+  env.deployment("worker", 0);
+  env.scaled_object("quiet", "worker", json::array({{{"type", "test-push"}, {"metadata", json::object()}}}),
+                    {{"pollingInterval", 1}, {"minReplicaCount", 0}});
+  const json accepted = env.accept("quiet", {"s0-test-push"}, 0);
+  adapter::EngineOptions options;
+  options.registry = registry.get();
+  env.start(options);
+  env.engine->upsert(accepted, true);
+  REQUIRE(eventually([&] { return world->polls >= 3; }, 6s));
+  world->active = true;
+  CHECK(eventually([&] { return env.replicas("worker") == 1; }, 3s));
+}
+
+TEST_CASE("watch() when a push-capable scaler is built, stop_watch() when the engine drops it") {
+  Env env;
+  auto world = std::make_shared<FakeWorld>();
+  auto registry = fake_registry(world);
+  env.deployment("worker", 1);
+  const std::string name = late_phase_name(env.ns, "watched", 3600s);
+  env.scaled_object(name, "worker",
+                    json::array({{{"type", "test-push"}, {"metadata", json::object()}},
+                                 {{"type", "test-poll"}, {"metadata", json::object()}}}),
+                    {{"pollingInterval", 3600}});
+  adapter::EngineOptions options;
+  options.registry = registry.get();
+  env.start(options);
+  env.engine->upsert(env.accept(name, {"s0-test-push", "s1-test-poll"}, 1), false);
+  CHECK(world->watches == 1);  // only the push-capable trigger
+  CHECK(world->stops == 0);
+
+  // A new generation: the old scaler stops watching, the new one watches.
+  const json changed = env.modify_so(name, [](json& o) { o["spec"]["cooldownPeriod"] = 60; });
+  env.engine->upsert(env.accept(name, {"s0-test-push", "s1-test-poll"}, 1), false);
+  CHECK(world->watches == 2);
+  CHECK(world->stops == 1);
+
+  // A push for the rebuilt object polls it (after the poll a rebuild runs at once; a poll of
+  // the object queries both triggers).
+  REQUIRE(eventually([&] { return world->polls == 2; }, 5s));
+  world->push();
+  CHECK(eventually([&] { return world->polls == 4; }, 5s));
+
+  env.engine->remove(changed);
+  CHECK(world->stops == 2);
+  // A late push after removal is harmless.
+  world->push();
+  env.engine.reset();
+  CHECK(world->destroyed_unstopped == 0);
+}
+
+TEST_CASE("a push for an object the operator has not accepted yet is kept for its first poll") {
+  Env env;
+  auto world = std::make_shared<FakeWorld>();
+  auto registry = fake_registry(world);
+  env.deployment("worker", 0);
+  const std::string name = late_phase_name(env.ns, "early", 30s);
+  const json created = env.scaled_object(name, "worker", json::array({{{"type", "test-push"}, {"metadata", json::object()}}}),
+                                         {{"pollingInterval", 30}, {"minReplicaCount", 0}});
+  adapter::EngineOptions options;
+  options.registry = registry.get();
+  env.start(options);
+  env.engine->upsert(created, false);
+  world->active = true;
+  world->push();
+  std::this_thread::sleep_for(300ms);
+  CHECK(world->polls == 0);  // not accepted: never polled
+  // Accepted during the initial sync (first run at its phase), but a push is pending: at once.
+  env.engine->upsert(env.accept(name, {"s0-test-push"}, 0), false);
+  CHECK(eventually([&] { return env.replicas("worker") == 1; }, 3s));
+}

@@ -22,6 +22,7 @@
 #include "adapter_harness.h"
 #include "ebb/cluster/resources.h"
 #include "ebb/net/http_client.h"
+#include "external_scaler_server.h"
 
 using namespace ebb::systest;
 using ebb::kube::Object;
@@ -415,6 +416,46 @@ TEST_CASE("a redis list at 0 replicas: push activates to 1 and drain deactivates
   // 0 -> 1 -> 0 and nothing else, ever; one write each way.
   CHECK(seen(worker) == std::vector<int>({0, 1, 0}));
   CHECK(count_lines(adapter.log(), "\"scaled target\"") == 2);
+}
+
+TEST_CASE("external-push: a push activates a target at 0 within a second although pollingInterval is 30",
+          "[system][adapter]") {
+  Env env;
+  auto& cluster = env.cluster;
+  test::ExternalScalerServer scaler;
+  scaler.set_metrics({{"queue", 10, 0}});
+  scaler.set_value("queue", 0);
+  cluster.create_deployment("worker", 0);
+  cluster.create(kScaledObjects, scaled_object_with("worker-so", "worker", "external-push",
+                                                    {{"scalerAddress", scaler.address()}}, 0, 10, 30, 300));
+  wait_ready_so(env, "worker-so");
+  ReplicaSampler worker(cluster, "worker", 5ms);
+  AdapterRun adapter(cluster, env.pki);
+  adapter.require_ready();
+  eventually_adapter("worker-so served 0", [&] {
+    return served(adapter.external_metric(cluster.ns(), "s0-external-push", "worker-so", hpa_identity(env.pki))) == "0";
+  }, 60s, adapter, &env.op);
+  // The adapter keeps StreamIsActive open for the trigger.
+  REQUIRE(scaler.wait_for_streams(1, 30s));
+  CHECK(seen(worker) == std::vector<int>{0});
+  const auto polls_before = scaler.calls("IsActive");
+
+  scaler.set_active(true);
+  scaler.set_value("queue", 25);
+  const auto pushed = SteadyClock::now();
+  scaler.push(true);
+  eventually_adapter("worker scaled 0 -> 1 after the push", [&] { return cluster.deployment_replicas("worker") == 1; },
+                     30s, adapter, &env.op);
+  worker.sync();
+  const auto one = worker.first_seen(1, pushed);
+  REQUIRE(one);
+  const double delay = std::chrono::duration<double>(*one - pushed).count();
+  WARN("activated " << delay << " s after the push (pollingInterval 30 s)");
+  CHECK(delay < 1.0);
+  CHECK(scaler.calls("IsActive") >= polls_before + 1);
+  if (cluster.server()) CHECK(successful_scale_values(cluster, "worker") == std::vector<int>{1});
+  // What the HPA reads: 25 of target 10, as load in percent.
+  CHECK(served(adapter.external_metric(cluster.ns(), "s0-external-push", "worker-so", hpa_identity(env.pki))) == "250");
 }
 
 TEST_CASE("idleReplicaCount: activation goes to minReplicaCount and deactivation to idle not 0",

@@ -71,6 +71,13 @@ struct TriggerRuntime {
   std::unique_ptr<scalers::Scaler> scaler;
   std::optional<std::string> build_error;  // "scaler could not be built: ..."
   std::mutex query_mutex;
+  // Push (ARCHITECTURE.md decision 6): scaler->watch() was called; stop_watch() is owed.
+  std::atomic<bool> watching{false};
+
+  ~TriggerRuntime() {
+    // The engine stops watches when it drops a runtime; this only covers a path that forgot.
+    if (watching && scaler) scaler->stop_watch();
+  }
 };
 
 struct ObjectRuntime {
@@ -100,6 +107,8 @@ struct ObjectRuntime {
   bool scheduled = false;
   std::chrono::seconds scheduled_interval{0};
   bool removed = false;  // dropped from the engine (removed or replaced by a rebuild)
+  // A push arrived while the object was not scheduled: its first run is at once.
+  bool push_pending = false;
 
   // Single flight: one poll at a time; `completed` counts finished polls.
   bool polling = false;
@@ -280,6 +289,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     apply_snapshot(*rt, object);
     rt->last_build_attempt = options.now();
     if (rt->so) rt->triggers = build_triggers(*rt->so, json_member(object, "status"));
+    for (auto& t : rt->triggers) start_watch(*t, rt->key);
     rt->health = api::read_health(json_member(object, "status"));
     if (previous) {
       std::lock_guard lock(previous->mutex);
@@ -310,12 +320,63 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       status = json_member(rt.object, "status");
     }
     auto rebuilt = build_triggers(*so, status);
-    std::lock_guard lock(rt.mutex);
-    for (auto& t : rt.triggers) {
-      if (!t->build_error) continue;
-      for (auto& n : rebuilt)
-        if (n->index == t->index && !n->build_error) t = n;
+    std::vector<std::shared_ptr<TriggerRuntime>> installed;
+    {
+      std::lock_guard lock(rt.mutex);
+      if (rt.removed) return;
+      for (auto& t : rt.triggers) {
+        if (!t->build_error) continue;
+        for (auto& n : rebuilt)
+          if (n->index == t->index && !n->build_error) {
+            t = n;
+            installed.push_back(n);
+          }
+      }
     }
+    for (auto& t : installed) start_watch(*t, rt.key);
+  }
+
+  // --- push -----------------------------------------------------------------------------------
+
+  // Scalers of push-capable trigger types tell the engine when their source may have new work;
+  // the object is then polled at once (the scheduler's run_now), not at its next interval.
+  // Polling goes on as scheduled either way, so a push path that breaks costs only latency.
+  void start_watch(TriggerRuntime& t, const std::string& key) {
+    if (!t.scaler) return;
+    const auto* definition = registry().find(t.type);
+    if (!definition || !definition->push) return;
+    std::weak_ptr<Impl> weak = weak_from_this();
+    t.watching = true;
+    t.scaler->watch([weak, key] {
+      if (auto self = weak.lock()) self->pushed(key);
+    });
+  }
+
+  // Called on scalers' own threads.
+  void pushed(const std::string& key) {
+    auto rt = find(key);
+    if (!rt) return;
+    {
+      std::lock_guard lock(rt->mutex);
+      if (rt->removed) return;
+      if (!rt->scheduled) {
+        rt->push_pending = true;
+        return;
+      }
+    }
+    deps.scheduler.run_now(key);
+  }
+
+  // Ends the watches of a runtime the engine dropped. Never called with a lock held: a watch
+  // being stopped may be inside pushed().
+  static void stop_watches(const ObjectRuntime& rt) {
+    std::vector<std::shared_ptr<TriggerRuntime>> triggers;
+    {
+      std::lock_guard lock(rt.mutex);
+      triggers = rt.triggers;
+    }
+    for (auto& t : triggers)
+      if (t->watching.exchange(false)) t->scaler->stop_watch();
   }
 
   // --- scheduling ---------------------------------------------------------------------------
@@ -345,7 +406,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       interval = rt.polling_interval;
       if (want && (!rt.scheduled || rt.scheduled_interval != interval || replace)) {
         schedule = true;
-        first_now = now && (replace || !rt.scheduled);
+        first_now = (now || rt.push_pending) && (replace || !rt.scheduled);
+        rt.push_pending = false;
         rt.scheduled = true;
         rt.scheduled_interval = interval;
       } else if (!want && rt.scheduled) {
@@ -753,6 +815,7 @@ Engine::~Engine() {
       scheduled = rt->scheduled;
       rt->scheduled = false;
     }
+    Impl::stop_watches(*rt);
     if (scheduled) impl_->deps.scheduler.unschedule(rt->key, true);
   }
   std::unique_lock lock(impl_->detached_mutex);
@@ -778,9 +841,12 @@ void Engine::upsert(const kube::Object& scaled_object, bool after_sync) {
     impl_->objects[key] = rt;
   }
   if (existing) {
-    std::lock_guard lock(existing->mutex);
-    existing->removed = true;
-    existing->poll_done.notify_all();
+    {
+      std::lock_guard lock(existing->mutex);
+      existing->removed = true;
+      existing->poll_done.notify_all();
+    }
+    Impl::stop_watches(*existing);
   }
   impl_->reschedule(*rt, after_sync || existing != nullptr, true);
 }
@@ -804,6 +870,7 @@ void Engine::remove(const kube::Object& scaled_object) {
     rt->scheduled = false;
     rt->cache.clear();
   }
+  Impl::stop_watches(*rt);
   if (scheduled) impl_->deps.scheduler.unschedule(key);
   if (impl_->deps.observer) impl_->deps.observer->forget(rt->ns, rt->name);
 }
@@ -834,6 +901,7 @@ void Engine::auth_changed(const std::string& kind, const std::string& ns, const 
       existing->removed = true;
       existing->poll_done.notify_all();
     }
+    Impl::stop_watches(*existing);
     impl_->reschedule(*rt, true, true);
   }
 }

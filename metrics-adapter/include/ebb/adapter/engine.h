@@ -17,6 +17,13 @@
 //   initial sync and for rebuilds). A poll: every external trigger queried (bounded by
 //   poll_timeout), the cache updated, status.health counted (keda-compat §4.8), the target's
 //   replicas read, decide(), Actuator::execute().
+// - Push (ARCHITECTURE.md decision 6): the scalers of push-capable trigger types
+//   (ScalerDefinition::push) are watched from the moment they are built (Scaler::watch) until
+//   the engine drops them (Scaler::stop_watch, when the object is rebuilt or removed). When one
+//   says its source changed, the object's poll runs at once (PollScheduler::run_now), so an
+//   object at 0 replicas is activated within a poll's time instead of at its next interval; a
+//   push for an object that is not scheduled yet makes its first run immediate. Polling goes on
+//   as scheduled regardless, so a broken push path only costs latency.
 // - HPA reads: answered from the cache under the freshness rule (freshness.h); a Refresh runs
 //   one poll of the object, shared by every concurrent reader and the scheduler (single flight);
 //   a read waits for it at most poll_timeout, then answers from what is cached or errors. Every
