@@ -202,7 +202,8 @@ spec:
   CHECK(trigger["error"].get<std::string>().starts_with("prometheus http://" + prometheus.address() + "/api/v1/query: "));
   CHECK(doc["scaledObjects"][0]["desiredReplicas"].is_null());
 
-  // metrics-api aggregation reads EndpointSlices, which `ebb probe` cannot: a clear error.
+  // metrics-api aggregation reads the Service's EndpointSlices from the cluster; with no
+  // kubeconfig there is none to read, and the error says so.
   std::ofstream(file) << R"(apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
 metadata: {name: api, namespace: shop}
@@ -216,12 +217,19 @@ spec:
         targetValue: "5"
         aggregateFromKubeServiceEndpoints: "true"
 )";
+  ::setenv("KUBECONFIG", (dir.path() + "/no-such-kubeconfig").c_str(), 1);
   doc = probe_json(file, {}, &status);
+  ::unsetenv("KUBECONFIG");
   CHECK(status == 1);
   trigger = doc["scaledObjects"][0]["triggers"][0];
   CHECK(trigger["metricName"] == "s0-metric-api-queue-depth");
   REQUIRE(trigger["error"].is_string());
-  CHECK(trigger["error"].get<std::string>().starts_with("aggregateFromKubeServiceEndpoints reads the Service's EndpointSlices"));
+  const auto error = trigger["error"].get<std::string>();
+  INFO(error);
+  CHECK(error.starts_with("error requesting metrics endpoint: failed to get kubernetes endpoints "
+                          "urls from configured service URL: no "
+                          "Kubernetes cluster configured"));
+  CHECK(error.find("give ebb probe --kubeconfig FILE or set KUBECONFIG") != std::string::npos);
 }
 
 // --- triggers that read the cluster ---------------------------------------------------------------

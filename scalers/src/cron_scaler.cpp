@@ -108,8 +108,6 @@ bool has_error_at(const FieldErrors& errors, const std::string& path) {
 ParseResult parse(const TriggerContext& ctx) {
   CronConfig c;
   FieldErrors errors = table().parse(ctx, c);
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
 
   std::optional<cron::Schedule> start, end;
   if (!c.start.empty()) {
@@ -135,12 +133,10 @@ ParseResult parse(const TriggerContext& ctx) {
     errors.push_back({desired_path, "no desiredReplicas specified"});
   if (!errors.empty()) return unexpected(std::move(errors));
 
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "cron-" + c.timezone + "-" + cron::metric_name_part(c.start) +
-                                         "-" + cron::metric_name_part(c.end));
-  spec.target_type = *type;
-  spec.target = 1;
-  spec.target_quantity = int_quantity(1);
+  auto spec = external_metric(ctx,
+                              "cron-" + c.timezone + "-" + cron::metric_name_part(c.start) + "-" +
+                                  cron::metric_name_part(c.end),
+                              1, 0, TargetForm::Integer);
   return std::unique_ptr<TriggerConfig>(std::make_unique<CronTrigger>(
       std::move(spec), std::move(c), std::move(*start), std::move(*end)));
 }

@@ -290,8 +290,6 @@ class EtcdTrigger final : public TriggerConfig {
 ParseResult parse(const TriggerContext& ctx) {
   EtcdConfig c;
   FieldErrors errors = table().parse(ctx, c);
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
   if (!errors.empty()) return unexpected(std::move(errors));
   validate(ctx, c, errors);
 
@@ -322,12 +320,8 @@ ParseResult parse(const TriggerContext& ctx) {
   target.watchdog = std::chrono::seconds(2 * c.watch_progress_notify_interval);
   target.description = "etcd " + join(target.urls, ",");
 
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "etcd-" + c.watch_key);
-  spec.target_type = *type;
-  spec.target = c.value;
-  spec.target_quantity = milli_quantity(c.value);
-  spec.activation_target = c.activation_value;
+  auto spec =
+      external_metric(ctx, "etcd-" + c.watch_key, c.value, c.activation_value, TargetForm::Milli);
   return std::unique_ptr<TriggerConfig>(
       std::make_unique<EtcdTrigger>(std::move(spec), std::move(target)));
 }

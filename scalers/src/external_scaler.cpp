@@ -251,16 +251,10 @@ class ExternalTrigger final : public TriggerConfig {
 ParseResult parse_trigger(const TriggerContext& ctx, bool push) {
   ExternalConfig c;
   FieldErrors errors = table().parse(ctx, c);
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
   if (!errors.empty()) return unexpected(std::move(errors));
 
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, ctx.type);
-  spec.target_type = *type;
-  spec.target = static_cast<double>(external::kLoadTarget);
-  spec.target_quantity = int_quantity(external::kLoadTarget);
-  spec.activation_target = 0;  // activity is IsActive's answer
+  auto spec = external_metric(ctx, ctx.type, static_cast<double>(external::kLoadTarget), 0,
+                              TargetForm::Integer);
   return std::unique_ptr<TriggerConfig>(std::make_unique<ExternalTrigger>(
       std::move(spec), channel_settings(c), external::scaled_object_ref(ctx), ctx.index, push));
 }

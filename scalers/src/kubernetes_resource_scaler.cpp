@@ -151,8 +151,6 @@ bool has_error_at(const FieldErrors& errors, const std::string& path) {
 ParseResult parse(const TriggerContext& ctx) {
   ResourceConfig c;
   FieldErrors errors = table().parse(ctx, c);
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
 
   // The table checks each comma-separated piece against the enum, as KEDA does; one value only.
   const std::vector<std::pair<const char*, std::vector<std::string>>> enums = {
@@ -187,12 +185,8 @@ ParseResult parse(const TriggerContext& ctx) {
   source.value_type = c.value_type == "int64"      ? kubernetes::ValueType::Int64
                       : c.value_type == "quantity" ? kubernetes::ValueType::Quantity
                                                    : kubernetes::ValueType::Float64;
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, to_lower(c.kind) + "-" + c.name + "-" + c.key);
-  spec.target_type = *type;
-  spec.target = c.target_value;
-  spec.target_quantity = milli_quantity(c.target_value);
-  spec.activation_target = c.activation_target_value;
+  auto spec = external_metric(ctx, to_lower(c.kind) + "-" + c.name + "-" + c.key, c.target_value,
+                              c.activation_target_value, TargetForm::Milli);
   return std::unique_ptr<TriggerConfig>(
       std::make_unique<ResourceTrigger>(std::move(spec), std::move(source)));
 }

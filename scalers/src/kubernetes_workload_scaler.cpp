@@ -124,8 +124,6 @@ bool has_error_at(const FieldErrors& errors, const std::string& path) {
 ParseResult parse(const TriggerContext& ctx) {
   WorkloadConfig c;
   FieldErrors errors = table().parse(ctx, c);
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
   const auto value_path = path_of(ctx, "value", {M});
   if (c.value <= 0 && !ctx.as_metric_source && !has_error_at(errors, value_path))
     errors.push_back({value_path, "value must be a float greater than 0"});
@@ -135,12 +133,8 @@ ParseResult parse(const TriggerContext& ctx) {
                         "error parsing pod selector: " + selector.error().message});
   if (!errors.empty()) return unexpected(std::move(errors));
 
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "workload-" + ctx.scaled_object_namespace);
-  spec.target_type = *type;
-  spec.target = c.value;
-  spec.target_quantity = milli_quantity(c.value);
-  spec.activation_target = c.activation_value;
+  auto spec = external_metric(ctx, "workload-" + ctx.scaled_object_namespace, c.value,
+                              c.activation_value, TargetForm::Milli);
   return std::unique_ptr<TriggerConfig>(std::make_unique<WorkloadTrigger>(
       std::move(spec), ctx.scaled_object_namespace, std::move(c)));
 }

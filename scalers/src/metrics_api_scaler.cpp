@@ -194,7 +194,7 @@ class MetricsApiTrigger final : public TriggerConfig {
   Result<std::unique_ptr<Scaler>> create_scaler(ConnectionPools& pools) const override {
     kubernetes::Objects* objects = nullptr;
     if (config_.aggregate) {
-      // Only a process with a view of the cluster provides one (the adapter; `ebb probe` has none).
+      // The adapter (informers) and `ebb probe` (GETs, or an error without a kubeconfig) provide one.
       try {
         objects = &pools.get<kubernetes::Objects>();
       } catch (const std::logic_error&) {
@@ -227,16 +227,10 @@ ParseResult parse(const TriggerContext& ctx) {
   // KEDA: a target is needed unless scalingModifiers combine the triggers; 0 counts as none.
   if (!ctx.as_metric_source && c.target_value.value_or(0) == 0)
     errors.push_back({"metadata.targetValue", "no targetValue given in metadata"});
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
   if (!errors.empty()) return unexpected(std::move(errors));
 
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "metric-api-" + c.value_location);
-  spec.target_type = *type;
-  spec.target = c.target_value.value_or(0);
-  spec.target_quantity = milli_quantity(spec.target);
-  spec.activation_target = c.activation_target_value;
+  auto spec = external_metric(ctx, "metric-api-" + c.value_location, c.target_value.value_or(0),
+                              c.activation_target_value, TargetForm::Milli);
   return std::unique_ptr<TriggerConfig>(
       std::make_unique<MetricsApiTrigger>(std::move(c), std::move(spec)));
 }

@@ -127,8 +127,6 @@ class NatsJetStreamTrigger final : public TriggerConfig {
 ParseResult parse(const TriggerContext& ctx) {
   NatsConfig c;
   FieldErrors errors = table().parse(ctx, c);
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
   if (!errors.empty()) return unexpected(std::move(errors));
   if (c.account.empty() && c.account_id.empty())
     errors.push_back({path_of(ctx, "account", {A, M}), "no account name or id given"});
@@ -139,12 +137,9 @@ ParseResult parse(const TriggerContext& ctx) {
                           ebb::quoted(c.endpoint)});
   if (!errors.empty()) return unexpected(std::move(errors));
 
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "nats-jetstream-" + c.stream);
-  spec.target_type = *type;
-  spec.target = static_cast<double>(c.lag_threshold);
-  spec.target_quantity = int_quantity(c.lag_threshold);
-  spec.activation_target = static_cast<double>(c.activation_lag_threshold);
+  auto spec =
+      external_metric(ctx, "nats-jetstream-" + c.stream, static_cast<double>(c.lag_threshold),
+                      static_cast<double>(c.activation_lag_threshold), TargetForm::Integer);
   nats::Target target{c.account, c.account_id.empty() ? c.account : c.account_id, c.stream,
                       c.consumer};
   return std::unique_ptr<TriggerConfig>(std::make_unique<NatsJetStreamTrigger>(

@@ -196,16 +196,10 @@ ParseResult parse(const TriggerContext& ctx) {
   if (!errors.empty()) return unexpected(std::move(errors));
   errors = http::validate_auth(ctx, c);
   check_cloud(ctx, c, errors);
-  auto type = parse_metric_type(ctx.metric_type);
-  if (!type) errors.push_back(type.error());
   if (!errors.empty()) return unexpected(std::move(errors));
 
-  MetricSpec spec;
-  spec.name = metric_name(ctx.index, "prometheus");
-  spec.target_type = *type;
-  spec.target = c.threshold;
-  spec.target_quantity = milli_quantity(c.threshold);
-  spec.activation_target = c.activation_threshold;
+  auto spec =
+      external_metric(ctx, "prometheus", c.threshold, c.activation_threshold, TargetForm::Milli);
   return std::unique_ptr<TriggerConfig>(
       std::make_unique<PrometheusTrigger>(std::move(c), std::move(spec)));
 }

@@ -397,7 +397,7 @@ TEST_CASE("external: every failed call is an error naming the scaler and the cal
 }
 
 TEST_CASE(
-    "external-push: `true` on StreamIsActive calls changed(); false does not; stop_watch ends it") {
+    "external-push: `true` on StreamIsActive calls changed(), false does not, stop_watch ends it") {
   Fixture f;
   auto scaler = f.scaler("external-push");
   std::mutex mutex;

@@ -111,7 +111,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "external: a server that is down is an error naming it, never 0; it is used again once back") {
+    "external: a server that is down is an error naming it, never 0, and it is used again once back") {
   test::ExternalScalerServer server;
   server.set_metrics({{"queue", 10, 0}});
   server.set_value("queue", 5);

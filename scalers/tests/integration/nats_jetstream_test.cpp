@@ -266,7 +266,7 @@ TEST_CASE("nats-jetstream: a missing consumer or stream is an error naming it") 
 }
 
 TEST_CASE(
-    "nats-jetstream: a stopped server is an error naming the endpoint, never 0; then it recovers") {
+    "nats-jetstream: a stopped server is an error naming the endpoint, never 0, then it recovers") {
   test::LocalServer server(test::nats_server());
   {
     NatsConnection nats("127.0.0.1", server.port(0));
