@@ -213,7 +213,7 @@ TEST_CASE("options: list flags take comma lists, repeats, and blanks are dropped
 
 TEST_CASE("options: a repeated single-value flag keeps its last value, as pflag does") {
   // The chart's extraArgs come after the flags it sets, to override them.
-  const auto& o = ok(parse({"--log-level=info", "--secure-port=6443", "--log-level=debug", "--secure-port", "7443",
+  const auto o = ok(parse({"--log-level=info", "--secure-port=6443", "--log-level=debug", "--secure-port", "7443",
                             "--leader-elect=true", "--leader-elect=false", "--poll-timeout=5s", "--poll-timeout=2s"}));
   CHECK(o.log_level == "debug");
   CHECK(o.secure_port == 7443);

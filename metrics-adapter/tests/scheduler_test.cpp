@@ -85,6 +85,10 @@ TEST_CASE("actual starts of 1,000 keys follow their phases", "[scheduler]") {
     CHECK(at.front() >= stable_phase(key_of(i), 1000ms).count());
     // Each slot is within one interval of scheduling; allow 1 s more for a busy machine.
     CHECK(at.front() < 2000 + stable_phase(key_of(i), 1000ms).count());
+    // No slot runs twice. (A start delayed past the end of its interval by a stall is late, not
+    // a second run: count slots, not starts per window.)
+    const auto phase = stable_phase(key_of(i), 1000ms).count();
+    for (std::size_t k = 1; k < at.size(); ++k) CHECK((at[k] - phase) / 1000 > (at[k - 1] - phase) / 1000);
   }
   // Each key has one slot in each of the intervals [1 s, 2 s) and [2 s, 3 s). A stall of this
   // busy machine can bunch up the starts of one interval; a scheduler that bunches them does
@@ -97,7 +101,6 @@ TEST_CASE("actual starts of 1,000 keys follow their phases", "[scheduler]") {
       for (auto t : at)
         if (t >= window && t < window + 1000) offsets.push_back(t);
     CHECK(offsets.size() >= 900);
-    CHECK(offsets.size() <= 1000);
     best = std::min(best, max_bucket(offsets, 1000, 10));
   }
   CHECK(best <= 50);
