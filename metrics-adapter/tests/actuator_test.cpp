@@ -16,7 +16,9 @@
 #include "ebb/adapter/actuator.h"
 #include "ebb/api/decode.h"
 #include "ebb/cluster/resources.h"
+#include "ebb/cluster/scale_target.h"
 #include "ebb/kube/client.h"
+#include "ebb/kube/informer.h"
 #include "support.h"
 #include "test_apiserver.h"
 
@@ -796,6 +798,55 @@ TEST_CASE("KubeActuator: read_target reads /scale and the target's ready replica
     CHECK(target.error().message == "Target resource doesn't exist: apps/v1.Deployment shop/nope not found");
     CHECK(target.error().transient);
   }
+}
+
+TEST_CASE("KubeActuator: with workload caches read_target reads no API and follows the watch", "[actuator][target]") {
+  Fixture f;
+  f.deployment("worker", 3, json{{"replicas", 3}, {"readyReplicas", 2}});
+  kube::InformerOptions options;
+  options.transform = ebb::cluster::workload_transform;
+  kube::Informer deployments(*f.client, res::deployments(), options);
+  kube::Informer statefulsets(*f.client, res::statefulsets(), options);
+  deployments.start();
+  statefulsets.start();
+  REQUIRE(deployments.wait_for_sync(std::chrono::seconds(10)));
+  REQUIRE(statefulsets.wait_for_sync(std::chrono::seconds(10)));
+  kube::CacheView deployment_view({&deployments.cache()}), statefulset_view({&statefulsets.cache()});
+  ebb::cluster::WorkloadCaches caches{&deployment_view, &statefulset_view};
+  KubeActuatorOptions actuator_options;
+  actuator_options.workloads = &caches;
+  KubeActuator actuator(*f.client, actuator_options);
+  const auto so = f.scaled_object("orders", "worker");
+
+  f.server.clear_request_log();
+  for (int i = 0; i < 5; ++i) {
+    auto target = actuator.read_target(so);
+    if (!target) FAIL(target.error().message);
+    CHECK(target->replicas == 3);
+    CHECK(target->ready_replicas == 2);
+  }
+  CHECK(f.server.request_log().empty());
+
+  // A write elsewhere reaches the cache through the watch.
+  REQUIRE(f.client->patch(res::deployments(), f.ns, "worker", kube::PatchType::merge,
+                          json{{"status", {{"replicas", 5}, {"readyReplicas", 5}}}},
+                          kube::PatchOptions{.subresource = "status"})
+              .ok());
+  REQUIRE(actuator.scale(so, 5).ok());
+  bool seen = false;
+  for (int i = 0; i < 200 && !seen; ++i) {
+    auto target = actuator.read_target(so);
+    seen = target && target->replicas == 5 && target->ready_replicas == 5;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(seen);
+
+  // Not in the cache (gone, or not delivered yet): the API says which.
+  auto missing = actuator.read_target(f.scaled_object("other", "nope"));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message == "Target resource doesn't exist: apps/v1.Deployment shop/nope not found");
+  deployments.stop();
+  statefulsets.stop();
 }
 
 TEST_CASE("KubeActuator: a custom resource target resolved through discovery", "[actuator][target]") {

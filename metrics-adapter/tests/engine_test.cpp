@@ -22,6 +22,7 @@
 #include "ebb/kube/client.h"
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/strings.h"
+#include "ebb/time.h"
 #include "support.h"
 #include "test_apiserver.h"
 
@@ -111,6 +112,8 @@ struct Env {
   std::unique_ptr<adapter::KubeActuator> actuator;
   CountingObserver observer;
   ManualClock clock;
+  // A test's own registry outlives the engine that polls through it.
+  std::unique_ptr<ebb::scalers::Registry> registry;
   std::unique_ptr<adapter::Engine> engine;
 
   Env() {
@@ -660,6 +663,112 @@ TEST_CASE("activation from 0 and deactivation after the cooldown go through the 
   CHECK(env.replicas("worker") == 0);
 }
 
+// Status writes while active: KEDA stamps lastActiveTime on every active poll; Ebb keeps it in
+// memory and writes it when the state changes and every 5 minutes while active, so the
+// cooldown still runs from the last active poll.
+TEST_CASE("lastActiveTime is written on activation, refreshed every 5 minutes while active, exact on deactivation") {
+  Env env;
+  ebb::test::RedisServer redis;
+  env.deployment("worker", 1);
+  // pollingInterval below 5 minutes, so the refresh period is 5 minutes; a late phase keeps the
+  // scheduler's own polls (in real time) out of the test's few seconds.
+  const std::string name = late_phase_name(env.ns, "busy", 60s);
+  env.scaled_object(name, "worker", json::array({redis_trigger(redis.port(), "busy")}),
+                    {{"pollingInterval", 60}, {"cooldownPeriod", 300}, {"minReplicaCount", 0}});
+  for (int i = 0; i < 3; ++i) redis.cli({"RPUSH", "busy", "job"});
+  env.start();
+  env.engine->upsert(env.accept(name, {"s0-redis-busy"}, 1), false);
+  const std::string key = env.ns + "/" + name;
+  auto last_active = [&] { return env.get_so(name)["status"].value("lastActiveTime", std::string()); };
+  auto status_writes = [&] {
+    int n = 0;
+    for (const auto& r : env.writes())
+      if (r.method == "PATCH" && r.path.find("/scaledobjects/" + name + "/status") != std::string::npos) ++n;
+    return n;
+  };
+  auto now_text = [&] { return ebb::format_rfc3339(env.clock.fn()()); };
+  // The informer's copy: the engine learns what it wrote as the informer delivers it.
+  auto deliver = [&] { env.engine->upsert(env.get_so(name), false); };
+
+  env.engine->poll(key);  // active: Active=True and lastActiveTime written together
+  const std::string first = now_text();
+  CHECK(last_active() == first);
+  deliver();
+
+  // Active polls within 5 minutes of that write change nothing on the API server.
+  env.server.clear_request_log();
+  for (int i = 0; i < 9; ++i) {
+    env.clock.advance(30s);
+    env.engine->poll(key);
+  }
+  CHECK(status_writes() == 0);
+  CHECK(last_active() == first);
+
+  // 300 s after the write: refreshed.
+  env.clock.advance(30s);
+  env.engine->poll(key);
+  CHECK(status_writes() == 1);
+  CHECK(last_active() == now_text());
+  deliver();
+
+  // Two more active polls (not written), then the queue drains: the status gets the time of the
+  // last active poll, which the cooldown runs from.
+  env.clock.advance(30s);
+  env.engine->poll(key);
+  env.clock.advance(30s);
+  env.engine->poll(key);
+  const std::string last_poll_active = now_text();
+  const auto last_active_at = env.clock.fn()();
+  redis.cli({"DEL", "busy"});
+  env.clock.advance(30s);
+  env.engine->poll(key);
+  CHECK(last_active() == last_poll_active);
+  CHECK(env.replicas("worker") == 1);
+  deliver();
+  // Cooling down from the last active poll, not from the last write (which was 60 s earlier).
+  env.clock.advance(std::chrono::duration_cast<std::chrono::milliseconds>(last_active_at + 290s - env.clock.fn()()));
+  env.engine->poll(key);
+  CHECK(env.replicas("worker") == 1);
+  env.clock.advance(15s);
+  env.engine->poll(key);
+  CHECK(env.replicas("worker") == 0);
+}
+
+TEST_CASE("a restarted engine that finds Active=True with an old lastActiveTime waits a full cooldown") {
+  Env env;
+  ebb::test::RedisServer redis;
+  env.deployment("worker", 1);
+  const std::string name = late_phase_name(env.ns, "restart", 3600s);
+  env.scaled_object(name, "worker", json::array({redis_trigger(redis.port(), "restart")}),
+                    {{"pollingInterval", 3600}, {"cooldownPeriod", 300}, {"minReplicaCount", 0}});
+  env.accept(name, {"s0-redis-restart"}, 1);
+  // What a previous adapter left: active, lastActiveTime written 4 minutes ago (within the
+  // refresh period, so the object may have been active until a moment ago).
+  const auto now = env.clock.fn()();
+  kube::PatchOptions options;
+  options.subresource = "status";
+  json status = {{"lastActiveTime", ebb::format_rfc3339(now - 240s)},
+                 {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}, {"reason", "ScaledObjectReady"},
+                                              {"message", "ready"}, {"observedGeneration", 1},
+                                              {"lastTransitionTime", "2026-01-01T00:00:00Z"}},
+                                             {{"type", "Active"}, {"status", "True"}, {"reason", "ScalerActive"},
+                                              {"message", "active"}, {"lastTransitionTime", "2026-01-01T00:00:00Z"}}})}};
+  auto patched = env.client->patch(ebb::cluster::scaled_objects(), env.ns, name, kube::PatchType::merge,
+                                   json{{"status", status}}, options);
+  REQUIRE(patched);
+  env.start();
+  env.engine->upsert(*patched, false);
+  const std::string key = env.ns + "/" + name;
+  // The list is empty: inactive. 4 minutes + 90 s after the stamp, but only 90 s after the
+  // restart: still cooling down.
+  env.clock.advance(90s);
+  env.engine->poll(key);
+  CHECK(env.replicas("worker") == 1);
+  env.clock.advance(215s);
+  env.engine->poll(key);
+  CHECK(env.replicas("worker") == 0);
+}
+
 TEST_CASE("until the operator accepted the object the engine neither polls nor writes") {
   Env env;
   ebb::test::RedisServer redis;
@@ -860,14 +969,14 @@ std::unique_ptr<ebb::scalers::Registry> fake_registry(const std::shared_ptr<Fake
 TEST_CASE("a push activates an object at 0 replicas within a second, not at its next poll (pollingInterval 30)") {
   Env env;
   auto world = std::make_shared<FakeWorld>();
-  auto registry = fake_registry(world);
+  env.registry = fake_registry(world);
   env.deployment("worker", 0);
   const std::string name = late_phase_name(env.ns, "pushed", 30s);
   env.scaled_object(name, "worker", json::array({{{"type", "test-push"}, {"metadata", json::object()}}}),
                     {{"pollingInterval", 30}, {"minReplicaCount", 0}});
   const json accepted = env.accept(name, {"s0-test-push"}, 0);
   adapter::EngineOptions options;
-  options.registry = registry.get();
+  options.registry = env.registry.get();
   env.start(options);
   env.engine->upsert(accepted, true);
   // Watched as soon as it is built; polled once at once (a new object), inactive.
@@ -898,13 +1007,13 @@ TEST_CASE("a push activates an object at 0 replicas within a second, not at its 
 TEST_CASE("without pushes (a broken push path) the object is polled as scheduled") {
   Env env;
   auto world = std::make_shared<FakeWorld>();
-  auto registry = fake_registry(world);
+  env.registry = fake_registry(world);
   env.deployment("worker", 0);
   env.scaled_object("quiet", "worker", json::array({{{"type", "test-push"}, {"metadata", json::object()}}}),
                     {{"pollingInterval", 1}, {"minReplicaCount", 0}});
   const json accepted = env.accept("quiet", {"s0-test-push"}, 0);
   adapter::EngineOptions options;
-  options.registry = registry.get();
+  options.registry = env.registry.get();
   env.start(options);
   env.engine->upsert(accepted, true);
   REQUIRE(eventually([&] { return world->polls >= 3; }, 6s));
@@ -915,7 +1024,7 @@ TEST_CASE("without pushes (a broken push path) the object is polled as scheduled
 TEST_CASE("watch() when a push-capable scaler is built, stop_watch() when the engine drops it") {
   Env env;
   auto world = std::make_shared<FakeWorld>();
-  auto registry = fake_registry(world);
+  env.registry = fake_registry(world);
   env.deployment("worker", 1);
   const std::string name = late_phase_name(env.ns, "watched", 3600s);
   env.scaled_object(name, "worker",
@@ -923,7 +1032,7 @@ TEST_CASE("watch() when a push-capable scaler is built, stop_watch() when the en
                                  {{"type", "test-poll"}, {"metadata", json::object()}}}),
                     {{"pollingInterval", 3600}});
   adapter::EngineOptions options;
-  options.registry = registry.get();
+  options.registry = env.registry.get();
   env.start(options);
   env.engine->upsert(env.accept(name, {"s0-test-push", "s1-test-poll"}, 1), false);
   CHECK(world->watches == 1);  // only the push-capable trigger
@@ -952,13 +1061,13 @@ TEST_CASE("watch() when a push-capable scaler is built, stop_watch() when the en
 TEST_CASE("a push for an object the operator has not accepted yet is kept for its first poll") {
   Env env;
   auto world = std::make_shared<FakeWorld>();
-  auto registry = fake_registry(world);
+  env.registry = fake_registry(world);
   env.deployment("worker", 0);
   const std::string name = late_phase_name(env.ns, "early", 30s);
   const json created = env.scaled_object(name, "worker", json::array({{{"type", "test-push"}, {"metadata", json::object()}}}),
                                          {{"pollingInterval", 30}, {"minReplicaCount", 0}});
   adapter::EngineOptions options;
-  options.registry = registry.get();
+  options.registry = env.registry.get();
   env.start(options);
   env.engine->upsert(created, false);
   world->active = true;

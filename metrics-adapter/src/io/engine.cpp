@@ -37,6 +37,7 @@ namespace ebb::adapter {
 namespace {
 
 constexpr std::string_view kCompositeMetric = "composite-metric";
+constexpr std::chrono::seconds kLastActiveRefresh{300};
 
 
 std::string seconds_text(std::chrono::milliseconds d) {
@@ -85,8 +86,9 @@ struct ObjectRuntime {
   std::optional<std::int64_t> generation;  // the generation the triggers were built for
 
   mutable std::mutex mutex;
-  // The latest object from the informer and what is read from it.
-  kube::Object object;
+  // The latest object from the informer, as compact JSON text (a rebuild for an auth change
+  // parses it again; a parsed tree would cost several times the memory), and what is read from it.
+  std::string object_text;
   std::optional<api::ScaledObject> so;
   std::optional<ScalingPolicy> policy;
   std::optional<std::string> object_error;  // not decodable, or no usable policy
@@ -95,6 +97,7 @@ struct ObjectRuntime {
   std::optional<TimePoint> created;
   std::optional<TimePoint> status_last_active;
   bool status_fallback_active = false;
+  bool status_active = false;  // status has Active=True
 
   std::vector<std::shared_ptr<TriggerRuntime>> triggers;  // external triggers, in spec order
   std::map<std::string, CacheEntry> cache;                // by metric name
@@ -102,6 +105,9 @@ struct ObjectRuntime {
   std::optional<TimePoint> last_build_attempt;
   // What this process wrote and the informer may not have delivered yet.
   std::optional<TimePoint> written_last_active;
+  // The last poll that found the object active, written or not (lastActiveTime is written
+  // while active only every kLastActiveRefresh; see do_poll). Shared knowledge of every replica.
+  std::optional<TimePoint> seen_active;
   std::optional<bool> written_fallback_active;
 
   bool scheduled = false;
@@ -125,7 +131,7 @@ struct ObjectRuntime {
 
 // Reads everything the engine needs from the object into the runtime (under its mutex).
 void apply_snapshot(ObjectRuntime& rt, const kube::Object& object) {
-  rt.object = object;
+  rt.object_text = object.dump();
   rt.so.reset();
   rt.policy.reset();
   rt.object_error.reset();
@@ -152,6 +158,8 @@ void apply_snapshot(ObjectRuntime& rt, const kube::Object& object) {
   rt.status_last_active = last_active.is_string() ? parse_rfc3339(last_active.get<std::string>()) : std::nullopt;
   auto fallback = api::get_condition(status, api::kConditionFallback);
   rt.status_fallback_active = fallback && fallback->status == "True";
+  auto active = api::get_condition(status, api::kConditionActive);
+  rt.status_active = active && active->status == "True";
   rt.so = std::move(decoded).value();
   rt.may_act = !rt.object_error && api::adapter_may_act(object);
 }
@@ -218,13 +226,15 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
 
   std::vector<std::shared_ptr<TriggerRuntime>> build_triggers(const api::ScaledObject& so, const nlohmann::json& status) {
     std::optional<cluster::TargetEnvironment> env;
-    if (auto target = cluster::resolve_scale_target(deps.client, so)) {
+    if (auto target = cluster::resolve_scale_target(deps.client, so, options.workloads)) {
       if (auto e = cluster::read_target_environment(deps.client, *target, so.spec.scale_target_ref.env_source_container_name))
         env = std::move(e).value();
     }
     cluster::TriggerInputsOptions input_options;
     input_options.cluster_object_namespace = options.cluster_object_namespace;
     input_options.registry = &registry();
+    input_options.trigger_authentications = options.trigger_authentications;
+    input_options.cluster_trigger_authentications = options.cluster_trigger_authentications;
     auto inputs = cluster::resolve_trigger_inputs(deps.client, so, env ? &*env : nullptr, input_options);
 
     std::vector<std::string> status_names;
@@ -298,10 +308,14 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
         if (std::any_of(rt->triggers.begin(), rt->triggers.end(), [&](const auto& t) { return t->metric_name == metric; }))
           rt->health[metric] = h;
       rt->written_last_active = previous->written_last_active;
+      rt->seen_active = previous->seen_active;
       rt->written_fallback_active = previous->written_fallback_active;
       rt->scheduled = previous->scheduled;
       rt->scheduled_interval = previous->scheduled_interval;
     }
+    // First seen by this process (a restart, a new replica): lastActiveTime may be up to
+    // kLastActiveRefresh old while Active=True, so take the object as active until now.
+    if (!previous && rt->status_active) rt->seen_active = options.now();
     return rt;
   }
 
@@ -317,7 +331,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       if (rt.last_build_attempt && now - *rt.last_build_attempt < rt.polling_interval) return;
       rt.last_build_attempt = now;
       so = rt.so;
-      status = json_member(rt.object, "status");
+      status = rt.so->status;
     }
     auto rebuilt = build_triggers(*so, status);
     std::vector<std::shared_ptr<TriggerRuntime>> installed;
@@ -476,6 +490,27 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     double seconds = 0;
   };
 
+  // KEDA stamps status.lastActiveTime on every active poll: with 10,000 active objects at 30 s
+  // that is 333 status writes a second that change nothing anyone acts on. Ebb keeps the time of
+  // the last active poll in memory (every replica, so a new leader has it) and decides with it;
+  // the status gets it when the Active condition changes, on the way to inactive (so while
+  // inactive it holds KEDA's value exactly), and while active at most every
+  // max(kLastActiveRefresh, pollingInterval). A restarted adapter that finds Active=True takes
+  // the object as active until it polls (build()), so the stale time never shortens a cooldown.
+  static void throttle_last_active(Decision& d, bool active_now, bool status_active,
+                                   const std::optional<TimePoint>& persisted, const std::optional<TimePoint>& last_active,
+                                   std::chrono::seconds interval, TimePoint now) {
+    const bool stamps = d.scale && d.scale->stamp_last_active;
+    if (active_now) {
+      const auto refresh = std::max<std::chrono::seconds>(kLastActiveRefresh, interval);
+      if (d.last_active && !stamps && status_active && persisted && now - *persisted < refresh) d.last_active.reset();
+      return;
+    }
+    // Not active (or unknown): make sure the status holds the last active poll.
+    if (!d.last_active && !stamps && last_active && (!persisted || *last_active > *persisted + std::chrono::seconds(1)))
+      d.last_active = *last_active;
+  }
+
   void do_poll(const std::shared_ptr<ObjectRuntime>& rt) {
     retry_failed_builds(*rt);
     std::vector<std::shared_ptr<TriggerRuntime>> triggers;
@@ -522,7 +557,9 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     std::optional<api::ScaledObject> so;
     std::optional<ScalingPolicy> policy;
     bool may_act = false;
-    std::optional<TimePoint> created, last_active;
+    std::optional<TimePoint> created, last_active, persisted_last_active;
+    bool status_active = false;
+    std::chrono::seconds interval{0};
     bool fallback_was_active = false;
     std::string target_text;
     std::map<std::string, MetricHealth> health_now;
@@ -548,10 +585,14 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       may_act = rt->may_act && !rt->removed;
       created = rt->created;
       last_active = rt->status_last_active;
+      persisted_last_active = last_active;
       if (rt->written_last_active && (!last_active || *rt->written_last_active > *last_active))
-        last_active = rt->written_last_active;
+        persisted_last_active = last_active = rt->written_last_active;
+      if (rt->seen_active && (!last_active || *rt->seen_active > *last_active)) last_active = rt->seen_active;
+      status_active = rt->status_active;
+      interval = rt->polling_interval;
       fallback_was_active = rt->written_fallback_active.value_or(rt->status_fallback_active);
-      if (rt->so) target_text = scale_target_text(*rt->so, json_member(rt->object, "status"));
+      if (rt->so) target_text = scale_target_text(*rt->so, rt->so->status);
       for (const auto& t : triggers) {
         auto it = rt->health.find(t->metric_name);
         if (it != rt->health.end()) health_now[t->metric_name] = it->second;
@@ -576,6 +617,12 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
         input.fallback_was_active = fallback_was_active;
         input.scale_target = target_text;
         decision = decide(input);
+        const bool active_now = decision->active_condition && decision->active_condition->status == "True";
+        throttle_last_active(*decision, active_now, status_active, persisted_last_active, last_active, interval, now);
+        if (active_now) {
+          std::lock_guard lock(rt->mutex);
+          rt->seen_active = now;
+        }
         if (!decision->skipped) {
           // The hand-off rule may have turned false while the scalers were queried.
           bool still = false;
@@ -590,7 +637,11 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
             std::lock_guard lock(rt->mutex);
             if (!report.skipped_not_leader) {
               const bool stamped_by_scale = decision->scale && decision->scale->stamp_last_active && report.scaled_to;
-              if ((decision->last_active && !report.status_error) || stamped_by_scale) rt->written_last_active = now;
+              if (stamped_by_scale) {
+                rt->written_last_active = now;
+              } else if (decision->last_active && !report.status_error) {
+                rt->written_last_active = decision->last_active;
+              }
               if (!report.status_error) rt->written_fallback_active = decision->fallback_active;
             }
           }
@@ -889,8 +940,9 @@ void Engine::auth_changed(const std::string& kind, const std::string& ns, const 
     kube::Object object;
     {
       std::lock_guard lock(existing->mutex);
-      object = existing->object;
+      object = nlohmann::json::parse(existing->object_text, nullptr, false);
     }
+    if (object.is_discarded()) continue;
     auto rt = impl_->build(object, existing);
     {
       std::lock_guard lock(impl_->map_mutex);

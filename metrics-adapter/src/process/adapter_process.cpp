@@ -190,8 +190,12 @@ class AdapterProcess {
   std::unique_ptr<SubjectAccessReviewAuthorizer> authorizer_;
   std::unique_ptr<ExternalMetricsApi> api_;
 
-  std::vector<std::unique_ptr<kube::Informer>> auth_informers_, so_informers_;
+  // Started before the ScaledObject informers and listed (bounded wait) before them, so that
+  // building an object's triggers and every poll read these caches, not the API server.
+  std::vector<std::unique_ptr<kube::Informer>> auth_informers_, workload_informers_, so_informers_;
   mutable std::mutex informers_mutex_;
+  kube::CacheView trigger_auths_, cluster_trigger_auths_, deployments_, statefulsets_;
+  cluster::WorkloadCaches workloads_{&deployments_, &statefulsets_};
 
   std::unique_ptr<net::HttpServer> api_server_;
 };
@@ -242,6 +246,7 @@ int AdapterProcess::run() {
   KubeActuatorOptions actuator_options;
   actuator_options.is_leader = [this] { return manager_->leading(); };
   actuator_options.events.reporting_instance = manager_->identity();
+  actuator_options.workloads = &workloads_;
   kube_actuator_ = std::make_unique<KubeActuator>(client(), actuator_options);
   actuator_ = std::make_unique<LoggingActuator>(*kube_actuator_);
   // Scalers that read the cluster (kubernetes-workload, ...) share watch-backed caches.
@@ -250,6 +255,9 @@ int AdapterProcess::run() {
   engine_options.hpa_sync_period = o_.hpa_sync_period;
   engine_options.poll_timeout = o_.poll_timeout;
   engine_options.cluster_object_namespace = cluster_object_namespace_;
+  engine_options.workloads = &workloads_;
+  engine_options.trigger_authentications = &trigger_auths_;
+  engine_options.cluster_trigger_authentications = &cluster_trigger_auths_;
   engine_ = std::make_unique<Engine>(
       EngineDeps{client(), pools_, *scheduler_, *actuator_, metrics_.get()}, engine_options);
 
@@ -264,6 +272,7 @@ int AdapterProcess::run() {
     std::lock_guard lock(informers_mutex_);
     for (auto& informer : so_informers_) informer->stop();
     for (auto& informer : auth_informers_) informer->stop();
+    for (auto& informer : workload_informers_) informer->stop();
   });
   manager_->add_stop_step("polls stopped", [this] { scheduler_->stop(); });
   // Informers start on their own thread: the auth informers list first so that building the
@@ -467,13 +476,15 @@ void AdapterProcess::start_informers() {
   std::vector<std::string> scopes = o_.namespaces;
   if (scopes.empty()) scopes.push_back("");  // all namespaces
 
-  std::vector<kube::Informer*> auth;
+  std::vector<kube::Informer*> first;  // listed before the ScaledObjects
   {
     std::lock_guard lock(informers_mutex_);
     if (manager_->stopping()) return;
-    auto add_auth = [&](kube::Resource resource, const std::string& ns, const std::string& kind) {
+    auto add_auth = [&](kube::Resource resource, const std::string& ns, const std::string& kind,
+                        kube::CacheView& view) {
       kube::InformerOptions options;
       options.namespace_name = ns;
+      options.transform = kube::strip_bookkeeping;
       auto informer = std::make_unique<kube::Informer>(client(), std::move(resource), options);
       auto changed = [this, kind](const Object& o) {
         engine_->auth_changed(
@@ -488,25 +499,42 @@ void AdapterProcess::start_informers() {
               },
           .on_delete = changed,
       });
-      auth.push_back(informer.get());
+      view.add(&informer->cache());
+      first.push_back(informer.get());
       auth_informers_.push_back(std::move(informer));
     };
-    for (const auto& ns : scopes) add_auth(ebb::cluster::trigger_authentications(), ns, "TriggerAuthentication");
-    add_auth(ebb::cluster::cluster_trigger_authentications(), "", "ClusterTriggerAuthentication");
-    for (auto* informer : auth) informer->start();
+    // Scale targets: only what workload_transform keeps (counts, selector, containers' env).
+    auto add_workloads = [&](kube::Resource resource, const std::string& ns, kube::CacheView& view) {
+      kube::InformerOptions options;
+      options.namespace_name = ns;
+      options.transform = cluster::workload_transform;
+      auto informer = std::make_unique<kube::Informer>(client(), std::move(resource), options);
+      view.add(&informer->cache());
+      first.push_back(informer.get());
+      workload_informers_.push_back(std::move(informer));
+    };
+    for (const auto& ns : scopes) {
+      add_auth(ebb::cluster::trigger_authentications(), ns, "TriggerAuthentication", trigger_auths_);
+      add_workloads(kube::resources::deployments(), ns, deployments_);
+      add_workloads(kube::resources::statefulsets(), ns, statefulsets_);
+    }
+    add_auth(ebb::cluster::cluster_trigger_authentications(), "", "ClusterTriggerAuthentication",
+             cluster_trigger_auths_);
+    for (auto* informer : first) informer->start();
   }
 
-  // Bounded: a missing permission or CRD must not keep the ScaledObjects from being served.
+  // Bounded: a missing permission or CRD must not keep the ScaledObjects from being served. An
+  // object the caches do not hold yet is read from the API server.
   const auto deadline = Clock::now() + std::chrono::seconds(10);
-  for (auto* informer : auth) {
+  for (auto* informer : first) {
     while (!manager_->stopping() && Clock::now() < deadline &&
            !informer->wait_for_sync(std::chrono::milliseconds(100))) {
     }
   }
-  if (!std::all_of(auth.begin(), auth.end(), [](auto* i) { return i->has_synced(); }))
+  if (!std::all_of(first.begin(), first.end(), [](auto* i) { return i->has_synced(); }))
     log_.warn(
-        "TriggerAuthentication informers not synced after 10s: starting the ScaledObject informers "
-        "anyway");
+        "TriggerAuthentication, Deployment or StatefulSet informers not synced after 10s: "
+        "starting the ScaledObject informers anyway");
 
   std::lock_guard lock(informers_mutex_);
   if (manager_->stopping()) return;

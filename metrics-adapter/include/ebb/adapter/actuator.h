@@ -7,9 +7,12 @@
 // Engine's business, checked before it asks for anything here.
 //
 // KubeActuator:
-// - read_target: GET /scale of status.scaleTargetGVKR (falls back to resolving spec.scaleTargetRef
-//   through discovery when the status has none) -> replicas; ready replicas from the target
-//   object's status.readyReplicas when it has one, else the Scale's status.replicas.
+// - read_target: the target of status.scaleTargetGVKR (falls back to resolving
+//   spec.scaleTargetRef through discovery when the status has none) -> replicas, and ready
+//   replicas from the object's status.readyReplicas when it has one, else the Scale's
+//   status.replicas. Deployments and StatefulSets come from the watch-backed caches when the
+//   options give them (no request per poll); an object the cache does not hold yet, and every
+//   other kind, is read from the API (GET /scale).
 // - scale: read-modify-write of the Scale with its resourceVersion, retried on 409 (bounded).
 // - update_status: JSON merge patch of the status subresource carrying the read
 //   resourceVersion, merged into a fresh read and retried on 409 (bounded); skipped when the
@@ -30,6 +33,7 @@
 
 #include "ebb/adapter/decision.h"
 #include "ebb/api/objects.h"
+#include "ebb/cluster/scale_target.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/event_recorder.h"
 #include "ebb/result.h"
@@ -82,6 +86,9 @@ class Actuator {
 
 struct KubeActuatorOptions {
   std::function<bool()> is_leader;  // null: always the leader (single replica)
+  // Watch-backed Deployments and StatefulSets (trimmed by cluster::workload_transform); null:
+  // read_target GETs every target.
+  const cluster::WorkloadCaches* workloads = nullptr;
   kube::EventRecorderOptions events{"keda.sh/ebb-metrics-adapter", "", 4096};
   int conflict_retries = 5;
 };

@@ -79,6 +79,12 @@ struct EngineOptions {
   std::string cluster_object_namespace = "keda";
   // How each trigger type is parsed, built and labelled; null: scalers::Registry::builtin().
   const scalers::Registry* registry = nullptr;
+  // Watch-backed caches of the process (null: read through the client): the scale targets and
+  // their pod templates, and the (Cluster)TriggerAuthentications, so building an object's
+  // triggers reads no more than the Secrets and ConfigMaps it names.
+  const cluster::WorkloadCaches* workloads = nullptr;
+  const kube::CacheView* trigger_authentications = nullptr;
+  const kube::CacheView* cluster_trigger_authentications = nullptr;
   // Tests and benches: the wall clock the decision and the freshness rule use.
   std::function<TimePoint()> now = [] { return Clock::now(); };
 };
