@@ -103,6 +103,10 @@ ParsedOptions parse_options(int argc, char** argv) {
                  "Serving certificate (PEM, may include intermediates); re-read when it changes");
   app.add_option("--tls-private-key-file", o.tls_private_key_file,
                  "Serving private key (PEM) for --tls-cert-file");
+  app.add_flag("--tls-cert-optional{true}", o.tls_cert_optional,
+               "Start with a self-signed certificate when --tls-cert-file or "
+               "--tls-private-key-file does not exist yet (a Secret volume the operator's "
+               "certificate rotation fills), and serve them once they appear");
   app.add_option("--tls-min-version", o.tls_min_version,
                  "Minimum TLS version: VersionTLS12 or VersionTLS13")
       ->check(CLI::IsMember({"VersionTLS12", "VersionTLS13"}));

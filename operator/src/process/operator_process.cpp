@@ -1,6 +1,7 @@
 #include "process/operator_process.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <string>
@@ -20,6 +21,7 @@
 #include "ebb/runtime/controller.h"
 #include "ebb/runtime/manager.h"
 #include "ebb/scalers/registry.h"
+#include "process/certificates.h"
 #include "process/filters.h"
 #include "process/log.h"
 #include "process/metrics.h"
@@ -57,6 +59,7 @@ class OperatorProcess {
 
  private:
   bool start_webhook();
+  bool add_cert_rotation();
   void create_informers();
   bool informers_synced() const;
   ClusterSnapshot snapshot() const;
@@ -80,6 +83,7 @@ class OperatorProcess {
   std::unique_ptr<kube::EventRecorder> events_;
   std::unique_ptr<ScaledObjectReconciler> reconciler_;
   std::unique_ptr<runtime::Controller> controller_;
+  std::unique_ptr<CertificateRotator> cert_rotator_;
 
   // Reads over every watched namespace (one informer per namespace, or one for all); each
   // object is stored once, in its informer's cache.
@@ -146,6 +150,7 @@ int OperatorProcess::run() {
   manager_->add_runnable("informers", runtime::Manager::RunWhen::always, [this] {
     for (auto& informer : informers_) informer->start();
   });
+  if (!add_cert_rotation()) return 1;
   if (!manager_->start_servers()) return 1;
   if (!start_webhook()) return 1;
   return manager_->run();
@@ -347,6 +352,10 @@ bool OperatorProcess::start_webhook() {
   } else if (!o_.webhook_cert_file.empty()) {
     tls.cert_file = o_.webhook_cert_file;
     tls.key_file = o_.webhook_key_file;
+  }
+  if (!tls.cert_file.empty()) {
+    tls.wait_for_files = o_.webhook_cert_optional;
+    tls.self_signed_hosts = {"localhost", "127.0.0.1", ebb::process::host_name("ebb-operator")};
   } else {
     tls.self_signed_hosts = {"localhost", "127.0.0.1", ebb::process::host_name("ebb-operator")};
     if (!o_.webhook_host.empty()) tls.self_signed_hosts.push_back(o_.webhook_host);
@@ -357,6 +366,44 @@ bool OperatorProcess::start_webhook() {
              "webhook", std::move(options),
              [this](const net::ServerRequest& r) { return serve_webhook(r); },
              std::chrono::seconds(2)) != nullptr;
+}
+
+bool OperatorProcess::add_cert_rotation() {
+  if (!o_.cert_rotation) return true;
+  CertificateRotationOptions c;
+  c.secret_namespace = o_.cert_secret_namespace;
+  if (c.secret_namespace.empty()) {
+    const char* env = std::getenv("POD_NAMESPACE");
+    c.secret_namespace = env != nullptr && *env != '\0' ? std::string(env) : pod_namespace();
+  }
+  if (c.secret_namespace.empty()) {
+    log_.error("--enable-cert-rotation needs --cert-secret-namespace outside a pod");
+    return false;
+  }
+  c.secret_name = o_.cert_secret_name;
+  c.services = o_.cert_services;
+  c.cluster_domain = o_.cluster_domain;
+  c.apiservice = o_.cert_apiservice;
+  c.webhook_configuration = o_.cert_webhook_configuration;
+  auto seconds = [](const std::string& text) {
+    return std::chrono::duration_cast<std::chrono::seconds>(*parse_duration(text));
+  };
+  c.ca_validity = seconds(o_.ca_validity);
+  c.cert_validity = seconds(o_.cert_validity);
+  c.renew_before = seconds(o_.cert_renew_before);
+  c.check_interval = *parse_duration(o_.cert_check_interval);
+  cert_rotator_ = std::make_unique<CertificateRotator>(manager_->client(), c);
+  std::string names;
+  for (const auto& n : cert_rotator_->dns_names()) names += (names.empty() ? "" : ",") + n;
+  log_.info("certificate rotation enabled", {{"secret", c.secret_namespace + "/" + c.secret_name},
+                                             {"dnsNames", names},
+                                             {"apiService", c.apiservice},
+                                             {"webhookConfiguration", c.webhook_configuration}});
+  // One owner: only the leader writes the Secret and the caBundles.
+  manager_->add_runnable("cert-rotation", runtime::Manager::RunWhen::leading,
+                         [this] { cert_rotator_->start(); });
+  manager_->add_stop_step("", [this] { cert_rotator_->stop(); });
+  return true;
 }
 
 bool OperatorProcess::cache_complete_for(const std::string& ns, bool label_filtered) const {
