@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <initializer_list>
 #include <iostream>
 #include <sstream>
@@ -311,6 +312,14 @@ TEST_CASE("options: bad values exit 2 and name the flag") {
 
 TEST_CASE("options: the metrics endpoint can be disabled with 0") {
   CHECK(ok(parse({"--metrics-bind-address=0"})).metrics_bind_address == "0");
+}
+
+TEST_CASE("options: WATCH_NAMESPACE is KEDA's --namespace, the flag wins") {
+  ::setenv("WATCH_NAMESPACE", "shop, team-a", 1);
+  CHECK(ok(parse({})).namespaces == std::vector<std::string>{"shop", "team-a"});
+  CHECK(ok(parse({"--namespace=other"})).namespaces == std::vector<std::string>{"other"});
+  ::unsetenv("WATCH_NAMESPACE");
+  CHECK(ok(parse({})).namespaces.empty());
 }
 
 TEST_CASE("options: --tls-cert-optional waits for the certificate files") {

@@ -178,3 +178,69 @@ TEST_CASE(
     CHECK_FALSE(cluster.hpa("keda-hpa-legacy"));
   }
 }
+
+TEST_CASE(
+    "TriggerAuthentication and ClusterTriggerAuthentication status.scaledobjects list their users",
+    "[system][migration]") {
+  Cluster cluster;
+  const std::string cta_name = "shared-" + cluster.ns();
+  auto auth = [](const std::string& kind, const std::string& name) {
+    Object ref = {{"parameter", "password"}, {"name", "redis"}, {"key", "password"}};
+    Object object = {{"apiVersion", "keda.sh/v1alpha1"}, {"kind", kind}};
+    object["metadata"] = {{"name", name}};
+    object["spec"]["secretTargetRef"] = Object::array({ref});
+    return object;
+  };
+  cluster.create(ebb::cluster::trigger_authentications(),
+                 auth("TriggerAuthentication", "redis-auth"));
+  cluster.create(ebb::cluster::cluster_trigger_authentications(),
+                 auth("ClusterTriggerAuthentication", cta_name));
+  for (const char* name : {"zeta", "alpha"}) {
+    cluster.create_deployment(name);
+    Object so = scaled_object(name, name);
+    so["spec"]["triggers"][0]["authenticationRef"] = {{"name", "redis-auth"}};
+    if (std::string(name) == "zeta") {
+      Object second = so["spec"]["triggers"][0];
+      second["authenticationRef"] = {{"name", cta_name}, {"kind", "ClusterTriggerAuthentication"}};
+      so["spec"]["triggers"].push_back(second);
+    }
+    cluster.create(ebb::cluster::scaled_objects(), so);
+  }
+  OperatorRun run(cluster);
+  REQUIRE(run.wait_ready());
+  auto status_of = [&](const ebb::kube::Resource& resource, const std::string& name) {
+    auto object = cluster.get(resource, name);
+    if (!object) return std::string("(missing)");
+    return object->value("status", Object::object()).value("scaledobjects", std::string());
+  };
+  eventually(
+      "TriggerAuthentication status.scaledobjects = alpha,zeta",
+      [&] {
+        return status_of(ebb::cluster::trigger_authentications(), "redis-auth") == "alpha,zeta";
+      },
+      30s, &run);
+  eventually(
+      "ClusterTriggerAuthentication status.scaledobjects = zeta",
+      [&] {
+        return status_of(ebb::cluster::cluster_trigger_authentications(), cta_name) == "zeta";
+      },
+      30s, &run);
+
+  // A ScaledObject that goes, and one that stops using the auth objects, leave the lists.
+  cluster.remove(ebb::cluster::scaled_objects(), "alpha");
+  eventually(
+      "alpha leaves the list",
+      [&] { return status_of(ebb::cluster::trigger_authentications(), "redis-auth") == "zeta"; },
+      30s, &run);
+  cluster.modify(ebb::cluster::scaled_objects(), "zeta", [](Object& so) {
+    so["spec"]["triggers"] = Object::array({so["spec"]["triggers"][0]});
+    so["spec"]["triggers"][0].erase("authenticationRef");
+  });
+  eventually(
+      "no users: the field goes",
+      [&] {
+        return status_of(ebb::cluster::trigger_authentications(), "redis-auth").empty() &&
+               status_of(ebb::cluster::cluster_trigger_authentications(), cta_name).empty();
+      },
+      30s, &run);
+}

@@ -21,6 +21,7 @@
 #include "ebb/runtime/controller.h"
 #include "ebb/runtime/manager.h"
 #include "ebb/scalers/registry.h"
+#include "process/auth_status.h"
 #include "process/certificates.h"
 #include "process/filters.h"
 #include "process/log.h"
@@ -69,6 +70,8 @@ class OperatorProcess {
   void enqueue_for_hpa(const Object& hpa);
   void enqueue_same_target(const Object& so);
   void enqueue_referencing(const std::string& kind, const std::string& ns, const std::string& name);
+  // status.scaledobjects of the auth objects these keys (the auth index's) name.
+  void enqueue_auth_status(const std::vector<std::string>& auth_keys);
 
   // --- the webhook
   net::ServerResponse serve_webhook(const net::ServerRequest& request);
@@ -84,6 +87,8 @@ class OperatorProcess {
   std::unique_ptr<ScaledObjectReconciler> reconciler_;
   std::unique_ptr<runtime::Controller> controller_;
   std::unique_ptr<CertificateRotator> cert_rotator_;
+  std::unique_ptr<AuthStatusReconciler> auth_status_;
+  std::unique_ptr<runtime::Controller> auth_status_controller_;  // null with --label-selector
 
   // Reads over every watched namespace (one informer per namespace, or one for all); each
   // object is stored once, in its informer's cache.
@@ -129,6 +134,16 @@ int OperatorProcess::run() {
     metrics_->reconcile_failed(ns, name);
   };
   controller_ = std::make_unique<runtime::Controller>(copts, *reconciler_, manager_->metrics());
+  if (o_.label_selector.empty()) {
+    auth_status_ = std::make_unique<AuthStatusReconciler>(client, scaled_objects_, trigger_auths_,
+                                                          cluster_trigger_auths_view_);
+    runtime::ControllerOptions aopts;
+    aopts.name = "triggerauthentication";
+    aopts.workers = 1;
+    aopts.caches = {{"informers", [this] { return informers_synced(); }}};
+    auth_status_controller_ =
+        std::make_unique<runtime::Controller>(aopts, *auth_status_, manager_->metrics());
+  }
 
   std::string watched;
   for (const auto& ns : o_.namespaces) watched += (watched.empty() ? "" : ",") + ns;
@@ -147,6 +162,7 @@ int OperatorProcess::run() {
   });
   // Workers only while leading; informers, webhook, health and metrics on every instance.
   manager_->add_controller(*controller_);
+  if (auth_status_controller_) manager_->add_controller(*auth_status_controller_);
   manager_->add_runnable("informers", runtime::Manager::RunWhen::always, [this] {
     for (auto& informer : informers_) informer->start();
   });
@@ -161,6 +177,11 @@ int OperatorProcess::run() {
 
 void OperatorProcess::enqueue(const std::string& key) {
   controller_->enqueue(key);
+}
+
+void OperatorProcess::enqueue_auth_status(const std::vector<std::string>& auth_keys) {
+  if (!auth_status_controller_) return;
+  for (const auto& key : auth_keys) auth_status_controller_->enqueue(key);
 }
 
 void OperatorProcess::enqueue_same_target(const Object& so) {
@@ -251,14 +272,25 @@ void OperatorProcess::create_informers() {
     so.add_index(kTriggerTypeIndex, trigger_types_of);
     so.add_index(kPausedIndex, paused_of);
     so.add_handlers({
-        .on_add = [this](const Object& o) { enqueue(kube::object_key(o)); },
+        .on_add =
+            [this](const Object& o) {
+              enqueue(kube::object_key(o));
+              enqueue_auth_status(auth_reference_keys(o));
+            },
         .on_update =
             [this](const Object& a, const Object& b) {
               if (scaled_object_update_matters(a, b)) enqueue(kube::object_key(b));
-              if (scaled_object_ownership_keys(a) != scaled_object_ownership_keys(b)) enqueue_same_target(a);
+              if (scaled_object_ownership_keys(a) != scaled_object_ownership_keys(b))
+                enqueue_same_target(a);
+              if (auto before = auth_reference_keys(a), after = auth_reference_keys(b);
+                  before != after) {
+                enqueue_auth_status(before);
+                enqueue_auth_status(after);
+              }
             },
         .on_delete =
             [this](const Object& o) {
+              enqueue_auth_status(auth_reference_keys(o));
               const std::string key = kube::object_key(o);
               metrics_->forget_scaled_object(kube::meta_string(o, "namespace"), kube::meta_string(o, "name"));
               enqueue(key);
@@ -283,11 +315,19 @@ void OperatorProcess::create_informers() {
     auto ta_changed = [this](const Object& t) {
       enqueue_referencing("TriggerAuthentication", kube::meta_string(t, "namespace"), kube::meta_string(t, "name"));
     };
+    auto ta_status = [this](const Object& t) {
+      enqueue_auth_status({"TriggerAuthentication/" + kube::object_key(t)});
+    };
     ta.add_handlers({
-        .on_add = ta_changed,
+        .on_add =
+            [ta_changed, ta_status](const Object& t) {
+              ta_changed(t);
+              ta_status(t);
+            },
         .on_update =
-            [ta_changed](const Object& a, const Object& b) {
+            [ta_changed, ta_status](const Object& a, const Object& b) {
               if (auth_update_matters(a, b)) ta_changed(b);
+              if (json_at(a, {"status"}) != json_at(b, {"status"})) ta_status(b);
             },
         .on_delete = ta_changed,
     });
@@ -302,11 +342,19 @@ void OperatorProcess::create_informers() {
   auto cta_changed = [this](const Object& t) {
     enqueue_referencing("ClusterTriggerAuthentication", "", kube::meta_string(t, "name"));
   };
+  auto cta_status = [this](const Object& t) {
+    enqueue_auth_status({"ClusterTriggerAuthentication/" + kube::meta_string(t, "name")});
+  };
   cta.add_handlers({
-      .on_add = cta_changed,
+      .on_add =
+          [cta_changed, cta_status](const Object& t) {
+            cta_changed(t);
+            cta_status(t);
+          },
       .on_update =
-          [cta_changed](const Object& a, const Object& b) {
+          [cta_changed, cta_status](const Object& a, const Object& b) {
             if (auth_update_matters(a, b)) cta_changed(b);
+            if (json_at(a, {"status"}) != json_at(b, {"status"})) cta_status(b);
           },
       .on_delete = cta_changed,
   });

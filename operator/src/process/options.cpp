@@ -18,8 +18,8 @@ ParsedOptions parse_options(int argc, char** argv) {
                        "(--leader-elect=false to disable)"});
   CLI::App& app = cli.app();
   app.add_option("--namespace", o.namespaces,
-                 "Namespace(s) to watch: one, a comma list, or the flag repeated. Default: all "
-                 "namespaces")
+                 "Namespace(s) to watch: one, a comma list, or the flag repeated. Default: "
+                 "$WATCH_NAMESPACE (a comma list), else all namespaces")
       ->delimiter(',');
   app.add_option("--label-selector", o.label_selector,
                  "Only reconcile ScaledObjects matching this label selector (sharding)");
@@ -107,6 +107,8 @@ ParsedOptions parse_options(int argc, char** argv) {
       namespaces.push_back(trimmed);
     }
     o.namespaces = std::move(namespaces);
+    // KEDA's operator reads WATCH_NAMESPACE; the flag wins when both are given.
+    if (app.count("--namespace") == 0) o.namespaces = ebb::process::watch_namespace_env();
   });
   if (exit_code) return {std::nullopt, *exit_code};
   return {std::move(o), 0};
