@@ -7,9 +7,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "ebb/api/keda_types.h"
 #include "ebb/scalers/registry.h"
+#include "ebb/strings.h"
 #include "harness.h"
 
 using namespace ebb::systest;
@@ -243,4 +245,58 @@ TEST_CASE(
                status_of(ebb::cluster::cluster_trigger_authentications(), cta_name).empty();
       },
       30s, &run);
+}
+
+TEST_CASE(
+    "ClusterTriggerAuthentication Secrets are read from the operator's pod namespace "
+    "(POD_NAMESPACE)",
+    "[system][migration]") {
+  // The chart sets POD_NAMESPACE from the Downward API and passes no --cluster-object-namespace:
+  // the operator must then read a ClusterTriggerAuthentication's Secrets there (issue 17, part 2).
+  Cluster cluster;
+  const std::string cta_name = "redis-cluster-auth-" + cluster.ns();
+  cluster.create(resources::secrets(), {{"apiVersion", "v1"},
+                                        {"kind", "Secret"},
+                                        {"metadata", {{"name", "redis-secret"}}},
+                                        {"data", {{"password", ebb::base64_encode("s3cret")}}}});
+  Object cta = {{"apiVersion", "keda.sh/v1alpha1"}, {"kind", "ClusterTriggerAuthentication"}};
+  cta["metadata"] = {{"name", cta_name}};
+  cta["spec"]["secretTargetRef"] = Object::array(
+      {Object{{"parameter", "password"}, {"name", "redis-secret"}, {"key", "password"}}});
+  cluster.create(ebb::cluster::cluster_trigger_authentications(), cta);
+  cluster.create_deployment("orders");
+  Object so = scaled_object("orders", "orders");
+  so["spec"]["triggers"][0]["authenticationRef"] = {{"name", cta_name},
+                                                    {"kind", "ClusterTriggerAuthentication"}};
+  cluster.create(ebb::cluster::scaled_objects(), so);
+  ::unsetenv("KEDA_CLUSTER_OBJECT_NAMESPACE");
+
+  auto ready_message = [&] {
+    auto current = cluster.scaled_object("orders");
+    auto ready = current ? condition(*current, "Ready") : std::nullopt;
+    return ready ? ready->value("status", "") + ": " + ready->value("message", "") : std::string();
+  };
+  {
+    // Another namespace: the Secret is not there, and the condition says where it looked.
+    ::setenv("POD_NAMESPACE", "elsewhere", 1);
+    OperatorRun run(cluster, {}, "operator-elsewhere");
+    ::unsetenv("POD_NAMESPACE");
+    REQUIRE(run.wait_ready());
+    eventually(
+        "Ready=False naming the namespace it looked in",
+        [&] {
+          const auto m = ready_message();
+          return m.rfind("False", 0) == 0 &&
+                 m.find("not found in namespace \"elsewhere\"") != std::string::npos;
+        },
+        30s, &run);
+    CHECK(run.terminate() == 0);
+  }
+  ::setenv("POD_NAMESPACE", cluster.ns().c_str(), 1);
+  OperatorRun run(cluster);
+  ::unsetenv("POD_NAMESPACE");
+  REQUIRE(run.wait_ready());
+  eventually(
+      "Ready=True once the Secret is read from the pod's namespace",
+      [&] { return is_ready(cluster.scaled_object("orders")); }, 30s, &run);
 }
