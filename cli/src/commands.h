@@ -39,6 +39,18 @@ int run_probe(const std::vector<std::string>& files, const SecretSources& secret
 // reference page docs/scalers.md holds.
 int run_scalers(bool markdown, std::ostream& out);
 
+struct MigrateCheckOptions {
+  std::string kubeconfig;      // "" = kube::load_config's order
+  std::string context;         // "" = current-context
+  std::string namespace_name;  // "" = all namespaces (and ClusterTriggerAuthentications)
+};
+
+// `ebb migrate check`: lists the KEDA objects of a cluster that Ebb cannot serve yet, with the
+// reason (unsupported trigger types through the scaler registry, ScaledJobs, invalid objects),
+// and what the switch changes (HPAs adopted in place, the external metrics APIService). 0 when
+// nothing blocks the switch, 1 when something does, 2 when the cluster cannot be read.
+int run_migrate_check(const MigrateCheckOptions& options, std::ostream& out, std::ostream& err);
+
 // Set by SIGINT/SIGTERM handlers to end a --watch loop cleanly.
 void request_stop();
 

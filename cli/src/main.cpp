@@ -51,6 +51,20 @@ int main(int argc, char** argv) {
   auto* scalers = app.add_subcommand("scalers", "List the trigger types this build runs, with their parameters");
   scalers->add_flag("--markdown", markdown, "Print the reference page (docs/scalers.md)");
 
+  ebb::cli::MigrateCheckOptions migrate_options;
+  auto* migrate = app.add_subcommand(
+      "migrate", "Moving a cluster from KEDA to Ebb (docs/migrating-from-keda.md)");
+  migrate->require_subcommand(1);
+  auto* migrate_check = migrate->add_subcommand(
+      "check", "List the KEDA objects of a cluster Ebb cannot serve yet, with the reason");
+  migrate_check->add_option("--kubeconfig", migrate_options.kubeconfig,
+                            "Kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)");
+  migrate_check->add_option("--context", migrate_options.context,
+                            "Kubeconfig context (default: current)");
+  migrate_check->add_option(
+      "-n,--namespace", migrate_options.namespace_name,
+      "Only this namespace (default: all, with ClusterTriggerAuthentications)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -59,6 +73,8 @@ int main(int argc, char** argv) {
   }
 
   if (scalers->parsed()) return ebb::cli::run_scalers(markdown, std::cout);
+  if (migrate_check->parsed())
+    return ebb::cli::run_migrate_check(migrate_options, std::cout, std::cerr);
 
   ebb::cli::SecretSources secrets;
   secrets.environment = ebb::cli::process_environment();

@@ -23,6 +23,29 @@ std::string pod_namespace(const std::string& namespace_file) {
   return ns;
 }
 
+std::vector<std::string> watch_namespace_env(const std::function<std::string(const char*)>& env) {
+  std::string value;
+  if (env) {
+    value = env("WATCH_NAMESPACE");
+  } else if (const char* v = std::getenv("WATCH_NAMESPACE")) {
+    value = v;
+  }
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const auto comma = value.find(',', start);
+    std::string item =
+        value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.pop_back();
+    std::size_t first = 0;
+    while (first < item.size() && std::isspace(static_cast<unsigned char>(item[first]))) ++first;
+    if (first < item.size()) out.push_back(item.substr(first));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 std::string cluster_object_namespace(const std::string& flag, const NamespaceLookups& lookups) {
   if (!flag.empty()) return flag;
   auto env = [&](const char* name) -> std::string {

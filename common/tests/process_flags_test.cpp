@@ -70,3 +70,18 @@ TEST_CASE("pod namespace: read from the file, trailing white space dropped, empt
   std::remove(path.c_str());
   CHECK(pod_namespace(path).empty());
 }
+
+TEST_CASE("watch namespace: KEDA's WATCH_NAMESPACE as a comma list, empty means all") {
+  auto env = [](std::string value) {
+    return [value](const char* name) {
+      return std::string(name) == "WATCH_NAMESPACE" ? value : std::string();
+    };
+  };
+  CHECK(watch_namespace_env(env("")).empty());
+  CHECK(watch_namespace_env(env("shop")) == std::vector<std::string>{"shop"});
+  CHECK(watch_namespace_env(env(" shop, team-a ,,")) == std::vector<std::string>{"shop", "team-a"});
+  ::setenv("WATCH_NAMESPACE", "a,b", 1);
+  CHECK(watch_namespace_env() == std::vector<std::string>{"a", "b"});
+  ::unsetenv("WATCH_NAMESPACE");
+  CHECK(watch_namespace_env().empty());
+}

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <initializer_list>
 #include <iostream>
 #include <sstream>
@@ -213,8 +214,9 @@ TEST_CASE("options: list flags take comma lists, repeats, and blanks are dropped
 
 TEST_CASE("options: a repeated single-value flag keeps its last value, as pflag does") {
   // The chart's extraArgs come after the flags it sets, to override them.
-  const auto o = ok(parse({"--log-level=info", "--secure-port=6443", "--log-level=debug", "--secure-port", "7443",
-                            "--leader-elect=true", "--leader-elect=false", "--poll-timeout=5s", "--poll-timeout=2s"}));
+  const auto o = ok(parse({"--log-level=info", "--secure-port=6443", "--log-level=debug",
+                           "--secure-port", "7443", "--leader-elect=true", "--leader-elect=false",
+                           "--poll-timeout=5s", "--poll-timeout=2s"}));
   CHECK(o.log_level == "debug");
   CHECK(o.secure_port == 7443);
   CHECK_FALSE(o.leader_elect);
@@ -310,4 +312,19 @@ TEST_CASE("options: bad values exit 2 and name the flag") {
 
 TEST_CASE("options: the metrics endpoint can be disabled with 0") {
   CHECK(ok(parse({"--metrics-bind-address=0"})).metrics_bind_address == "0");
+}
+
+TEST_CASE("options: WATCH_NAMESPACE is KEDA's --namespace, the flag wins") {
+  ::setenv("WATCH_NAMESPACE", "shop, team-a", 1);
+  CHECK(ok(parse({})).namespaces == std::vector<std::string>{"shop", "team-a"});
+  CHECK(ok(parse({"--namespace=other"})).namespaces == std::vector<std::string>{"other"});
+  ::unsetenv("WATCH_NAMESPACE");
+  CHECK(ok(parse({})).namespaces.empty());
+}
+
+TEST_CASE("options: --tls-cert-optional waits for the certificate files") {
+  CHECK_FALSE(ok(parse({})).tls_cert_optional);
+  CHECK(ok(parse({"--tls-cert-file=/c/tls.crt", "--tls-private-key-file=/c/tls.key",
+                  "--tls-cert-optional"}))
+            .tls_cert_optional);
 }

@@ -533,6 +533,7 @@ struct HttpServer::Impl {
   int min_version = TLS1_2_VERSION;
   mutable std::mutex tls_mutex;
   ServingTls serving;  // guarded by tls_mutex
+  bool placeholder_reported = false;  // wait_for_files: said once
   FileStamp cert_stamp, key_stamp;
   Clock::time_point next_reload_check{};
 
@@ -599,6 +600,15 @@ struct HttpServer::Impl {
   // --- TLS material ---------------------------------------------------------------------------
 
   Result<ServingTls> load_serving_tls(const ServerTls& tls) {
+    if (!tls.cert_file.empty() && tls.wait_for_files &&
+        !(stamp_of(tls.cert_file).exists && stamp_of(tls.key_file).exists)) {
+      if (!placeholder_reported) {
+        report("TLS certificate file " + tls.cert_file + " or key file " + tls.key_file +
+               " does not exist yet: serving a self-signed certificate until both exist");
+        placeholder_reported = true;
+      }
+      return self_signed_tls(tls);
+    }
     if (!tls.cert_file.empty()) {
       auto cert = read_text_file(tls.cert_file, "TLS certificate file");
       if (!cert) return unexpected(cert.error());
@@ -611,6 +621,10 @@ struct HttpServer::Impl {
       return build_serving_tls(tls.cert_pem, tls.key_pem, "TLS certificate (PEM text)",
                                "TLS key (PEM text)", min_version, bundles);
     }
+    return self_signed_tls(tls);
+  }
+
+  Result<ServingTls> self_signed_tls(const ServerTls& tls) {
     auto hosts = tls.self_signed_hosts;
     if (hosts.empty()) hosts = {"localhost", "127.0.0.1"};
     auto generated = make_self_signed_certificate(hosts);

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "ebb/net/certificates.h"
 #include "ebb/net/http_client.h"
 #include "ebb/net/stream.h"
 #include "ebb/strings.h"
@@ -713,4 +714,106 @@ TEST_CASE("server: a plain-HTTP request to the TLS port is reported, not served"
   raw_exchange(server->port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(calls == 0);
   CHECK_THAT(errors.all(), Contains("TLS handshake with 127.0.0.1:"));
+}
+
+TEST_CASE("certificates: a private CA signs serving certificates that verify only with it",
+          "[http-server][tls][certificates]") {
+  using namespace ebb::net;
+  auto ca = make_certificate_authority("Ebb", "ebb", std::chrono::hours(24));
+  REQUIRE(ca);
+  auto ca_info = inspect_certificate(ca->cert_pem);
+  REQUIRE(ca_info);
+  CHECK(ca_info->is_ca);
+  const auto now = std::chrono::system_clock::now();
+  CHECK(ca_info->not_after > now + std::chrono::hours(23));
+  CHECK(ca_info->not_after < now + std::chrono::hours(25));
+
+  const std::vector<std::string> names{"ebb-metrics-adapter.ebb-system.svc", "ebb-webhooks",
+                                       "127.0.0.1"};
+  auto serving = issue_serving_certificate(*ca, names, std::chrono::seconds(3600));
+  REQUIRE(serving);
+  auto info = inspect_certificate(serving->cert_pem);
+  REQUIRE(info);
+  CHECK_FALSE(info->is_ca);
+  CHECK(info->dns_names == names);
+  CHECK(info->not_after < now + std::chrono::seconds(3700));
+  CHECK(certificate_verifies(serving->cert_pem, ca->cert_pem));
+  CHECK(key_matches_certificate(serving->cert_pem, serving->key_pem));
+  CHECK_FALSE(key_matches_certificate(serving->cert_pem, ca->key_pem));
+
+  // Another CA does not verify it; a bundle holding both does (CA rotation overlap).
+  auto other = make_certificate_authority("Other", "", std::chrono::hours(24));
+  REQUIRE(other);
+  CHECK_FALSE(certificate_verifies(serving->cert_pem, other->cert_pem));
+  CHECK(certificate_verifies(serving->cert_pem, other->cert_pem + ca->cert_pem));
+  auto split = split_certificates(other->cert_pem + ca->cert_pem);
+  REQUIRE(split);
+  REQUIRE(split->size() == 2);
+  CHECK((*split)[1] == ca->cert_pem);
+
+  // openssl agrees: usages and the chain.
+  testing::TempDir dir;
+  write_file(dir.path() + "/ca.crt", ca->cert_pem);
+  write_file(dir.path() + "/tls.crt", serving->cert_pem);
+  const auto verified =
+      testing::run_command({"openssl", "verify", "-purpose", "sslserver", "-CAfile",
+                            dir.path() + "/ca.crt", dir.path() + "/tls.crt"});
+  CHECK(verified.exit_code == 0);
+
+  // Errors: no names, a key that is not the CA's, a validity that is not positive.
+  CHECK_FALSE(issue_serving_certificate(*ca, {}, std::chrono::seconds(60)));
+  auto mismatched =
+      issue_serving_certificate({ca->cert_pem, other->key_pem}, names, std::chrono::seconds(60));
+  REQUIRE_FALSE(mismatched);
+  CHECK_THAT(mismatched.error().message, Contains("does not match"));
+  CHECK_FALSE(make_certificate_authority("x", "", std::chrono::seconds(0)));
+  CHECK_FALSE(issue_serving_certificate(*ca, {"bad name"}, std::chrono::seconds(60)));
+  CHECK_FALSE(inspect_certificate("not a certificate"));
+}
+
+TEST_CASE("server: wait_for_files serves a self-signed certificate until the files appear",
+          "[http-server][tls][certificates]") {
+  testing::TempDir dir;
+  const std::string cert_file = dir.path() + "/tls.crt", key_file = dir.path() + "/tls.key";
+  auto ca = ebb::net::make_certificate_authority("Ebb", "", std::chrono::hours(1));
+  REQUIRE(ca);
+  auto serving =
+      ebb::net::issue_serving_certificate(*ca, {"ebb.ebb-system.svc"}, std::chrono::hours(1));
+  REQUIRE(serving);
+
+  ErrorLog errors;
+  HttpServerOptions options;
+  options.tls = ServerTls{};
+  options.tls->cert_file = cert_file;
+  options.tls->key_file = key_file;
+  options.tls->reload_check_interval = 50ms;
+  options.on_error = errors.hook();
+  // Without wait_for_files a missing file is an error at start.
+  auto refused = HttpServer::start(options, ok_handler);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message, Contains(cert_file));
+
+  options.tls->wait_for_files = true;
+  auto server = must_start(options, ok_handler);
+  CHECK_THAT(errors.all(), Contains("does not exist yet"));
+  auto trusting_ca = [&] {
+    HttpClientOptions client_options;
+    client_options.tls.ca_pem = ca->cert_pem;
+    client_options.tls.server_name = "ebb.ebb-system.svc";
+    return HttpClient(client_options);
+  };
+  {
+    auto client = trusting_ca();
+    auto failed = client.send(request(server->url() + "/"));
+    REQUIRE_FALSE(failed);
+    CHECK_THAT(failed.error().message, Contains("certificate verify failed"));
+  }
+  write_file(key_file, serving->key_pem);
+  write_file(cert_file, serving->cert_pem);
+  std::this_thread::sleep_for(100ms);
+  {
+    auto client = trusting_ca();
+    CHECK(must(client.send(request(server->url() + "/"))).status == 200);
+  }
+  CHECK(server->certificate_pem() == serving->cert_pem);
 }

@@ -134,8 +134,9 @@ const std::vector<std::vector<std::string>>& variations() {
       {},
       {"--set", "certificates.mode=certManager"},
       {"--set", "certificates.mode=selfSigned"},
-      {"--set", "certificates.mode=supplied", "--set", "certificates.supplied.metricsAdapterSecretName=my-adapter-tls",
-       "--set", "certificates.supplied.webhookSecretName=my-webhook-tls", "--set",
+      {"--set", "certificates.mode=supplied", "--set",
+       "certificates.supplied.metricsAdapterSecretName=my-adapter-tls", "--set",
+       "certificates.supplied.webhookSecretName=my-webhook-tls", "--set",
        "certificates.supplied.caBundle=Y2E="},
       {"--set", "apiService.enabled=false"},
       {"--set", "metrics.serviceMonitor.enabled=true", "--set", "grafanaDashboard.enabled=true"},
@@ -145,8 +146,10 @@ const std::vector<std::vector<std::string>>& variations() {
        "operator.topologySpreadConstraints[0].maxSkew=1", "--set",
        "operator.topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone", "--set",
        "operator.topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway", "--set",
-       "operator.priorityClassName=system-cluster-critical", "--set", "metricsAdapter.nodeSelector.pool=infra"},
-      {"--values", kSource + "/deploy/values.yaml", "--include-crds"},
+       "operator.priorityClassName=system-cluster-critical", "--set",
+       "metricsAdapter.nodeSelector.pool=infra"},
+      {"--set", "certificates.mode=generate"},
+      {"--values", kSource + "/charts/deploy-values.yaml", "--include-crds"},
   };
   return v;
 }
@@ -195,6 +198,12 @@ std::set<std::string> secret_grants(const std::vector<json>& docs) {
       auto resources = strings(rule["resources"]);
       if (!contains(groups, "") && !contains(groups, "*")) continue;
       if (!contains(resources, "secrets") && !contains(resources, "*")) continue;
+      // Reading named Secrets only (the operator's own certificate Secret) or writing without
+      // reading is not a grant to read the namespace's Secrets.
+      if (rule.contains("resourceNames")) continue;
+      const auto verbs = strings(rule["verbs"]);
+      if (!contains(verbs, "get") && !contains(verbs, "list") && !contains(verbs, "watch"))
+        continue;
       out.insert(kind == "ClusterRole" ? "*" : role["metadata"]["namespace"].get<std::string>());
     }
   }
@@ -594,9 +603,9 @@ TEST_CASE("the webhook registration uses KEDA's paths and the configured failure
                                        "/validate-keda-sh-v1alpha1-triggerauthentication",
                                        "/validate-keda-sh-v1alpha1-clustertriggerauthentication"});
   auto fail = render({"--set", "webhooks.failurePolicy=Fail", "--set", "webhooks.timeoutSeconds=5"});
-  // The vector of_kind returns must outlive the loop (a range-for keeps only the last temporary).
-  const auto fail_webhooks = of_kind(fail, "ValidatingWebhookConfiguration");
-  for (const auto& w : fail_webhooks[0]["webhooks"]) {
+  // Bound first: a range over a member of of_kind()'s temporary would dangle.
+  const auto fail_vwc = of_kind(fail, "ValidatingWebhookConfiguration")[0];
+  for (const auto& w : fail_vwc["webhooks"]) {
     CHECK(w["failurePolicy"] == "Fail");
     CHECK(w["timeoutSeconds"] == 5);
   }
@@ -607,7 +616,7 @@ TEST_CASE("the webhook registration uses KEDA's paths and the configured failure
 }
 
 TEST_CASE("certificates: generated mode shares one CA between the Secrets, the APIService and the webhook") {
-  auto docs = render({});
+  auto docs = render({"--set", "certificates.mode=generate"});
   const auto* ad_secret = find(docs, "Secret", "ebb-metrics-adapter-tls");
   const auto* wh_secret = find(docs, "Secret", "ebb-webhooks-tls");
   REQUIRE(ad_secret != nullptr);
@@ -624,9 +633,8 @@ TEST_CASE("certificates: generated mode shares one CA between the Secrets, the A
   CHECK(apiservice[0]["spec"]["service"]["port"] == 443);
   CHECK_FALSE(apiservice[0]["spec"].contains("insecureSkipTLSVerify"));
   CHECK(b64decode(apiservice[0]["spec"]["caBundle"]) == ca);
-  const auto webhook_configs = of_kind(docs, "ValidatingWebhookConfiguration");
-  for (const auto& w : webhook_configs[0]["webhooks"])
-    CHECK(b64decode(w["clientConfig"]["caBundle"]) == ca);
+  const auto vwc = of_kind(docs, "ValidatingWebhookConfiguration")[0];
+  for (const auto& w : vwc["webhooks"]) CHECK(b64decode(w["clientConfig"]["caBundle"]) == ca);
 
   for (const auto& [secret, service] : {std::pair{ad_secret, std::string("ebb-metrics-adapter")},
                                         std::pair{wh_secret, std::string("ebb-webhooks")}}) {
@@ -713,7 +721,8 @@ TEST_CASE("certificates: supplied and self-signed modes") {
   SECTION("an unknown mode is refused with the list of modes") {
     auto bad = run_renderer({"--set", "certificates.mode=acme"});
     CHECK(bad.exit_code != 0);
-    CHECK_THAT(bad.err, Catch::Contains("certificates.mode must be one of generate, supplied, certManager, selfSigned"));
+    CHECK_THAT(bad.err, Catch::Contains("certificates.mode must be one of operator, generate, "
+                                        "supplied, certManager, selfSigned"));
   }
 }
 
@@ -805,7 +814,9 @@ TEST_CASE("the test API server accepts every rendered object") {
   }
 }
 
-TEST_CASE("deploy/ebb.yaml is the chart's render with deploy/values.yaml and holds no private key") {
+TEST_CASE(
+    "deploy/ebb.yaml is the chart's render with charts/deploy-values.yaml, no key, no "
+    "cert-manager") {
   auto fresh = ebb::test::run_command({"bash", kSource + "/scripts/render-deploy.sh", "--renderer", kRenderer, "--stdout"},
                                       std::chrono::seconds(60));
   INFO(fresh.err);
@@ -819,7 +830,77 @@ TEST_CASE("deploy/ebb.yaml is the chart's render with deploy/values.yaml and hol
   CHECK(of_kind(docs, "Secret").empty());
   CHECK(of_kind(docs, "Namespace").size() == 1);
   CHECK(of_kind(docs, "CustomResourceDefinition").size() == 3);
-  CHECK(of_kind(docs, "Certificate").size() == 3);
+  // Nothing kubectl cannot apply on a bare cluster: no cert-manager objects, and TLS verified.
+  CHECK(of_kind(docs, "Certificate").empty());
+  CHECK(of_kind(docs, "Issuer").empty());
+  CHECK(committed.find("cert-manager.io") == std::string::npos);
+  CHECK(committed.find("insecureSkipTLSVerify") == std::string::npos);
+  // deploy/ holds manifests only (kubectl apply -f deploy/ reads every .yaml there).
+  for (const auto& e : fs::directory_iterator(kSource + "/deploy")) {
+    const auto ext = e.path().extension().string();
+    if (ext != ".yaml" && ext != ".yml" && ext != ".json") continue;
+    INFO(e.path().filename().string() << " in deploy/ is not a manifest");
+    CHECK(e.path().filename() == "ebb.yaml");
+  }
+}
+
+TEST_CASE("certificates: operator mode (default) has the operator make, rotate and inject them") {
+  auto docs = render({});
+  CHECK(of_kind(docs, "Secret").empty());
+  CHECK(of_kind(docs, "Certificate").empty());
+  const auto apiservice = of_kind(docs, "APIService")[0];
+  CHECK_FALSE(apiservice["spec"].contains("caBundle"));  // the operator's to set
+  CHECK_FALSE(apiservice["spec"].contains("insecureSkipTLSVerify"));
+  const auto vwc = of_kind(docs, "ValidatingWebhookConfiguration")[0];
+  for (const auto& w : vwc["webhooks"]) CHECK_FALSE(w["clientConfig"].contains("caBundle"));
+
+  const auto& op = *find(docs, "Deployment", "ebb-operator");
+  const auto& ad = *find(docs, "Deployment", "ebb-metrics-adapter");
+  const auto op_args = args_of(op, "operator");
+  CHECK(contains(op_args, "--enable-cert-rotation"));
+  CHECK(contains(op_args, "--webhook-cert-optional"));
+  CHECK(arg_value(op_args, "--cert-secret-name") == "ebb-certs");
+  CHECK(arg_value(op_args, "--cert-service") == "ebb-metrics-adapter,ebb-webhooks");
+  CHECK(arg_value(op_args, "--cert-apiservice-name") == apiservice["metadata"]["name"]);
+  CHECK(arg_value(op_args, "--cert-webhook-configuration-name") == vwc["metadata"]["name"]);
+  CHECK(arg_value(op_args, "--cert-renew-before") == "2160h");
+  CHECK(contains(args_of(ad, "metrics-adapter"), "--tls-cert-optional"));
+  // Both mount the operator's Secret, optional (it does not exist before the operator runs), and
+  // only the serving pair: the CA key never lands in a file.
+  for (const auto* d : {&op, &ad}) {
+    INFO((*d)["metadata"]["name"]);
+    bool mounted = false;
+    for (const auto& v : (*d)["spec"]["template"]["spec"]["volumes"]) {
+      if (!v.contains("secret")) continue;
+      mounted = true;
+      CHECK(v["secret"]["secretName"] == "ebb-certs");
+      CHECK(v["secret"]["optional"] == true);
+      std::set<std::string> keys;
+      for (const auto& item : v["secret"]["items"]) keys.insert(item["key"].get<std::string>());
+      CHECK(keys == std::set<std::string>{"tls.crt", "tls.key"});
+    }
+    CHECK(mounted);
+  }
+  // RBAC: the operator may write its Secret and the two caBundles, by name.
+  const auto* role = find(docs, "Role", "ebb-operator-certs");
+  REQUIRE(role != nullptr);
+  bool update_by_name = false;
+  for (const auto& rule : (*role)["rules"])
+    if (contains(strings(rule["verbs"]), "update"))
+      update_by_name = strings(rule["resourceNames"]) == std::vector<std::string>{"ebb-certs"};
+  CHECK(update_by_name);
+  std::set<std::string> registrations;
+  for (const auto& rule : (*find(docs, "ClusterRole", "ebb-operator"))["rules"])
+    for (const auto& r : strings(rule["resources"]))
+      if (r == "apiservices" || r == "validatingwebhookconfigurations")
+        for (const auto& n : strings(rule["resourceNames"])) registrations.insert(r + "/" + n);
+  CHECK(registrations == std::set<std::string>{"apiservices/v1beta1.external.metrics.k8s.io",
+                                               "validatingwebhookconfigurations/ebb-validation"});
+  // Turning the registrations off leaves nothing to patch.
+  auto off = render({"--set", "apiService.enabled=false", "--set", "webhooks.enabled=false"});
+  const auto off_args = args_of(*find(off, "Deployment", "ebb-operator"), "operator");
+  CHECK(contains(off_args, "--cert-apiservice-name="));
+  CHECK(contains(off_args, "--cert-webhook-configuration-name="));
 }
 
 TEST_CASE("the chart's crds/ are the repository's crds/, file for file") {

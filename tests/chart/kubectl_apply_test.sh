@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# deploy/ebb.yaml applies as its README says (`kubectl apply --server-side`, in one go: namespace
-# and CRDs first in the file) against ebb-test-apiserver, and every object in it is then served.
-# cert-manager and Prometheus Operator are stood in for by the minimal CRDs in data/.
+# deploy/ applies as its README says (`kubectl apply --server-side`, in one go: namespace and CRDs
+# first in the file) against ebb-test-apiserver, a bare cluster (no cert-manager or Prometheus
+# Operator CRDs), and every object in it is then served. The whole directory is applied, so a
+# file kubectl cannot apply there (a values file) fails the test.
 #   kubectl_apply_test.sh EBB_TEST_APISERVER_BINARY REPO_ROOT
 set -euo pipefail
 server_bin=${1:?usage: kubectl_apply_test.sh SERVER_BINARY REPO_ROOT}
@@ -31,8 +32,7 @@ current-context: test
 KC
 k() { HOME=$work kubectl --kubeconfig "$work/kubeconfig" "$@"; }
 
-k apply --server-side --validate=false -f "$root/tests/chart/data/third-party-crds.yaml" > /dev/null
-k apply --server-side --validate=false -f "$root/deploy/ebb.yaml" > "$work/apply.out"
+k apply --server-side --validate=false -f "$root/deploy/" > "$work/apply.out"
 expected=$(grep -c '^kind: ' "$root/deploy/ebb.yaml")
 applied=$(grep -c 'serverside-applied' "$work/apply.out")
 if [[ $applied -ne $expected ]]; then
@@ -44,6 +44,11 @@ fi
 k -n ebb-system get deployment ebb-operator ebb-metrics-adapter -o name > /dev/null
 k get apiservice v1beta1.external.metrics.k8s.io -o jsonpath='{.spec.service.name}' | grep -qx ebb-metrics-adapter
 k get validatingwebhookconfiguration ebb-validation -o jsonpath='{.webhooks[0].failurePolicy}' | grep -qx Ignore
-k -n ebb-system get certificate ebb-metrics-adapter -o jsonpath='{.spec.secretName}' | grep -qx ebb-metrics-adapter-tls
+# The operator makes the certificates: its Secret is not in the file, its Role to write it is.
+k -n ebb-system get role ebb-operator-certs -o name > /dev/null
+if k -n ebb-system get secret ebb-certs -o name > /dev/null 2>&1; then
+  echo "FAIL: deploy/ebb.yaml created the certificate Secret (the operator's to create)" >&2
+  exit 1
+fi
 k get crd scaledobjects.keda.sh -o name > /dev/null
 echo "kubectl applied all $expected objects of deploy/ebb.yaml"

@@ -20,15 +20,21 @@
 {{- define "ebb.operator.fullname" -}}{{ include "ebb.fullname" . }}-operator{{- end -}}
 {{- define "ebb.adapter.fullname" -}}{{ include "ebb.fullname" . }}-metrics-adapter{{- end -}}
 {{- define "ebb.webhook.service" -}}{{ include "ebb.fullname" . }}-webhooks{{- end -}}
+{{- define "ebb.certsSecret" -}}{{ include "ebb.fullname" . }}-certs{{- end -}}
+{{- define "ebb.webhook.configuration" -}}{{ include "ebb.fullname" . }}-validation{{- end -}}
 {{- define "ebb.adapter.tlsSecret" -}}
-{{- if eq .Values.certificates.mode "supplied" -}}
+{{- if eq .Values.certificates.mode "operator" -}}
+{{- include "ebb.certsSecret" . -}}
+{{- else if eq .Values.certificates.mode "supplied" -}}
 {{- required "certificates.supplied.metricsAdapterSecretName is required when certificates.mode=supplied" .Values.certificates.supplied.metricsAdapterSecretName -}}
 {{- else -}}
 {{- include "ebb.adapter.fullname" . }}-tls
 {{- end -}}
 {{- end -}}
 {{- define "ebb.webhook.tlsSecret" -}}
-{{- if eq .Values.certificates.mode "supplied" -}}
+{{- if eq .Values.certificates.mode "operator" -}}
+{{- include "ebb.certsSecret" . -}}
+{{- else if eq .Values.certificates.mode "supplied" -}}
 {{- required "certificates.supplied.webhookSecretName is required when certificates.mode=supplied" .Values.certificates.supplied.webhookSecretName -}}
 {{- else -}}
 {{- include "ebb.webhook.service" . }}-tls
@@ -86,7 +92,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- define "ebb.validateValues" -}}
-{{- $modes := list "generate" "supplied" "certManager" "selfSigned" -}}
+{{- $modes := list "operator" "generate" "supplied" "certManager" "selfSigned" -}}
 {{- if not (has .Values.certificates.mode $modes) -}}
 {{- fail (printf "certificates.mode must be one of %s, not %q" (join ", " $modes) .Values.certificates.mode) -}}
 {{- end -}}

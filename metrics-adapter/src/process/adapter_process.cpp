@@ -359,6 +359,9 @@ bool AdapterProcess::resolve_serving_tls(net::ServerTls& tls) {
   if (!o_.tls_cert_file.empty()) {
     tls.cert_file = o_.tls_cert_file;
     tls.key_file = o_.tls_private_key_file;
+    tls.wait_for_files = o_.tls_cert_optional;
+    if (tls.wait_for_files)
+      tls.self_signed_hosts = {"localhost", "127.0.0.1", host_name("ebb-metrics-adapter")};
     return true;
   }
   // As Kubernetes' apiservers: keep a pair already in --cert-dir, else generate one there.

@@ -84,7 +84,7 @@ ParsedOptions parse_options(int argc, char** argv) {
   runtime::add_list_option(
       app, "--namespace", o.namespaces,
       "Namespace(s) whose ScaledObjects are served: one, a comma list, or the flag repeated. "
-      "Default: all namespaces");
+      "Default: $WATCH_NAMESPACE (a comma list), else all namespaces");
   app.add_option("--label-selector", o.label_selector,
                  "Only serve ScaledObjects matching this label selector");
 
@@ -103,6 +103,10 @@ ParsedOptions parse_options(int argc, char** argv) {
                  "Serving certificate (PEM, may include intermediates); re-read when it changes");
   app.add_option("--tls-private-key-file", o.tls_private_key_file,
                  "Serving private key (PEM) for --tls-cert-file");
+  app.add_flag("--tls-cert-optional{true}", o.tls_cert_optional,
+               "Start with a self-signed certificate when --tls-cert-file or "
+               "--tls-private-key-file does not exist yet (a Secret volume the operator's "
+               "certificate rotation fills), and serve them once they appear");
   app.add_option("--tls-min-version", o.tls_min_version,
                  "Minimum TLS version: VersionTLS12 or VersionTLS13")
       ->check(CLI::IsMember({"VersionTLS12", "VersionTLS13"}));
@@ -205,6 +209,8 @@ ParsedOptions parse_options(int argc, char** argv) {
                               std::pair{"--requestheader-extra-headers-prefix", &o.requestheader_extra_headers_prefix}}) {
       if (only_empty_values(argc, argv, flag)) list->clear();
     }
+    // KEDA's metrics server reads WATCH_NAMESPACE; the flag wins when both are given.
+    if (app.count("--namespace") == 0) o.namespaces = ebb::process::watch_namespace_env();
     if (o.requestheader_username_headers.empty())
       throw CLI::ValidationError("--requestheader-username-headers", "needs at least one header name");
 

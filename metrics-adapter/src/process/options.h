@@ -29,6 +29,7 @@ struct AdapterOptions : runtime::CommonOptions {
   int secure_port = 6443;          // --secure-port
   std::string cert_dir = "apiserver.local.config/certificates";  // --cert-dir, created if missing
   std::string tls_cert_file, tls_private_key_file;  // else self-signed, written to cert_dir
+  bool tls_cert_optional = false;  // --tls-cert-optional: wait for those files (net::ServerTls)
   std::string tls_min_version = "VersionTLS12";     // --tls-min-version
   std::string requestheader_client_ca_file;         // else from the ConfigMap
   std::vector<std::string> requestheader_allowed_names;  // empty = any cert from that CA

@@ -1,6 +1,7 @@
 #include "process/operator_process.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <string>
@@ -20,6 +21,8 @@
 #include "ebb/runtime/controller.h"
 #include "ebb/runtime/manager.h"
 #include "ebb/scalers/registry.h"
+#include "process/auth_status.h"
+#include "process/certificates.h"
 #include "process/filters.h"
 #include "process/log.h"
 #include "process/metrics.h"
@@ -57,6 +60,7 @@ class OperatorProcess {
 
  private:
   bool start_webhook();
+  bool add_cert_rotation();
   void create_informers();
   bool informers_synced() const;
   ClusterSnapshot snapshot() const;
@@ -66,6 +70,8 @@ class OperatorProcess {
   void enqueue_for_hpa(const Object& hpa);
   void enqueue_same_target(const Object& so);
   void enqueue_referencing(const std::string& kind, const std::string& ns, const std::string& name);
+  // status.scaledobjects of the auth objects these keys (the auth index's) name.
+  void enqueue_auth_status(const std::vector<std::string>& auth_keys);
 
   // --- the webhook
   net::ServerResponse serve_webhook(const net::ServerRequest& request);
@@ -80,6 +86,9 @@ class OperatorProcess {
   std::unique_ptr<kube::EventRecorder> events_;
   std::unique_ptr<ScaledObjectReconciler> reconciler_;
   std::unique_ptr<runtime::Controller> controller_;
+  std::unique_ptr<CertificateRotator> cert_rotator_;
+  std::unique_ptr<AuthStatusReconciler> auth_status_;
+  std::unique_ptr<runtime::Controller> auth_status_controller_;  // null with --label-selector
 
   // Reads over every watched namespace (one informer per namespace, or one for all); each
   // object is stored once, in its informer's cache.
@@ -125,6 +134,16 @@ int OperatorProcess::run() {
     metrics_->reconcile_failed(ns, name);
   };
   controller_ = std::make_unique<runtime::Controller>(copts, *reconciler_, manager_->metrics());
+  if (o_.label_selector.empty()) {
+    auth_status_ = std::make_unique<AuthStatusReconciler>(client, scaled_objects_, trigger_auths_,
+                                                          cluster_trigger_auths_view_);
+    runtime::ControllerOptions aopts;
+    aopts.name = "triggerauthentication";
+    aopts.workers = 1;
+    aopts.caches = {{"informers", [this] { return informers_synced(); }}};
+    auth_status_controller_ =
+        std::make_unique<runtime::Controller>(aopts, *auth_status_, manager_->metrics());
+  }
 
   std::string watched;
   for (const auto& ns : o_.namespaces) watched += (watched.empty() ? "" : ",") + ns;
@@ -143,9 +162,11 @@ int OperatorProcess::run() {
   });
   // Workers only while leading; informers, webhook, health and metrics on every instance.
   manager_->add_controller(*controller_);
+  if (auth_status_controller_) manager_->add_controller(*auth_status_controller_);
   manager_->add_runnable("informers", runtime::Manager::RunWhen::always, [this] {
     for (auto& informer : informers_) informer->start();
   });
+  if (!add_cert_rotation()) return 1;
   if (!manager_->start_servers()) return 1;
   if (!start_webhook()) return 1;
   return manager_->run();
@@ -156,6 +177,11 @@ int OperatorProcess::run() {
 
 void OperatorProcess::enqueue(const std::string& key) {
   controller_->enqueue(key);
+}
+
+void OperatorProcess::enqueue_auth_status(const std::vector<std::string>& auth_keys) {
+  if (!auth_status_controller_) return;
+  for (const auto& key : auth_keys) auth_status_controller_->enqueue(key);
 }
 
 void OperatorProcess::enqueue_same_target(const Object& so) {
@@ -246,14 +272,25 @@ void OperatorProcess::create_informers() {
     so.add_index(kTriggerTypeIndex, trigger_types_of);
     so.add_index(kPausedIndex, paused_of);
     so.add_handlers({
-        .on_add = [this](const Object& o) { enqueue(kube::object_key(o)); },
+        .on_add =
+            [this](const Object& o) {
+              enqueue(kube::object_key(o));
+              enqueue_auth_status(auth_reference_keys(o));
+            },
         .on_update =
             [this](const Object& a, const Object& b) {
               if (scaled_object_update_matters(a, b)) enqueue(kube::object_key(b));
-              if (scaled_object_ownership_keys(a) != scaled_object_ownership_keys(b)) enqueue_same_target(a);
+              if (scaled_object_ownership_keys(a) != scaled_object_ownership_keys(b))
+                enqueue_same_target(a);
+              if (auto before = auth_reference_keys(a), after = auth_reference_keys(b);
+                  before != after) {
+                enqueue_auth_status(before);
+                enqueue_auth_status(after);
+              }
             },
         .on_delete =
             [this](const Object& o) {
+              enqueue_auth_status(auth_reference_keys(o));
               const std::string key = kube::object_key(o);
               metrics_->forget_scaled_object(kube::meta_string(o, "namespace"), kube::meta_string(o, "name"));
               enqueue(key);
@@ -278,11 +315,19 @@ void OperatorProcess::create_informers() {
     auto ta_changed = [this](const Object& t) {
       enqueue_referencing("TriggerAuthentication", kube::meta_string(t, "namespace"), kube::meta_string(t, "name"));
     };
+    auto ta_status = [this](const Object& t) {
+      enqueue_auth_status({"TriggerAuthentication/" + kube::object_key(t)});
+    };
     ta.add_handlers({
-        .on_add = ta_changed,
+        .on_add =
+            [ta_changed, ta_status](const Object& t) {
+              ta_changed(t);
+              ta_status(t);
+            },
         .on_update =
-            [ta_changed](const Object& a, const Object& b) {
+            [ta_changed, ta_status](const Object& a, const Object& b) {
               if (auth_update_matters(a, b)) ta_changed(b);
+              if (json_at(a, {"status"}) != json_at(b, {"status"})) ta_status(b);
             },
         .on_delete = ta_changed,
     });
@@ -297,11 +342,19 @@ void OperatorProcess::create_informers() {
   auto cta_changed = [this](const Object& t) {
     enqueue_referencing("ClusterTriggerAuthentication", "", kube::meta_string(t, "name"));
   };
+  auto cta_status = [this](const Object& t) {
+    enqueue_auth_status({"ClusterTriggerAuthentication/" + kube::meta_string(t, "name")});
+  };
   cta.add_handlers({
-      .on_add = cta_changed,
+      .on_add =
+          [cta_changed, cta_status](const Object& t) {
+            cta_changed(t);
+            cta_status(t);
+          },
       .on_update =
-          [cta_changed](const Object& a, const Object& b) {
+          [cta_changed, cta_status](const Object& a, const Object& b) {
             if (auth_update_matters(a, b)) cta_changed(b);
+            if (json_at(a, {"status"}) != json_at(b, {"status"})) cta_status(b);
           },
       .on_delete = cta_changed,
   });
@@ -347,6 +400,10 @@ bool OperatorProcess::start_webhook() {
   } else if (!o_.webhook_cert_file.empty()) {
     tls.cert_file = o_.webhook_cert_file;
     tls.key_file = o_.webhook_key_file;
+  }
+  if (!tls.cert_file.empty()) {
+    tls.wait_for_files = o_.webhook_cert_optional;
+    tls.self_signed_hosts = {"localhost", "127.0.0.1", ebb::process::host_name("ebb-operator")};
   } else {
     tls.self_signed_hosts = {"localhost", "127.0.0.1", ebb::process::host_name("ebb-operator")};
     if (!o_.webhook_host.empty()) tls.self_signed_hosts.push_back(o_.webhook_host);
@@ -357,6 +414,44 @@ bool OperatorProcess::start_webhook() {
              "webhook", std::move(options),
              [this](const net::ServerRequest& r) { return serve_webhook(r); },
              std::chrono::seconds(2)) != nullptr;
+}
+
+bool OperatorProcess::add_cert_rotation() {
+  if (!o_.cert_rotation) return true;
+  CertificateRotationOptions c;
+  c.secret_namespace = o_.cert_secret_namespace;
+  if (c.secret_namespace.empty()) {
+    const char* env = std::getenv("POD_NAMESPACE");
+    c.secret_namespace = env != nullptr && *env != '\0' ? std::string(env) : pod_namespace();
+  }
+  if (c.secret_namespace.empty()) {
+    log_.error("--enable-cert-rotation needs --cert-secret-namespace outside a pod");
+    return false;
+  }
+  c.secret_name = o_.cert_secret_name;
+  c.services = o_.cert_services;
+  c.cluster_domain = o_.cluster_domain;
+  c.apiservice = o_.cert_apiservice;
+  c.webhook_configuration = o_.cert_webhook_configuration;
+  auto seconds = [](const std::string& text) {
+    return std::chrono::duration_cast<std::chrono::seconds>(*parse_duration(text));
+  };
+  c.ca_validity = seconds(o_.ca_validity);
+  c.cert_validity = seconds(o_.cert_validity);
+  c.renew_before = seconds(o_.cert_renew_before);
+  c.check_interval = *parse_duration(o_.cert_check_interval);
+  cert_rotator_ = std::make_unique<CertificateRotator>(manager_->client(), c);
+  std::string names;
+  for (const auto& n : cert_rotator_->dns_names()) names += (names.empty() ? "" : ",") + n;
+  log_.info("certificate rotation enabled", {{"secret", c.secret_namespace + "/" + c.secret_name},
+                                             {"dnsNames", names},
+                                             {"apiService", c.apiservice},
+                                             {"webhookConfiguration", c.webhook_configuration}});
+  // One owner: only the leader writes the Secret and the caBundles.
+  manager_->add_runnable("cert-rotation", runtime::Manager::RunWhen::leading,
+                         [this] { cert_rotator_->start(); });
+  manager_->add_stop_step("", [this] { cert_rotator_->stop(); });
+  return true;
 }
 
 bool OperatorProcess::cache_complete_for(const std::string& ns, bool label_filtered) const {

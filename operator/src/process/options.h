@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ebb/process/flags.h"
 #include "ebb/runtime/options.h"
@@ -25,6 +26,21 @@ struct OperatorOptions : runtime::CommonOptions {
   std::string webhook_host;                         // "" = all interfaces
   std::string webhook_cert_dir;                     // tls.crt + tls.key inside
   std::string webhook_cert_file, webhook_key_file;
+
+  // Wait for the webhook certificate files (a Secret volume the kubelet fills once
+  // --enable-cert-rotation created the Secret), serving a self-signed one meanwhile.
+  bool webhook_cert_optional = false;
+
+  // Self-managed certificates (process/certificates.h).
+  bool cert_rotation = false;                  // --enable-cert-rotation
+  std::string cert_secret_name = "ebb-certs";  // --cert-secret-name
+  std::string cert_secret_namespace;           // --cert-secret-namespace, "" = the pod's namespace
+  std::vector<std::string> cert_services;      // --cert-service (repeatable, comma list)
+  std::string cluster_domain = "cluster.local";                     // --cluster-domain
+  std::string cert_apiservice = "v1beta1.external.metrics.k8s.io";  // --cert-apiservice-name
+  std::string cert_webhook_configuration;  // --cert-webhook-configuration-name
+  std::string ca_validity = "87600h", cert_validity = "8760h", cert_renew_before = "2160h",
+              cert_check_interval = "10m";  // Go durations, checked at parse
 
   int concurrent_reconciles = 5;
   // --cluster-object-namespace; "" = ebb::process::cluster_object_namespace()'s rule.

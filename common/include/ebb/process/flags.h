@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ebb::process {
 
@@ -14,6 +15,11 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
 // The namespace of the pod this process runs in, from the service-account namespace file;
 // "" when not in a pod.
 std::string pod_namespace(const std::string& namespace_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+
+// KEDA's WATCH_NAMESPACE, the namespaces watched when --namespace is not given: a comma list,
+// blanks dropped; empty (unset or "") = all namespaces. `env` is injectable for tests.
+std::vector<std::string> watch_namespace_env(
+    const std::function<std::string(const char*)>& env = {});
 
 // Where cluster-scoped objects' Secrets and ConfigMaps are read (KEDA's
 // KEDA_CLUSTER_OBJECT_NAMESPACE, keda-compat §1.2.1): the --cluster-object-namespace flag, else

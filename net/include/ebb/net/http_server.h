@@ -5,7 +5,8 @@
 // on every read and write, keep-alive included, no streaming responses.
 //
 // TLS: the serving certificate comes from PEM files (re-read when either file changes, checked at
-// most once per `reload_check_interval`, so rotated certificates are served without a restart),
+// most once per `reload_check_interval` before a connection is set up, so rotated certificates
+// are served without a restart; optionally waited for, see ServerTls::wait_for_files),
 // from PEM text, or is generated at start (self-signed, for the listed host names). Client
 // certificates are requested, never required, and verified against named CA bundles; the
 // request says which bundles verified the peer, so callers can tell a front proxy from a direct
@@ -69,13 +70,17 @@ using RequestHandler = std::function<ServerResponse(const ServerRequest&)>;
 
 struct ServerTls {
   std::string cert_file, key_file;  // preferred: re-read when they change
+  // The files may not exist yet (a Secret volume the kubelet fills once another process has
+  // created the Secret): until both exist, serve a self-signed certificate for
+  // self_signed_hosts, then the files as soon as a reload check sees them.
+  bool wait_for_files = false;
   std::string cert_pem, key_pem;    // else: fixed PEM text
   // Neither given: a self-signed certificate (EC P-256) for these names / IP addresses,
   // generated at start. Defaults to localhost and 127.0.0.1.
   std::vector<std::string> self_signed_hosts;
   // name -> PEM bundle. Client certificates are requested when any bundle is set.
   std::vector<std::pair<std::string, std::string>> client_ca_bundles;
-  std::chrono::milliseconds reload_check_interval{std::chrono::seconds(10)};
+  std::chrono::milliseconds reload_check_interval{std::chrono::seconds(2)};
   std::string min_version = "1.2";  // "1.2" or "1.3"
 };
 
