@@ -594,7 +594,10 @@ TEST_CASE("the webhook registration uses KEDA's paths and the configured failure
                                        "/validate-keda-sh-v1alpha1-triggerauthentication",
                                        "/validate-keda-sh-v1alpha1-clustertriggerauthentication"});
   auto fail = render({"--set", "webhooks.failurePolicy=Fail", "--set", "webhooks.timeoutSeconds=5"});
-  for (const auto& w : of_kind(fail, "ValidatingWebhookConfiguration")[0]["webhooks"]) {
+  // The list of_kind() returns must outlive the loop (a range-for over a member of a temporary
+  // dangles).
+  const auto fail_webhooks = of_kind(fail, "ValidatingWebhookConfiguration");
+  for (const auto& w : fail_webhooks[0]["webhooks"]) {
     CHECK(w["failurePolicy"] == "Fail");
     CHECK(w["timeoutSeconds"] == 5);
   }
@@ -622,7 +625,8 @@ TEST_CASE("certificates: generated mode shares one CA between the Secrets, the A
   CHECK(apiservice[0]["spec"]["service"]["port"] == 443);
   CHECK_FALSE(apiservice[0]["spec"].contains("insecureSkipTLSVerify"));
   CHECK(b64decode(apiservice[0]["spec"]["caBundle"]) == ca);
-  for (const auto& w : of_kind(docs, "ValidatingWebhookConfiguration")[0]["webhooks"])
+  const auto webhook_configs = of_kind(docs, "ValidatingWebhookConfiguration");
+  for (const auto& w : webhook_configs[0]["webhooks"])
     CHECK(b64decode(w["clientConfig"]["caBundle"]) == ca);
 
   for (const auto& [secret, service] : {std::pair{ad_secret, std::string("ebb-metrics-adapter")},
@@ -815,12 +819,12 @@ TEST_CASE("deploy/ebb.yaml is the chart's render with deploy/values.yaml and hol
   auto docs = parse_stream(committed);
   CHECK(of_kind(docs, "Secret").empty());
   CHECK(of_kind(docs, "Namespace").size() == 1);
-  CHECK(of_kind(docs, "CustomResourceDefinition").size() == 3);
+  CHECK(of_kind(docs, "CustomResourceDefinition").size() == 4);
   CHECK(of_kind(docs, "Certificate").size() == 3);
 }
 
 TEST_CASE("the chart's crds/ are the repository's crds/, file for file") {
-  const std::vector<std::string> expected{"keda.sh_clustertriggerauthentications.yaml",
+  const std::vector<std::string> expected{"keda.sh_clustertriggerauthentications.yaml", "keda.sh_scaledjobs.yaml",
                                           "keda.sh_scaledobjects.yaml", "keda.sh_triggerauthentications.yaml"};
   auto names_in = [](const std::string& dir) {
     std::vector<std::string> out;
