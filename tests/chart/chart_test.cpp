@@ -398,6 +398,11 @@ TEST_CASE("RBAC: no wildcard beyond */scale and the external metrics read, no cl
     CHECK(verbs_on("ebb-metrics-adapter", "scaledobjects").count("update") == 0);
     CHECK(verbs_on("ebb-metrics-adapter", "scaledobjects/status").count("update") == 1);
     CHECK(verbs_on("ebb-operator", "scaledobjects/finalizers") == std::set<std::string>{"update"});
+    // The ScaledJob loop runs in the adapter: it creates and trims Jobs and writes SJ status.
+    CHECK(verbs_on("ebb-metrics-adapter", "scaledjobs") == std::set<std::string>{"get", "list", "watch"});
+    CHECK(verbs_on("ebb-metrics-adapter", "scaledjobs/status").count("patch") == 1);
+    CHECK(verbs_on("ebb-metrics-adapter", "jobs") ==
+          std::set<std::string>{"create", "delete", "get", "list", "watch"});
   }
 }
 
