@@ -60,7 +60,7 @@ namespace {
 constexpr std::string_view kKedaGroupPrefix = "keda.sh/";
 const std::vector<std::string> kKedaKinds = {
     std::string(kScaledObjectKind), std::string(kTriggerAuthenticationKind),
-    std::string(kClusterTriggerAuthenticationKind), "ScaledJob"};
+    std::string(kClusterTriggerAuthenticationKind), std::string(kScaledJobKind)};
 
 void fill_identity(const json& value, Document& doc) {
   if (!value.is_object()) return;
@@ -89,9 +89,8 @@ void decode_keda_kind(const json& value, detail::DecodeContext& ctx, Document& d
   } else if (doc.kind == kTriggerAuthenticationKind ||
              doc.kind == kClusterTriggerAuthenticationKind) {
     decode_typed<TriggerAuthentication>(value, ctx, doc, detail::read_trigger_authentication);
-  } else if (doc.kind == "ScaledJob") {
-    ctx.warn("kind", "ScaledJob is not supported by Ebb yet; the document is ignored");
-    doc.object = OtherObject{doc.api_version, doc.kind, doc.name, doc.namespace_, value};
+  } else if (doc.kind == kScaledJobKind) {
+    decode_typed<ScaledJob>(value, ctx, doc, detail::read_scaled_job);
   } else {
     auto message = detail::unsupported_value(doc.kind, kKedaKinds);
     if (auto hint = closest_match(doc.kind, kKedaKinds); !hint.empty())
@@ -313,6 +312,12 @@ Result<ScaledObject, FieldErrors> decode_scaled_object(const json& object,
                                                        FieldErrors* warnings) {
   return decode_one<ScaledObject>(object, options, warnings, {std::string(kScaledObjectKind)},
                                   detail::read_scaled_object);
+}
+
+Result<ScaledJob, FieldErrors> decode_scaled_job(const json& object, const DecodeOptions& options,
+                                                 FieldErrors* warnings) {
+  return decode_one<ScaledJob>(object, options, warnings, {std::string(kScaledJobKind)},
+                               detail::read_scaled_job);
 }
 
 Result<TriggerAuthentication, FieldErrors> decode_trigger_authentication(

@@ -9,6 +9,7 @@
 namespace ebb::api::detail {
 
 bool read_scaled_object(const nlohmann::json& value, DecodeContext& ctx, ScaledObject& out);
+bool read_scaled_job(const nlohmann::json& value, DecodeContext& ctx, ScaledJob& out);
 bool read_trigger_authentication(const nlohmann::json& value, DecodeContext& ctx,
                                  TriggerAuthentication& out);
 

@@ -150,6 +150,42 @@ void encode_scaled_object_spec(json& out, const ScaledObjectSpec& spec) {
   if (!out.contains("triggers")) out["triggers"] = json::array();
 }
 
+void encode_scaled_job_spec(json& out, const ScaledJobSpec& spec) {
+  out["jobTargetRef"] = spec.job_target_ref.is_null() ? json::object() : spec.job_target_ref;
+  put_optional(out, "pollingInterval", spec.polling_interval);
+  put_optional(out, "successfulJobsHistoryLimit", spec.successful_jobs_history_limit);
+  put_optional(out, "failedJobsHistoryLimit", spec.failed_jobs_history_limit);
+  put_string(out, "rolloutStrategy", spec.rollout_strategy);
+  const auto& rollout = spec.rollout;
+  put_object(out, "rollout",
+             !rollout.strategy.empty() || !rollout.propagation_policy.empty() ||
+                 out.contains("rollout"),
+             [&](json& r) {
+               put_string(r, "strategy", rollout.strategy);
+               put_string(r, "propagationPolicy", rollout.propagation_policy);
+             });
+  put_string(out, "envSourceContainerName", spec.env_source_container_name);
+  put_optional(out, "minReplicaCount", spec.min_replica_count);
+  put_optional(out, "maxReplicaCount", spec.max_replica_count);
+  const auto& ss = spec.scaling_strategy;
+  const bool has_strategy = !ss.strategy.empty() || ss.custom_scaling_queue_length_deduction ||
+                            !ss.custom_scaling_running_job_percentage.empty() ||
+                            !ss.pending_pod_conditions.empty() ||
+                            !ss.multiple_scalers_calculation.empty();
+  put_object(out, "scalingStrategy", has_strategy || out.contains("scalingStrategy"),
+             [&](json& s) {
+               put_string(s, "strategy", ss.strategy);
+               put_optional(s, "customScalingQueueLengthDeduction",
+                            ss.custom_scaling_queue_length_deduction);
+               put_string(s, "customScalingRunningJobPercentage",
+                          ss.custom_scaling_running_job_percentage);
+               put_container(s, "pendingPodConditions", ss.pending_pod_conditions);
+               put_string(s, "multipleScalersCalculation", ss.multiple_scalers_calculation);
+             });
+  put_objects(out, "triggers", spec.triggers, encode_trigger);
+  if (!out.contains("triggers")) out["triggers"] = json::array();
+}
+
 void encode_target_ref(json& out, const SecretTargetRef& ref) {
   out["parameter"] = ref.parameter;
   out["name"] = ref.name;
@@ -223,6 +259,8 @@ void to_json(json& out, const ObjectMeta& meta) {
 void to_json(json& out, const ScaledObject& so) {
   encode_object(out, so, encode_scaled_object_spec);
 }
+
+void to_json(json& out, const ScaledJob& sj) { encode_object(out, sj, encode_scaled_job_spec); }
 
 void to_json(json& out, const TriggerAuthentication& ta) {
   encode_object(out, ta, encode_trigger_authentication_spec);

@@ -54,6 +54,49 @@ const ScalingModifiers* ScaledObjectSpec::scaling_modifiers() const {
   return uses_scaling_modifiers() ? &advanced->scaling_modifiers : nullptr;
 }
 
+std::string JobScalingStrategy::strategy_or_default() const {
+  return strategy.empty() ? std::string(kDefaultScalingStrategy) : strategy;
+}
+
+std::string JobScalingStrategy::multiple_scalers_calculation_or_default() const {
+  return multiple_scalers_calculation.empty() ? std::string(kDefaultMultipleScalersCalculation)
+                                              : multiple_scalers_calculation;
+}
+
+std::int32_t ScaledJobSpec::polling_interval_or_default() const {
+  return polling_interval.value_or(kDefaultPollingInterval);
+}
+
+std::int32_t ScaledJobSpec::successful_jobs_history_limit_or_default() const {
+  return successful_jobs_history_limit.value_or(kDefaultSuccessfulJobsHistoryLimit);
+}
+
+std::int32_t ScaledJobSpec::failed_jobs_history_limit_or_default() const {
+  return failed_jobs_history_limit.value_or(kDefaultFailedJobsHistoryLimit);
+}
+
+std::int64_t ScaledJobSpec::effective_min_replica_count() const {
+  if (!min_replica_count) return kDefaultScaledJobMinReplicaCount;
+  if (max_replica_count && *min_replica_count > *max_replica_count) return *max_replica_count;
+  return *min_replica_count;
+}
+
+std::int64_t ScaledJobSpec::effective_max_replica_count() const {
+  if (!max_replica_count) return kDefaultScaledJobMaxReplicaCount;
+  if (min_replica_count && *min_replica_count > *max_replica_count) return *max_replica_count;
+  return std::int64_t{*max_replica_count} - effective_min_replica_count();
+}
+
+std::string ScaledJobSpec::rollout_strategy_or_default() const {
+  if (!rollout_strategy.empty()) return rollout_strategy;
+  return rollout.strategy.empty() ? std::string(kDefaultRolloutStrategy) : rollout.strategy;
+}
+
+std::string ScaledJobSpec::propagation_policy_or_default() const {
+  return rollout.propagation_policy.empty() ? std::string(kDefaultRolloutPropagationPolicy)
+                                            : rollout.propagation_policy;
+}
+
 std::string hpa_name(const ScaledObject& so) {
   const auto& advanced = so.spec.advanced;
   if (advanced && advanced->horizontal_pod_autoscaler_config &&

@@ -14,6 +14,7 @@
 #include "messages.h"
 #include "names.h"
 #include "schema.h"
+#include "validate_triggers.h"
 
 namespace ebb::api {
 
@@ -27,8 +28,6 @@ namespace {
 
 const std::vector<std::string> kTriggerMetricTypes = {"AverageValue", "Value", "Utilization"};
 const std::vector<std::string> kModifierMetricTypes = {"AverageValue", "Value"};
-const std::vector<std::string> kAuthenticationKinds = {"TriggerAuthentication",
-                                                       "ClusterTriggerAuthentication"};
 const std::vector<std::string> kFallbackBehaviors = {"static", "currentReplicas",
                                                      "currentReplicasIfHigher",
                                                      "currentReplicasIfLower", "scalingModifiers"};
@@ -213,74 +212,16 @@ class ScaledObjectValidator {
   // -- triggers --------------------------------------------------------------------------------
 
   void check_triggers() {
-    if (spec_.triggers.empty()) {
-      error("spec.triggers", "no triggers defined in the ScaledObject/ScaledJob");
-      return;
-    }
-    std::set<std::string> names;
-    for (std::size_t i = 0; i < spec_.triggers.size(); ++i) {
-      const auto& trigger = spec_.triggers[i];
-      const auto path = index_path("spec.triggers", i);
-      check_trigger_type(trigger.type, path);
-      check_trigger_auth(trigger, path);
-      check_trigger_metric_type(trigger, path);
-      if (trigger.use_cached_metrics && !traits(trigger.type).cached_metrics)
-        error(path + ".useCachedMetrics", "property \"useCachedMetrics\" is not supported for " +
-                                              ebb::quoted(trigger.type) + " scaler");
-      if (!trigger.name.empty() && !names.insert(trigger.name).second)
-        error(path + ".name", "triggerName " + ebb::quoted(trigger.name) +
-                                  " is defined multiple times in the ScaledObject/ScaledJob, but "
-                                  "it must be unique");
-    }
+    detail::TriggerChecks(options_, result_)
+        .check_list(spec_.triggers, [this](const ScaleTrigger& trigger, const std::string& path) {
+          check_trigger_metric_type(trigger, path);
+        });
   }
 
   TriggerTraits traits(std::string_view type) const {
-    if (options_.trigger_traits) return options_.trigger_traits(type);
-    TriggerTraits any;
-    any.supported = is_keda_trigger_type(type);
-    return any;
+    return detail::trigger_traits(options_, type);
   }
-  bool supported(std::string_view type) const { return traits(type).supported; }
   bool resource_metric(std::string_view type) const { return traits(type).resource_metric; }
-
-  void check_trigger_type(const std::string& type, const std::string& path) {
-    const auto type_path = path + ".type";
-    if (type.empty()) {
-      error(type_path, invalid_value(type, "must not be empty"));
-      return;
-    }
-    if (auto removal = trigger_type_removal(type)) {
-      error(type_path, "unknown trigger type " + ebb::quoted(type) + ": " + *removal);
-      return;
-    }
-    if (auto deprecation = trigger_type_deprecation(type)) warn(type_path, *deprecation);
-    if (supported(type)) return;
-    if (!is_keda_trigger_type(type)) {
-      auto candidates = keda_trigger_types();
-      candidates.insert(candidates.end(), options_.supported_types.begin(),
-                        options_.supported_types.end());
-      std::string message = "unknown trigger type " + ebb::quoted(type);
-      if (auto hint = closest_match(type, candidates); !hint.empty())
-        message += " (did you mean " + ebb::quoted(hint) + "?)";
-      error(type_path, std::move(message));
-      return;
-    }
-    std::string message = "unsupported trigger type " + ebb::quoted(type);
-    if (!options_.supported_types.empty())
-      message += " (supported: " + join(options_.supported_types, ", ") + ")";
-    error(type_path, std::move(message));
-  }
-
-  void check_trigger_auth(const ScaleTrigger& trigger, const std::string& path) {
-    if (!trigger.authentication_ref) return;
-    const auto& ref = *trigger.authentication_ref;
-    if (ref.name.empty())
-      warn(path + ".authenticationRef.name",
-           "empty name: no TriggerAuthentication will be found, so the trigger gets no auth "
-           "params");
-    if (!ref.kind.empty() && !contains(kAuthenticationKinds, ref.kind))
-      error(path + ".authenticationRef.kind", unsupported_value(ref.kind, kAuthenticationKinds));
-  }
 
   void check_trigger_metric_type(const ScaleTrigger& trigger, const std::string& path) {
     if (trigger.metric_type.empty()) return;

@@ -104,8 +104,12 @@ std::string secret_env_var(std::string_view secret, std::string_view key) {
   return out;
 }
 
-std::vector<TriggerInput> trigger_inputs(const api::ScaledObject& so, const Manifests& manifests,
-                                         const SecretSources& secrets) {
+namespace {
+
+// ScaledObject and ScaledJob alike: their triggers and trigger contexts have the same shape.
+template <class Object>
+std::vector<TriggerInput> object_trigger_inputs(const Object& so, const Manifests& manifests,
+                                                const SecretSources& secrets) {
   std::vector<TriggerInput> out;
   const auto& ns = so.metadata.namespace_;
   for (std::size_t i = 0; i < so.spec.triggers.size(); ++i) {
@@ -168,6 +172,18 @@ std::vector<TriggerInput> trigger_inputs(const api::ScaledObject& so, const Mani
     out.push_back(std::move(input));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<TriggerInput> trigger_inputs(const api::ScaledObject& so, const Manifests& manifests,
+                                         const SecretSources& secrets) {
+  return object_trigger_inputs(so, manifests, secrets);
+}
+
+std::vector<TriggerInput> trigger_inputs(const api::ScaledJob& sj, const Manifests& manifests,
+                                         const SecretSources& secrets) {
+  return object_trigger_inputs(sj, manifests, secrets);
 }
 
 }  // namespace ebb::cli

@@ -2,7 +2,7 @@
 // TriggerContext the scalers read, with auth params and `…FromEnv` values resolved from what the
 // command has instead of a cluster: TriggerAuthentications, Secrets and ConfigMaps in the same
 // files, `--secret NAME=FILE` files, EBB_SECRET_<NAME>_<KEY> variables, and the environment of
-// the ebb process (standing in for the scale target container's env).
+// the ebb process (standing in for the scale target's, or the job template's, container env).
 #pragma once
 
 #include <map>
@@ -53,6 +53,9 @@ struct TriggerInput {
 
 // One entry per trigger of `so`, in order.
 std::vector<TriggerInput> trigger_inputs(const api::ScaledObject& so, const Manifests& manifests,
+                                         const SecretSources& secrets);
+// One entry per trigger of `sj`, in order.
+std::vector<TriggerInput> trigger_inputs(const api::ScaledJob& sj, const Manifests& manifests,
                                          const SecretSources& secrets);
 
 }  // namespace ebb::cli

@@ -25,7 +25,8 @@ class Reporter {
 };
 
 // Scaler parameter checks for every supported trigger; returns the number of errors printed.
-int check_triggers(const ManifestDocument& m, const api::ScaledObject& so, const Manifests& manifests,
+template <class Object>
+int check_triggers(const ManifestDocument& m, const Object& so, const Manifests& manifests,
                    const SecretSources& secrets, Reporter& print, std::vector<std::string>& metric_names) {
   const auto& registry = scalers::Registry::builtin();
   int errors = 0;
@@ -79,6 +80,12 @@ int run_validate(const std::vector<std::string>& files, const SecretSources& sec
       for (const auto& e : result.errors) print(m, e, false);
       errors += static_cast<int>(result.errors.size());
       errors += check_triggers(m, *so, manifests, secrets, print, metric_names);
+    } else if (const auto* sj = m.doc.scaled_job()) {
+      const auto result = api::validate(*sj, options);
+      for (const auto& w : result.warnings) print(m, w, true);
+      for (const auto& e : result.errors) print(m, e, false);
+      errors += static_cast<int>(result.errors.size());
+      errors += check_triggers(m, *sj, manifests, secrets, print, metric_names);
     } else if (const auto* ta = m.doc.trigger_authentication()) {
       const auto result = api::validate(*ta);
       for (const auto& w : result.warnings) print(m, w, true);

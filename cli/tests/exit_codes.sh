@@ -22,6 +22,7 @@ expect 2 validate -f "$examples/redis-list.yaml" --secret nofile
 expect 0 validate -f "$examples/redis-list.yaml"
 expect 0 validate -f "$examples/prometheus.yaml"
 expect 0 validate -f "$examples/metrics-api.yaml"
+expect 0 validate -f "$examples/redis-list-job.yaml"
 expect 1 validate -f "$examples/invalid.yaml"
 expect 1 validate -f "$examples/does-not-exist.yaml"
 exit $fail

@@ -119,3 +119,38 @@ TEST_CASE("ebb validate: the prometheus and metrics-api examples are valid when 
                      metrics_api + ":1: TriggerAuthentication media/renderer-api is valid\n");
   CHECK_FALSE(contains(r.out + r.err, "hunter2"));
 }
+
+TEST_CASE("ebb validate: a ScaledJob is validated like KEDA's webhook and CRD do") {
+  SecretSources sources;
+  sources.environment = {{"REDIS_ADDRESS", "127.0.0.1:6379"}};
+  const auto file = example("redis-list-job.yaml");
+  const auto r = validate({file}, sources);
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out == file + ":0: ScaledJob shop/render is valid (metrics: s0-redis-renders)\n");
+}
+
+TEST_CASE("ebb validate: ScaledJob mistakes are reported with their paths") {
+  const auto file = write_temp(R"(apiVersion: keda.sh/v1alpha1
+kind: ScaledJob
+metadata: {name: render, namespace: default}
+spec:
+  jobTargetRef:
+    template:
+      spec:
+        containers: [{name: r, image: busybox}]
+  scalingStrategy: {strategy: fastest}
+  triggers:
+    - type: redis
+      metricType: Value
+      metadata: {address: "127.0.0.1:6379", listName: jobs, listLength: "many"}
+)");
+  const auto r = validate({file});
+  CHECK(r.status == 1);
+  CHECK(r.out.empty());
+  CHECK(contains(r.err, file + ":0: spec.scalingStrategy.strategy: Unsupported value: \"fastest\""));
+  CHECK(contains(r.err, file + ":0: spec.triggers[0].metricType: metricType cannot be set in ScaledJob triggers"));
+  CHECK(contains(r.err, file + ":0: spec.triggers[0].metadata.listLength:"));
+  CHECK_FALSE(contains(r.err, "not supported by Ebb"));
+  std::remove(file.c_str());
+}

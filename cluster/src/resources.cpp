@@ -17,6 +17,11 @@ const kube::Resource& scaled_objects() {
   return r;
 }
 
+const kube::Resource& scaled_jobs() {
+  static const kube::Resource r = keda("scaledjobs", api::kScaledJobKind, true);
+  return r;
+}
+
 const kube::Resource& trigger_authentications() {
   static const kube::Resource r = keda("triggerauthentications", api::kTriggerAuthenticationKind, true);
   return r;

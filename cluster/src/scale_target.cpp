@@ -376,4 +376,33 @@ Result<TargetEnvironment> read_target_environment(kube::Client& client, const Sc
   return out;
 }
 
+Result<TargetEnvironment> job_template_environment(kube::Client& client, const api::ScaledJob& sj) {
+  const auto& ns = sj.metadata.namespace_;
+  const auto& ref = sj.spec.job_target_ref;
+  TargetEnvironment out;
+  const json* pod_spec = nullptr;
+  if (ref.is_object())
+    if (auto t = ref.find("template"); t != ref.end() && t->is_object())
+      if (auto s = t->find("spec"); s != t->end() && s->is_object()) pod_spec = &*s;
+  if (!pod_spec) return out;  // the CRD requires a template; without containers there is no env
+  auto containers = resolve_pod_env(*pod_spec, client_lookups(client, ns));
+  if (!containers)
+    return fail("job template of scaledjob " + ns + "/" + sj.metadata.name + " env: " + containers.error().message,
+                containers.error().transient);
+  out.containers = std::move(*containers);
+  const auto& wanted = sj.spec.env_source_container_name;
+  if (!wanted.empty()) {
+    bool found = false;
+    for (const auto& c : out.containers)
+      if (c.name == wanted) {
+        out.source_env = c.env;
+        found = true;
+      }
+    if (!found) return fail("couldn't find container with name " + wanted + " on job template");
+  } else if (!out.containers.empty()) {
+    out.source_env = out.containers.front().env;
+  }
+  return out;
+}
+
 }  // namespace ebb::cluster

@@ -34,8 +34,13 @@ Result<TriggerMetric, FieldErrors> parse_trigger(const scalers::TriggerContext& 
   return out;
 }
 
-TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledObject& so, const TargetEnvironment* env,
-                                     const TriggerInputsOptions& options) {
+namespace {
+
+// ScaledObject and ScaledJob alike: triggers, namespace and trigger contexts have one shape.
+// `env_source` names where `…FromEnv` reads ("scale target", "job template").
+template <class Object>
+TriggerInputs resolve_inputs(kube::Client& client, const Object& so, const TargetEnvironment* env,
+                             const TriggerInputsOptions& options, const std::string& env_source) {
   const auto& registry = options.registry ? *options.registry : scalers::Registry::builtin();
   const auto& so_ns = so.metadata.namespace_;
   TriggerInputs out;
@@ -109,11 +114,11 @@ TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledObje
       const auto var = std::string(trim(value));
       if (!env) {
         problems.push_back("metadata." + key + ": environment variable " + ebb::quoted(var) +
-                           " cannot be resolved: the scale target could not be read");
+                           " cannot be resolved: the " + env_source + " could not be read");
         transient = true;
       } else if (!ctx.resolved_env.count(var)) {
         problems.push_back("metadata." + key + ": environment variable " + ebb::quoted(var) +
-                           " is not set in the scale target's container");
+                           " is not set in the " + env_source + "'s container");
       }
     }
 
@@ -183,6 +188,18 @@ TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledObje
     out.contexts.push_back(std::move(ctx));
   }
   return out;
+}
+
+}  // namespace
+
+TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledObject& so, const TargetEnvironment* env,
+                                     const TriggerInputsOptions& options) {
+  return resolve_inputs(client, so, env, options, "scale target");
+}
+
+TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledJob& sj, const TargetEnvironment* env,
+                                     const TriggerInputsOptions& options) {
+  return resolve_inputs(client, sj, env, options, "job template");
 }
 
 }  // namespace ebb::cluster

@@ -37,6 +37,7 @@ Resource core_events() { return make("", "v1", "events", "Event", true); }
 Resource events() { return make("events.k8s.io", "v1", "events", "Event", true); }
 Resource leases() { return make("coordination.k8s.io", "v1", "leases", "Lease", true); }
 Resource deployments() { return make("apps", "v1", "deployments", "Deployment", true, {"status", "scale"}); }
+Resource jobs() { return make("batch", "v1", "jobs", "Job", true, {"status"}); }
 Resource statefulsets() { return make("apps", "v1", "statefulsets", "StatefulSet", true, {"status", "scale"}); }
 Resource horizontal_pod_autoscalers() {
   return make("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, {"status"});

@@ -19,6 +19,20 @@ TriggerContext trigger_context(const api::ScaledObject& so, std::size_t index) {
   return ctx;
 }
 
+TriggerContext trigger_context(const api::ScaledJob& sj, std::size_t index) {
+  const auto& trigger = sj.spec.triggers.at(index);
+  TriggerContext ctx;
+  ctx.index = index;
+  ctx.type = trigger.type;
+  ctx.name = trigger.name;
+  ctx.metric_type = trigger.metric_type;
+  ctx.use_cached_metrics = false;  // KEDA ignores it for ScaledJobs
+  ctx.metadata = trigger.metadata;
+  ctx.scaled_object_namespace = sj.metadata.namespace_;
+  ctx.scaled_object_name = sj.metadata.name;
+  return ctx;
+}
+
 api::ValidationOptions validation_options(const Registry& registry) {
   api::ValidationOptions options;
   options.trigger_traits = [&registry](std::string_view type) {

@@ -509,6 +509,12 @@ static std::vector<ResourceInfo> builtin_resources(bool keda) {
     r.has_status = r.has_generation = true;
     r.categories = {"all"};
   }
+  {
+    // What ScaledJobs create; nothing runs them here: tests finish a Job through /status.
+    auto& r = add("batch", "v1", "jobs", "job", "Job", true);
+    r.has_status = r.has_generation = true;
+    r.categories = {"all"};
+  }
   add("coordination.k8s.io", "v1", "leases", "lease", "Lease", true);
   add("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true);
   // What the Helm chart installs (tests/chart): service accounts, RBAC, disruption budgets and

@@ -407,6 +407,11 @@ TEST_CASE("RBAC: no wildcard beyond */scale and the external metrics read, no cl
     CHECK(verbs_on("ebb-metrics-adapter", "scaledobjects").count("update") == 0);
     CHECK(verbs_on("ebb-metrics-adapter", "scaledobjects/status").count("update") == 1);
     CHECK(verbs_on("ebb-operator", "scaledobjects/finalizers") == std::set<std::string>{"update"});
+    // The ScaledJob loop runs in the adapter: it creates and trims Jobs and writes SJ status.
+    CHECK(verbs_on("ebb-metrics-adapter", "scaledjobs") == std::set<std::string>{"get", "list", "watch"});
+    CHECK(verbs_on("ebb-metrics-adapter", "scaledjobs/status").count("patch") == 1);
+    CHECK(verbs_on("ebb-metrics-adapter", "jobs") ==
+          std::set<std::string>{"create", "delete", "get", "list", "watch"});
   }
 }
 
@@ -829,7 +834,7 @@ TEST_CASE(
   auto docs = parse_stream(committed);
   CHECK(of_kind(docs, "Secret").empty());
   CHECK(of_kind(docs, "Namespace").size() == 1);
-  CHECK(of_kind(docs, "CustomResourceDefinition").size() == 3);
+  CHECK(of_kind(docs, "CustomResourceDefinition").size() == 4);
   // Nothing kubectl cannot apply on a bare cluster: no cert-manager objects, and TLS verified.
   CHECK(of_kind(docs, "Certificate").empty());
   CHECK(of_kind(docs, "Issuer").empty());
@@ -904,7 +909,7 @@ TEST_CASE("certificates: operator mode (default) has the operator make, rotate a
 }
 
 TEST_CASE("the chart's crds/ are the repository's crds/, file for file") {
-  const std::vector<std::string> expected{"keda.sh_clustertriggerauthentications.yaml",
+  const std::vector<std::string> expected{"keda.sh_clustertriggerauthentications.yaml", "keda.sh_scaledjobs.yaml",
                                           "keda.sh_scaledobjects.yaml", "keda.sh_triggerauthentications.yaml"};
   auto names_in = [](const std::string& dir) {
     std::vector<std::string> out;

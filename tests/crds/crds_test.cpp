@@ -55,7 +55,8 @@ json yaml(const std::string& text) {
 }
 
 const std::string kSource = EBB_SOURCE_DIR;
-const std::vector<std::string> kCrdFiles = {"keda.sh_scaledobjects.yaml", "keda.sh_triggerauthentications.yaml",
+const std::vector<std::string> kCrdFiles = {"keda.sh_scaledobjects.yaml", "keda.sh_scaledjobs.yaml",
+                                            "keda.sh_triggerauthentications.yaml",
                                             "keda.sh_clustertriggerauthentications.yaml"};
 
 json crd_file(const std::string& name) {
@@ -87,6 +88,7 @@ TEST_CASE("each CRD file is one apiextensions.k8s.io/v1 document for keda.sh/v1a
     std::vector<std::string> short_names;
   };
   for (const auto& w : {Want{"keda.sh_scaledobjects.yaml", "scaledobjects", "ScaledObject", "Namespaced", {"so"}},
+                        Want{"keda.sh_scaledjobs.yaml", "scaledjobs", "ScaledJob", "Namespaced", {"sj"}},
                         Want{"keda.sh_triggerauthentications.yaml", "triggerauthentications", "TriggerAuthentication",
                              "Namespaced", {"ta", "triggerauth"}},
                         Want{"keda.sh_clustertriggerauthentications.yaml", "clustertriggerauthentications",
@@ -109,7 +111,8 @@ TEST_CASE("each CRD file is one apiextensions.k8s.io/v1 document for keda.sh/v1a
     CHECK(v["served"] == true);
     CHECK(v["storage"] == true);
     CHECK(v["subresources"] == json{{"status", json::object()}});
-    CHECK(schema_of(crd)["required"] == json{"spec"});
+    // KEDA's ScaledJob declares spec with omitempty, so its schema does not require it.
+    CHECK(schema_of(crd).value("required", json()) == (w.kind == "ScaledJob" ? json() : json{"spec"}));
   }
 }
 
@@ -130,6 +133,56 @@ TEST_CASE("ScaledObject printer columns are keda-compat §1.1.5, in order") {
       {{"jsonPath", ".metadata.creationTimestamp"}, {"name", "Age"}, {"type", "date"}},
   });
   CHECK(cols == want);
+}
+
+TEST_CASE("ScaledJob printer columns are KEDA's, in order") {
+  json cols = crd_file("keda.sh_scaledjobs.yaml")["spec"]["versions"][0]["additionalPrinterColumns"];
+  auto cond = [](const std::string& t) { return ".status.conditions[?(@.type==\"" + t + "\")].status"; };
+  json want = json::array({
+      {{"jsonPath", ".spec.minReplicaCount"}, {"name", "Min"}, {"type", "integer"}},
+      {{"jsonPath", ".spec.maxReplicaCount"}, {"name", "Max"}, {"type", "integer"}},
+      {{"jsonPath", cond("Ready")}, {"name", "Ready"}, {"type", "string"}},
+      {{"jsonPath", cond("Active")}, {"name", "Active"}, {"type", "string"}},
+      {{"jsonPath", cond("Paused")}, {"name", "Paused"}, {"type", "string"}},
+      {{"jsonPath", ".status.triggersTypes"}, {"name", "Triggers"}, {"type", "string"}},
+      {{"jsonPath", ".status.authenticationsTypes"}, {"name", "Authentications"}, {"type", "string"}},
+      {{"jsonPath", ".metadata.creationTimestamp"}, {"name", "Age"}, {"type", "date"}},
+  });
+  CHECK(cols == want);
+}
+
+TEST_CASE("ScaledJob schema facts of keda-compat §1.3, with KEDA's kustomize patches applied") {
+  json s = schema_of(crd_file("keda.sh_scaledjobs.yaml"));
+  CHECK(at(s, "spec")["required"] == json{"jobTargetRef", "triggers"});
+  for (auto [field, min] : {std::pair{"pollingInterval", 1}, std::pair{"successfulJobsHistoryLimit", 0},
+                            std::pair{"failedJobsHistoryLimit", 0}, std::pair{"minReplicaCount", 0},
+                            std::pair{"maxReplicaCount", 1}}) {
+    INFO(field);
+    json f = at(s, std::string("spec.") + field);
+    CHECK(f["type"] == "integer");
+    CHECK(f["format"] == "int32");
+    CHECK(f["minimum"] == min);
+  }
+  CHECK(at(s, "spec.jobTargetRef")["required"] == json{"template"});
+  CHECK(at(s, "spec.scalingStrategy.strategy")["enum"] == json{"default", "custom", "accurate", "eager"});
+  CHECK(at(s, "spec.scalingStrategy.multipleScalersCalculation")["enum"] == json{"min", "avg", "sum", "max"});
+  CHECK(at(s, "spec.rollout.strategy")["enum"] == json{"gradual", "immediate"});
+  CHECK(at(s, "spec.rollout.propagationPolicy")["enum"] == json{"foreground", "background"});
+  CHECK(at(s, "spec.rolloutStrategy")["enum"] == json{"gradual", "immediate"});
+  CHECK(at(s, "spec.triggers")["minItems"] == 1);
+  CHECK(at(s, "spec.triggers.[]")["required"] == json{"metadata", "type"});
+  // config/crd/patches/scaledjob_patch.yaml
+  CHECK_FALSE(at(s, "spec.triggers.[]")["properties"].contains("metricType"));
+  CHECK(at(s, "spec.jobTargetRef.template.metadata")["x-kubernetes-preserve-unknown-fields"] == true);
+  for (const char* containers : {"containers", "initContainers", "ephemeralContainers"}) {
+    INFO(containers);
+    CHECK(at(s, std::string("spec.jobTargetRef.template.spec.") + containers + ".[].ports.[]")["required"] ==
+          json{"containerPort", "protocol"});
+  }
+  // No CEL rule: KEDA's ScaledJob accepts min > max.
+  CHECK_FALSE(at(s, "spec").contains("x-kubernetes-validations"));
+  CHECK(at(s, "status.lastActiveTime")["format"] == "date-time");
+  CHECK(at(s, "status.conditions.[]")["properties"].contains("observedGeneration"));
 }
 
 TEST_CASE("TriggerAuthentication and ClusterTriggerAuthentication printer columns are KEDA's") {
@@ -234,7 +287,7 @@ namespace {
 struct Cluster {
   testapi::TestApiServer server;
   std::unique_ptr<kube::Client> client;
-  kube::Resource so, ta, cta;
+  kube::Resource so, sj, ta, cta;
 
   Cluster() {
     kube::Config config;
@@ -249,6 +302,7 @@ struct Cluster {
                              {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "shop"}}}});
     REQUIRE(ns);
     so = resource("ScaledObject");
+    sj = resource("ScaledJob");
     ta = resource("TriggerAuthentication");
     cta = resource("ClusterTriggerAuthentication");
   }
@@ -261,7 +315,7 @@ struct Cluster {
 
   const kube::Resource& resource_of(const json& obj) {
     std::string kind = obj.value("kind", "");
-    return kind == "ScaledObject" ? so : kind == "TriggerAuthentication" ? ta : cta;
+    return kind == "ScaledObject" ? so : kind == "ScaledJob" ? sj : kind == "TriggerAuthentication" ? ta : cta;
   }
 
   kube::ApiResult<json> create(json obj) {
@@ -310,7 +364,7 @@ TEST_CASE("the CRDs install by server-side apply and are served with their short
   std::set<std::string> shorts;
   for (const auto& r : (*disc)["resources"])
     for (const auto& s : r.value("shortNames", json::array())) shorts.insert(s.get<std::string>());
-  CHECK(shorts == std::set<std::string>{"so", "ta", "triggerauth", "cta", "clustertriggerauth"});
+  CHECK(shorts == std::set<std::string>{"so", "sj", "ta", "triggerauth", "cta", "clustertriggerauth"});
   // Applying the same files again changes nothing and fails nothing.
   for (const auto& file : kCrdFiles)
     CHECK(c.client->apply(kube::resources::custom_resource_definitions(), crd_file(file), "kubectl", true));
@@ -754,4 +808,145 @@ notInSchema: dropped
   r = c.client->update_status(c.so, bad);
   REQUIRE_FALSE(r);
   CHECK(r.error().message.find("status.lastActiveTime") != std::string::npos);
+}
+
+// --- ScaledJob -------------------------------------------------------------------------------
+
+namespace {
+
+json sj_yaml(const std::string& spec, const std::string& name = "sj") {
+  return yaml("apiVersion: keda.sh/v1alpha1\nkind: ScaledJob\nmetadata:\n  name: " + name + "\nspec:\n" + spec);
+}
+
+const std::string kJob =
+    "  jobTargetRef:\n    template:\n      spec:\n        containers:\n"
+    "        - {name: w, image: busybox, ports: [{containerPort: 80, protocol: TCP}]}\n";
+const std::string kJobTrigger = "  triggers:\n  - type: redis\n    metadata: {listName: q, listLength: \"1\"}\n";
+
+}  // namespace
+
+TEST_CASE("accepted: examples/redis-list-job.yaml and a ScaledJob using every field") {
+  Cluster c;
+  auto docs = yaml_documents(read_file(kSource + "/examples/redis-list-job.yaml"));
+  REQUIRE(docs.size() == 1);
+  auto r = c.create(docs[0]);
+  INFO(docs[0].dump());
+  REQUIRE(r);
+  CHECK((*r)["spec"] == docs[0]["spec"]);
+
+  json sj = yaml(R"(apiVersion: keda.sh/v1alpha1
+kind: ScaledJob
+metadata:
+  name: everything
+  annotations: {autoscaling.keda.sh/paused: "false", scaledjob.keda.sh/job-excluded-labels: team}
+  labels: {team: a}
+spec:
+  jobTargetRef:
+    parallelism: 1
+    completions: 1
+    activeDeadlineSeconds: 600
+    backoffLimit: 6
+    ttlSecondsAfterFinished: 100
+    template:
+      metadata:
+        labels: {app: everything}
+        annotations: {note: kept}
+        anything: preserved
+      spec:
+        restartPolicy: Never
+        containers:
+        - name: worker
+          image: busybox
+          env:
+          - {name: QUEUE, value: jobs}
+          resources:
+            requests: {cpu: 100m, memory: 64Mi}
+  pollingInterval: 10
+  successfulJobsHistoryLimit: 5
+  failedJobsHistoryLimit: 5
+  envSourceContainerName: worker
+  minReplicaCount: 0
+  maxReplicaCount: 20
+  rolloutStrategy: gradual
+  rollout:
+    strategy: gradual
+    propagationPolicy: foreground
+  scalingStrategy:
+    strategy: custom
+    customScalingQueueLengthDeduction: 1
+    customScalingRunningJobPercentage: "0.5"
+    pendingPodConditions: [Ready, PodScheduled, AnyOtherCustomPodCondition]
+    multipleScalersCalculation: max
+  triggers:
+  - type: rabbitmq
+    name: queue
+    useCachedMetrics: false
+    metadata: {queueName: jobs, mode: QueueLength, value: "1", hostFromEnv: RABBIT_URL}
+    authenticationRef: {name: rabbit-auth, kind: TriggerAuthentication}
+)");
+  r = c.create(sj);
+  REQUIRE(r);
+  CHECK((*r)["spec"] == sj["spec"]);  // nothing pruned (template metadata preserves all)
+  CHECK((*r)["metadata"]["generation"] == 1);
+}
+
+TEST_CASE("rejected: ScaledJobs KEDA's CRD rejects, each naming the field") {
+  Cluster c;
+  check_rejected(c, sj_yaml(kJobTrigger), "spec.jobTargetRef", "Required value");
+  check_rejected(c, sj_yaml("  jobTargetRef: {backoffLimit: 1}\n" + kJobTrigger), "spec.jobTargetRef.template",
+                 "Required value");
+  check_rejected(c, sj_yaml(kJob), "spec.triggers", "Required value");
+  check_rejected(c, sj_yaml(kJob + "  triggers: []\n"), "spec.triggers", "Invalid value");
+  check_rejected(c, sj_yaml(kJob + "  pollingInterval: 0\n" + kJobTrigger), "spec.pollingInterval",
+                 "Invalid value: 0: spec.pollingInterval in body should be greater than or equal to 1");
+  check_rejected(c, sj_yaml(kJob + "  maxReplicaCount: 0\n" + kJobTrigger), "spec.maxReplicaCount", "Invalid value");
+  check_rejected(c, sj_yaml(kJob + "  successfulJobsHistoryLimit: -1\n" + kJobTrigger),
+                 "spec.successfulJobsHistoryLimit", "Invalid value");
+  check_rejected(c, sj_yaml(kJob + "  scalingStrategy: {strategy: lazy}\n" + kJobTrigger),
+                 "spec.scalingStrategy.strategy", "Unsupported value: \"lazy\"");
+  check_rejected(c, sj_yaml(kJob + "  scalingStrategy: {multipleScalersCalculation: median}\n" + kJobTrigger),
+                 "spec.scalingStrategy.multipleScalersCalculation", "Unsupported value: \"median\"");
+  check_rejected(c, sj_yaml(kJob + "  rollout: {propagationPolicy: orphan}\n" + kJobTrigger),
+                 "spec.rollout.propagationPolicy", "Unsupported value: \"orphan\"");
+  check_rejected(c, sj_yaml(kJob + "  triggers: [{type: \"\", metadata: {}}]\n"), "spec.triggers[0].type",
+                 "Invalid value");
+}
+
+TEST_CASE("ScaledJob: metricType is pruned (KEDA's CRD has none) and min above max is accepted") {
+  Cluster c;
+  // KEDA's patch makes a container port's protocol required; its default (TCP) satisfies that,
+  // as on a real API server, which defaults before it validates.
+  auto ports = c.create(sj_yaml("  jobTargetRef:\n    template:\n      spec:\n        containers:\n"
+                                "        - {name: w, image: busybox, ports: [{containerPort: 80}]}\n" +
+                                    kJobTrigger,
+                                "ports"));
+  REQUIRE(ports);
+  CHECK((*ports)["spec"]["jobTargetRef"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"] == "TCP");
+  auto r = c.create(sj_yaml(kJob + "  minReplicaCount: 5\n  maxReplicaCount: 3\n" +
+                            "  triggers:\n  - {type: redis, metricType: Value, metadata: {listName: q}}\n"));
+  REQUIRE(r);
+  CHECK_FALSE((*r)["spec"]["triggers"][0].contains("metricType"));
+  CHECK((*r)["spec"]["minReplicaCount"] == 5);
+}
+
+TEST_CASE("ScaledJob status keeps what Ebb writes and drops the rest") {
+  Cluster c;
+  auto created = c.create(sj_yaml(kJob + kJobTrigger, "st"));
+  REQUIRE(created);
+  json obj = *created;
+  obj["status"] = yaml(R"(lastActiveTime: "2026-11-26T19:00:00Z"
+conditions:
+- {type: Ready, status: "True", reason: ScaledJobReady, message: ok, observedGeneration: 1, lastTransitionTime: "2026-11-26T19:00:00Z"}
+- {type: Active, status: "False", reason: ScalerNotActive, message: idle}
+triggersTypes: redis
+externalMetricNames: [s0-redis-q]
+triggersActivity: {s0-redis-q: {isActive: false}}
+notInSchema: dropped
+)");
+  auto ok = c.client->update_status(c.sj, obj);
+  REQUIRE(ok);
+  CHECK((*ok)["status"]["conditions"][0]["observedGeneration"] == 1);
+  CHECK((*ok)["status"]["conditions"][0]["lastTransitionTime"] == "2026-11-26T19:00:00Z");
+  CHECK((*ok)["status"]["triggersActivity"]["s0-redis-q"]["isActive"] == false);
+  CHECK_FALSE((*ok)["status"].contains("notInSchema"));
 }

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "ebb/adapter/actuator.h"
 #include "ebb/adapter/engine.h"
 #include "ebb/adapter/external_metrics_api.h"
+#include "ebb/adapter/job_loop.h"
 #include "ebb/adapter/scheduler.h"
 #include "ebb/cluster/objects.h"
 #include "ebb/cluster/resources.h"
@@ -172,7 +174,9 @@ class AdapterProcess {
   bool resolve_serving_tls(net::ServerTls& tls);
   bool start_api_server(const AuthenticationConfig& auth);
   void start_informers();
+  void start_job_informers(const std::vector<std::string>& scopes);
   bool informers_synced() const;
+  bool job_caches_synced() const;
   kube::Client& client() { return manager_->client(); }
 
   AdapterOptions o_;
@@ -187,6 +191,14 @@ class AdapterProcess {
   std::unique_ptr<KubeActuator> kube_actuator_;
   std::unique_ptr<LoggingActuator> actuator_;
   std::unique_ptr<Engine> engine_;
+  // ScaledJobs: their loop, and the Jobs and Pods they own (only those labelled
+  // scaledjob.keda.sh/name are watched), read through indexes.
+  std::unique_ptr<JobLoop> job_loop_;
+  kube::CacheView jobs_view_, pods_view_;
+  std::vector<std::unique_ptr<kube::Informer>> sj_informers_, job_informers_;
+  // job_informers_ is complete and never changes again: polls read it without informers_mutex_
+  // (which a shutdown step holds while an informer may wait for a poll to end).
+  std::atomic<bool> job_informers_complete_{false};
   std::unique_ptr<SubjectAccessReviewAuthorizer> authorizer_;
   std::unique_ptr<ExternalMetricsApi> api_;
 
@@ -261,6 +273,19 @@ int AdapterProcess::run() {
   engine_ = std::make_unique<Engine>(
       EngineDeps{client(), pools_, *scheduler_, *actuator_, metrics_.get()}, engine_options);
 
+  JobLoopOptions job_options;
+  job_options.poll_timeout = o_.poll_timeout;
+  job_options.cluster_object_namespace = cluster_object_namespace_;
+  job_options.version = kAdapterVersion;
+  job_options.is_leader = [this] { return manager_->leading(); };
+  job_options.caches_synced = [this] { return job_caches_synced(); };
+  job_options.events.reporting_instance = manager_->identity();
+  job_options.on_error = [this](const std::string& ns, const std::string& name) {
+    metrics_->scaled_job_error(ns, name);
+  };
+  job_loop_ = std::make_unique<JobLoop>(JobLoopDeps{client(), pools_, *scheduler_, jobs_view_, pods_view_},
+                                        std::move(job_options));
+
   if (!manager_->start_servers()) return 1;
   if (!start_api_server(auth)) return 1;
 
@@ -271,6 +296,8 @@ int AdapterProcess::run() {
   manager_->add_stop_step("", [this] {
     std::lock_guard lock(informers_mutex_);
     for (auto& informer : so_informers_) informer->stop();
+    for (auto& informer : sj_informers_) informer->stop();
+    for (auto& informer : job_informers_) informer->stop();
     for (auto& informer : auth_informers_) informer->stop();
     for (auto& informer : workload_informers_) informer->stop();
   });
@@ -490,9 +517,9 @@ void AdapterProcess::start_informers() {
       options.transform = kube::strip_bookkeeping;
       auto informer = std::make_unique<kube::Informer>(client(), std::move(resource), options);
       auto changed = [this, kind](const Object& o) {
-        engine_->auth_changed(
-            kind, kind == "ClusterTriggerAuthentication" ? "" : kube::meta_string(o, "namespace"),
-            kube::meta_string(o, "name"));
+        const auto auth_ns = kind == "ClusterTriggerAuthentication" ? "" : kube::meta_string(o, "namespace");
+        engine_->auth_changed(kind, auth_ns, kube::meta_string(o, "name"));
+        job_loop_->auth_changed(kind, auth_ns, kube::meta_string(o, "name"));
       };
       informer->add_handlers({
           .on_add = changed,
@@ -557,6 +584,7 @@ void AdapterProcess::start_informers() {
     so_informers_.push_back(std::move(informer));
   }
   for (auto& informer : so_informers_) informer->start();
+  start_job_informers(scopes);
 
   std::thread([this] {
     // An informer that cannot list (CRD missing, RBAC) retries quietly: say so every 30 s, since
@@ -585,6 +613,48 @@ void AdapterProcess::start_informers() {
     log_.info("informers synced",
               {{"scaledObjects", engine_->objects()}, {"polled", engine_->active_objects()}});
   }).detach();
+}
+
+// Called with informers_mutex_ held. ScaledJobs are not part of /readyz: a cluster without the
+// ScaledJob CRD (or the RBAC for Jobs) must still be served its external metrics.
+void AdapterProcess::start_job_informers(const std::vector<std::string>& scopes) {
+  for (const auto& ns : scopes) {
+    kube::InformerOptions options;
+    options.namespace_name = ns;
+    options.label_selector = kScaledJobSelector;
+    options.transform = job_transform;
+    auto jobs = std::make_unique<kube::Informer>(client(), kube::resources::jobs(), options);
+    jobs->add_index(kJobsByScaledJobIndex, jobs_by_scaled_job);
+    jobs_view_.add(&jobs->cache());
+    job_informers_.push_back(std::move(jobs));
+    options.transform = pod_transform;
+    auto pods = std::make_unique<kube::Informer>(client(), kube::resources::pods(), options);
+    pods->add_index(kPodsByJobIndex, pods_by_job);
+    pods_view_.add(&pods->cache());
+    job_informers_.push_back(std::move(pods));
+  }
+  for (const auto& ns : scopes) {
+    kube::InformerOptions options;
+    options.namespace_name = ns;
+    options.label_selector = o_.label_selector;
+    auto informer = std::make_unique<kube::Informer>(client(), ebb::cluster::scaled_jobs(), options);
+    kube::Informer* self = informer.get();
+    informer->add_handlers({
+        .on_add = [this, self](const Object& o) { job_loop_->upsert(o, self->has_synced()); },
+        .on_update = [this, self](const Object&, const Object& b) { job_loop_->upsert(b, self->has_synced()); },
+        .on_delete = [this](const Object& o) { job_loop_->remove(o); },
+    });
+    sj_informers_.push_back(std::move(informer));
+  }
+  job_informers_complete_ = true;
+  for (auto& informer : job_informers_) informer->start();
+  for (auto& informer : sj_informers_) informer->start();
+}
+
+bool AdapterProcess::job_caches_synced() const {
+  if (!job_informers_complete_) return false;
+  return !job_informers_.empty() &&
+         std::all_of(job_informers_.begin(), job_informers_.end(), [](const auto& i) { return i->has_synced(); });
 }
 
 bool AdapterProcess::informers_synced() const {

@@ -61,6 +61,10 @@ AdapterMetrics::AdapterMetrics(runtime::Metrics& metrics) {
            .Name("keda_scaled_object_errors_total")
            .Help("Number of ScaledObject errors (failed polls, scalers or target reads)")
            .Register(registry);
+  job_errors_ = &BuildCounter()
+                     .Name("keda_scaled_job_errors_total")
+                     .Help("Number of ScaledJob errors (polls with a failed trigger, invalid objects)")
+                     .Register(registry);
   loop_latency_ = &BuildGauge()
                        .Name("keda_internal_scale_loop_latency_seconds")
                        .Help("Lag between the planned and the actual start of a poll, in seconds")
@@ -120,6 +124,11 @@ void AdapterMetrics::scale_loop_lag(const std::string& ns, const std::string& na
 void AdapterMetrics::object_error(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mutex_);
   object_errors_->Add({{"namespace", ns}, {"scaledObject", name}}).Increment();
+}
+
+void AdapterMetrics::scaled_job_error(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  job_errors_->Add({{"namespace", ns}, {"scaledJob", name}}).Increment();
 }
 
 void AdapterMetrics::forget(const std::string& ns, const std::string& name) {

@@ -5,7 +5,8 @@
 //   keda_scaler_metrics_value, keda_scaler_metrics_latency_seconds, keda_scaler_active,
 //   keda_scaler_detail_errors_total (label set L = namespace, metric, scaledObject, scaler,
 //   triggerIndex, type="scaledobject"), keda_scaled_object_errors_total{namespace, scaledObject},
-//   keda_internal_scale_loop_latency_seconds{namespace, type, resource}.
+//   keda_internal_scale_loop_latency_seconds{namespace, type, resource},
+//   keda_scaled_job_errors_total{namespace, scaledJob}.
 //   forget() drops every series of one ScaledObject (KEDA deletes them on each reconcile; here
 //   the engine calls it when an object is rebuilt away or removed).
 // - apiserver_request_total{verb, resource, code} and apiserver_request_duration_seconds{verb,
@@ -41,6 +42,9 @@ class AdapterMetrics : public EngineObserver {
   void object_error(const std::string& ns, const std::string& name) override;
   void forget(const std::string& ns, const std::string& name) override;
 
+  // keda_scaled_job_errors_total{namespace, scaledJob}: one poll of a ScaledJob met an error.
+  void scaled_job_error(const std::string& ns, const std::string& name);
+
   // One answered request of the external metrics API (ExternalMetricsApiOptions::on_request).
   void api_request(const std::string& method, const std::string& path, int status, double seconds);
 
@@ -54,6 +58,7 @@ class AdapterMetrics : public EngineObserver {
   prometheus::Family<prometheus::Gauge>* active_;
   prometheus::Family<prometheus::Counter>* scaler_errors_;
   prometheus::Family<prometheus::Counter>* object_errors_;
+  prometheus::Family<prometheus::Counter>* job_errors_;
   prometheus::Family<prometheus::Gauge>* loop_latency_;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* request_duration_;

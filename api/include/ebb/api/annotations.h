@@ -33,6 +33,10 @@ inline constexpr std::string_view kJobExcludedLabelsAnnotation =
 // Label the operator puts on the ScaledObject and the HPA; also the metric selector label.
 inline constexpr std::string_view kScaledObjectNameLabel = "scaledobject.keda.sh/name";
 inline constexpr std::string_view kFinalizer = "finalizer.keda.sh";
+// Label on the Jobs (and their pod templates) a ScaledJob creates: how they are found again.
+inline constexpr std::string_view kScaledJobNameLabel = "scaledjob.keda.sh/name";
+// Annotation on those Jobs: the ScaledJob generation they were created from (rollouts).
+inline constexpr std::string_view kScaledJobGenerationAnnotation = "scaledjob.keda.sh/generation";
 
 using Annotations = std::map<std::string, std::string>;
 

@@ -48,7 +48,7 @@ struct SourceNode {
 };
 using SourceMap = std::map<std::string, SourceNode, std::less<>>;
 
-// A document that is neither ScaledObject nor (Cluster)TriggerAuthentication: Secrets and
+// A document that is neither ScaledObject, ScaledJob nor (Cluster)TriggerAuthentication: Secrets and
 // ConfigMaps the CLI can feed to resolve_auth_params(), anything else it ignores.
 struct OtherObject {
   std::string api_version;
@@ -67,13 +67,14 @@ struct Document {
   std::string name;
   std::string namespace_;
   // monostate when `errors` is not empty.
-  std::variant<std::monostate, ScaledObject, TriggerAuthentication, OtherObject> object;
+  std::variant<std::monostate, ScaledObject, TriggerAuthentication, OtherObject, ScaledJob> object;
   FieldErrors errors;  // paths relative to the object (for List items: to the item)
   FieldErrors warnings;
   SourceMap source;  // paths relative to the object, like `errors`
 
   bool ok() const { return errors.empty(); }
   const ScaledObject* scaled_object() const { return std::get_if<ScaledObject>(&object); }
+  const ScaledJob* scaled_job() const { return std::get_if<ScaledJob>(&object); }
   const TriggerAuthentication* trigger_authentication() const {
     return std::get_if<TriggerAuthentication>(&object);
   }
@@ -94,6 +95,9 @@ std::vector<Document> decode_manifest(std::string_view text, const DecodeOptions
 Result<ScaledObject, FieldErrors> decode_scaled_object(const nlohmann::json& object,
                                                        const DecodeOptions& options = {},
                                                        FieldErrors* warnings = nullptr);
+Result<ScaledJob, FieldErrors> decode_scaled_job(const nlohmann::json& object,
+                                                 const DecodeOptions& options = {},
+                                                 FieldErrors* warnings = nullptr);
 Result<TriggerAuthentication, FieldErrors> decode_trigger_authentication(
     const nlohmann::json& object, const DecodeOptions& options = {},
     FieldErrors* warnings = nullptr);

@@ -1,5 +1,5 @@
-// keda.sh/v1alpha1 objects as Ebb holds them: ScaledObject, TriggerAuthentication and
-// ClusterTriggerAuthentication (keda-compat §1.1, §1.2).
+// keda.sh/v1alpha1 objects as Ebb holds them: ScaledObject, ScaledJob, TriggerAuthentication
+// and ClusterTriggerAuthentication (keda-compat §1.1, §1.2, §1.3).
 //
 // Conventions:
 // - Optional integer fields are std::optional so "unset" stays distinguishable from 0; KEDA
@@ -28,6 +28,7 @@ inline constexpr std::string_view kGroup = "keda.sh";
 inline constexpr std::string_view kVersion = "v1alpha1";
 inline constexpr std::string_view kKedaApiVersion = "keda.sh/v1alpha1";
 inline constexpr std::string_view kScaledObjectKind = "ScaledObject";
+inline constexpr std::string_view kScaledJobKind = "ScaledJob";
 inline constexpr std::string_view kTriggerAuthenticationKind = "TriggerAuthentication";
 inline constexpr std::string_view kClusterTriggerAuthenticationKind =
     "ClusterTriggerAuthentication";
@@ -43,6 +44,15 @@ inline constexpr std::string_view kDefaultScaleTargetKind = "Deployment";
 inline constexpr std::string_view kDefaultMetricType = "AverageValue";
 inline constexpr std::string_view kDefaultFallbackBehavior = "static";
 inline constexpr std::string_view kOAuth2ClientCredentials = "clientCredentials";
+// ScaledJob runtime defaults (keda-compat §1.3; KEDA's scaledjob_types.go and scale_jobs.go).
+inline constexpr std::int32_t kDefaultSuccessfulJobsHistoryLimit = 100;
+inline constexpr std::int32_t kDefaultFailedJobsHistoryLimit = 100;
+inline constexpr std::int32_t kDefaultScaledJobMaxReplicaCount = 100;
+inline constexpr std::int32_t kDefaultScaledJobMinReplicaCount = 0;
+inline constexpr std::string_view kDefaultScalingStrategy = "default";
+inline constexpr std::string_view kDefaultMultipleScalersCalculation = "max";
+inline constexpr std::string_view kDefaultRolloutStrategy = "immediate";
+inline constexpr std::string_view kDefaultRolloutPropagationPolicy = "background";
 // Kubernetes label values (and therefore SO and HPA names here) are limited to 63 characters.
 inline constexpr std::size_t kMaxLabelValueLength = 63;
 
@@ -161,6 +171,64 @@ struct ScaledObject {
 std::string hpa_name(const ScaledObject& so);
 
 // ---------------------------------------------------------------------------------------------
+// ScaledJob
+
+struct JobScalingStrategy {
+  std::string strategy;  // default, custom, accurate, eager; "" means default
+  std::optional<std::int32_t> custom_scaling_queue_length_deduction;
+  std::string custom_scaling_running_job_percentage;  // a float written as a string
+  std::vector<std::string> pending_pod_conditions;
+  std::string multiple_scalers_calculation;  // min, avg, sum, max; "" means max
+
+  std::string strategy_or_default() const;
+  std::string multiple_scalers_calculation_or_default() const;
+};
+
+struct JobRollout {
+  std::string strategy;            // gradual, immediate; "" means immediate
+  std::string propagation_policy;  // foreground, background; "" means background
+};
+
+struct ScaledJobSpec {
+  // batch/v1 JobSpec. Kept as JSON: Ebb copies it into the Jobs it creates, and its shape is the
+  // CRD schema's to check (decode only requires an object with a `template`, as the CRD does).
+  nlohmann::json job_target_ref;
+  std::optional<std::int32_t> polling_interval;
+  std::optional<std::int32_t> successful_jobs_history_limit;
+  std::optional<std::int32_t> failed_jobs_history_limit;
+  std::string rollout_strategy;  // deprecated spelling of rollout.strategy; wins when set
+  JobRollout rollout;
+  std::string env_source_container_name;  // "" means the first container
+  std::optional<std::int32_t> min_replica_count;
+  std::optional<std::int32_t> max_replica_count;
+  JobScalingStrategy scaling_strategy;
+  std::vector<ScaleTrigger> triggers;
+
+  std::int32_t polling_interval_or_default() const;
+  std::int32_t successful_jobs_history_limit_or_default() const;
+  std::int32_t failed_jobs_history_limit_or_default() const;
+  // KEDA's ScaledJob.MinReplicaCount(): min (0 when unset), capped at an explicit max.
+  std::int64_t effective_min_replica_count() const;
+  // KEDA's ScaledJob.MaxReplicaCount(): the jobs that may run above the minimum. max - min when
+  // max is set and min <= max; max itself when min > max; 100 when max is unset (min is then
+  // not subtracted).
+  std::int64_t effective_max_replica_count() const;
+  // rolloutStrategy when set (deprecated, KEDA still prefers it), else rollout.strategy, else
+  // "immediate".
+  std::string rollout_strategy_or_default() const;
+  std::string propagation_policy_or_default() const;
+};
+
+struct ScaledJob {
+  std::string api_version = std::string(kKedaApiVersion);
+  std::string kind = std::string(kScaledJobKind);
+  ObjectMeta metadata;
+  ScaledJobSpec spec;
+  nlohmann::json status;
+  nlohmann::json raw;
+};
+
+// ---------------------------------------------------------------------------------------------
 // TriggerAuthentication / ClusterTriggerAuthentication
 
 struct SecretTargetRef {
@@ -241,6 +309,7 @@ struct TriggerAuthentication {
 
 void to_json(nlohmann::json& out, const ObjectMeta& meta);
 void to_json(nlohmann::json& out, const ScaledObject& so);
+void to_json(nlohmann::json& out, const ScaledJob& sj);
 void to_json(nlohmann::json& out, const TriggerAuthentication& ta);
 
 }  // namespace ebb::api

@@ -57,6 +57,10 @@ struct ValidationOptions {
 };
 
 ValidationResult validate(const ScaledObject& so, const ValidationOptions& options = {});
+// ScaledJob: CRD value rules, KEDA's ValidateTriggers and its "no metricType" reconcile check.
+// Warnings for what KEDA accepts but ignores (ScaledObject-only annotations, cpu/memory
+// triggers, custom strategy fields under another strategy, an unparseable custom percentage).
+ValidationResult validate(const ScaledJob& sj, const ValidationOptions& options = {});
 // TriggerAuthentication and ClusterTriggerAuthentication (by `kind`).
 ValidationResult validate(const TriggerAuthentication& auth);
 

@@ -8,6 +8,7 @@
 namespace ebb::cluster {
 
 const kube::Resource& scaled_objects();                   // keda.sh/v1alpha1, namespaced
+const kube::Resource& scaled_jobs();                      // keda.sh/v1alpha1, namespaced
 const kube::Resource& trigger_authentications();          // keda.sh/v1alpha1, namespaced
 const kube::Resource& cluster_trigger_authentications();  // keda.sh/v1alpha1, cluster-scoped
 

@@ -122,6 +122,11 @@ struct TargetEnvironment {
 Result<TargetEnvironment> read_target_environment(kube::Client& client, const ScaleTarget& target,
                                                   const std::string& env_source_container_name);
 
+// A ScaledJob's environment: its jobTargetRef.template.spec containers, resolved like a scale
+// target's, in the ScaledJob's namespace; spec.envSourceContainerName picks the source container
+// (error "couldn't find container with name <n> on job template" when absent).
+Result<TargetEnvironment> job_template_environment(kube::Client& client, const api::ScaledJob& sj);
+
 // Lookups reading <ns>/Secret and <ns>/ConfigMap through the client, remembering what they read
 // for the lifetime of the returned object (one reconcile).
 EnvLookups client_lookups(kube::Client& client, const std::string& ns);

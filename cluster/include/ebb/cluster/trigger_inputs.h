@@ -1,4 +1,4 @@
-// Everything a ScaledObject's triggers need from the cluster, and the scalers' pure step on top:
+// Everything a ScaledObject's (or ScaledJob's) triggers need from the cluster, and the scalers' pure step on top:
 // for each trigger, the (Cluster)TriggerAuthentication it references and the Secrets/ConfigMaps
 // that names, resolved to auth params (api::resolve_auth_params); the scale target's env for
 // `…FromEnv`; then the parse step (scalers::Registry::builtin()) giving the trigger's metric,
@@ -75,6 +75,9 @@ struct TriggerInputs {
 // the parse step. `env` is the target's environment (nullptr: the target could not be read, so
 // `…FromEnv` and TriggerAuthentication `env` resolve to errors naming the variable).
 TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledObject& so, const TargetEnvironment* env,
+                                     const TriggerInputsOptions& options = {});
+// The same for a ScaledJob: `env` is its job template's environment (job_template_environment).
+TriggerInputs resolve_trigger_inputs(kube::Client& client, const api::ScaledJob& sj, const TargetEnvironment* env,
                                      const TriggerInputsOptions& options = {});
 
 }  // namespace ebb::cluster

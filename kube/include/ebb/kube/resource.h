@@ -58,6 +58,7 @@ Resource events();  // events.k8s.io/v1
 Resource leases();  // coordination.k8s.io/v1
 Resource deployments();
 Resource statefulsets();
+Resource jobs();  // batch/v1
 Resource horizontal_pod_autoscalers();  // autoscaling/v2
 Resource custom_resource_definitions();
 }  // namespace resources

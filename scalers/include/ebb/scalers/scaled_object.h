@@ -17,6 +17,9 @@ namespace ebb::scalers {
 // metricType, useCachedMetrics, metadata and the object's name. Auth params and the resolved
 // env are the caller's to add (from the cluster, or from files for `ebb validate`).
 TriggerContext trigger_context(const api::ScaledObject& so, std::size_t index);
+// The same for a ScaledJob's trigger (no metricType there, never a metric source of a formula).
+// scaled_object_* name the ScaledJob: KEDA's ScalerConfig carries either kind in those fields.
+TriggerContext trigger_context(const api::ScaledJob& sj, std::size_t index);
 
 // Which types exist, which are resource metrics, which allow useCachedMetrics (the registry),
 // and formula checking (scalers::check_formula).

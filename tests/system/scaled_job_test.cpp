@@ -1,0 +1,205 @@
+// ScaledJobs (issue 15): the real ebb-metrics-adapter against the test API server (or a real
+// cluster with EBB_TEST_KUBECONFIG; nothing runs the Jobs there either, since the test finishes
+// them through /status) with a real redis-server as the queue. No operator: the adapter runs the
+// ScaledJob loop on its own.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "adapter_harness.h"
+#include "ebb/cluster/resources.h"
+
+using namespace ebb::systest;
+using ebb::kube::Object;
+namespace resources = ebb::kube::resources;
+namespace test = ebb::test;
+
+namespace {
+
+const auto kScaledJobs = ebb::cluster::scaled_jobs();
+const auto kJobs = resources::jobs();
+
+Object scaled_job(const std::string& name, std::uint16_t redis_port, const std::string& list,
+                  int max, int successful_limit, int failed_limit) {
+  return {{"apiVersion", "keda.sh/v1alpha1"},
+          {"kind", "ScaledJob"},
+          {"metadata", {{"name", name}, {"labels", {{"team", "render"}}}}},
+          {"spec",
+           {{"jobTargetRef",
+             {{"template",
+               {{"spec", {{"containers", {{{"name", "worker"}, {"image", "busybox"}}}}}}}}}},
+            {"pollingInterval", 1},
+            {"maxReplicaCount", max},
+            {"successfulJobsHistoryLimit", successful_limit},
+            {"failedJobsHistoryLimit", failed_limit},
+            {"triggers",
+             {{{"type", "redis"},
+               {"metadata",
+                {{"address", "127.0.0.1:" + std::to_string(redis_port)},
+                 {"listName", list},
+                 {"listLength", "1"}}}}}}}}};
+}
+
+std::vector<Object> jobs_of(Cluster& cluster, const std::string& sj) {
+  std::vector<Object> out;
+  for (auto& job : cluster.list(kJobs))
+    if (job["metadata"].value("labels", Object::object()).value("scaledjob.keda.sh/name", "") == sj)
+      out.push_back(job);
+  return out;
+}
+
+std::set<std::string> names(const std::vector<Object>& objects) {
+  std::set<std::string> out;
+  for (const auto& o : objects) out.insert(o["metadata"].value("name", ""));
+  return out;
+}
+
+// What a Job controller writes when a Job ends.
+void finish(Cluster& cluster, const std::string& job, bool succeeded, const std::string& at) {
+  auto client = cluster.new_client();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto current = client->get(kJobs, cluster.ns(), job);
+    REQUIRE(current);
+    Object o = *current;
+    o["status"]["conditions"] = Object::array({{{"type", succeeded ? "Complete" : "Failed"},
+                                                {"status", "True"},
+                                                {"lastTransitionTime", at}}});
+    if (succeeded) o["status"]["completionTime"] = at;
+    o["status"]["startTime"] = "2026-01-01T00:00:00Z";
+    auto written = client->update_status(kJobs, o);
+    if (written) return;
+    if (!written.error().conflict()) FAIL("finish job " << job << ": " << written.error().message);
+  }
+  FAIL("finish job " << job << ": conflicts");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "ScaledJob on a redis list: Jobs follow the list, capped at maxReplicaCount, and history is "
+    "trimmed",
+    "[system][adapter][scaledjob]") {
+  Cluster cluster;
+  const auto pki = make_adapter_pki(cluster.dir());
+  test::RedisServer redis;
+  cluster.create(kScaledJobs, scaled_job("render", redis.port(), "renders", 4, 1, 1));
+  AdapterRun adapter(cluster, pki);
+  adapter.require_ready();
+
+  eventually_adapter(
+      "ScaledJob Ready=True and Active=False with an empty list",
+      [&] {
+        auto sj = cluster.get(kScaledJobs, "render");
+        return sj && condition_status(*sj, "Ready") == "True" &&
+               condition_status(*sj, "Active") == "False";
+      },
+      30s, adapter);
+  CHECK(jobs_of(cluster, "render").empty());
+
+  // Two items: two Jobs, made as KEDA makes them.
+  REQUIRE(redis.cli({"RPUSH", "renders", "a", "b"}) == "2");
+  eventually_adapter(
+      "2 Jobs for 2 items", [&] { return jobs_of(cluster, "render").size() == 2; }, 30s, adapter);
+  for (const auto& job : jobs_of(cluster, "render")) {
+    const auto& meta = job["metadata"];
+    CHECK(meta.value("generateName", "") == "render-");
+    CHECK(meta["labels"].value("app.kubernetes.io/managed-by", "") == "keda-operator");
+    CHECK(meta["labels"].value("team", "") == "render");  // the ScaledJob's labels are copied
+    CHECK(meta["annotations"].value("scaledjob.keda.sh/generation", "") == "1");
+    REQUIRE(meta.contains("ownerReferences"));
+    CHECK(meta["ownerReferences"][0].value("kind", "") == "ScaledJob");
+    CHECK(meta["ownerReferences"][0].value("name", "") == "render");
+    CHECK(meta["ownerReferences"][0].value("controller", false));
+    CHECK(job["spec"]["template"]["spec"].value("restartPolicy", "") == "OnFailure");
+    CHECK(job["spec"]["template"]["metadata"]["labels"].value("scaledjob.keda.sh/name", "") ==
+          "render");
+  }
+  eventually_adapter(
+      "Active=True, lastActiveTime and KEDAJobsCreated",
+      [&] {
+        auto sj = cluster.get(kScaledJobs, "render");
+        return sj && condition_status(*sj, "Active") == "True" &&
+               (*sj)["status"].contains("lastActiveTime") &&
+               !cluster.events_for("render", "KEDAJobsCreated").empty();
+      },
+      10s, adapter);
+
+  // Twelve items, four at most: two more, and no more than that over several polls (the two
+  // running Jobs count against the list, as in KEDA's default strategy).
+  REQUIRE(redis.cli({"RPUSH", "renders", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"}) ==
+          "12");
+  eventually_adapter(
+      "4 Jobs: capped at maxReplicaCount", [&] { return jobs_of(cluster, "render").size() == 4; },
+      30s, adapter);
+  std::this_thread::sleep_for(3s);  // three polls at pollingInterval 1
+  CHECK(jobs_of(cluster, "render").size() == 4);
+
+  // The list drained; the Jobs end (3 succeeded at three times, 1 failed): the two older
+  // successful ones go (successfulJobsHistoryLimit 1), the failed one stays (limit 1).
+  REQUIRE(redis.cli({"DEL", "renders"}) == "1");
+  eventually_adapter(
+      "Active=False after the drain",
+      [&] {
+        auto sj = cluster.get(kScaledJobs, "render");
+        return sj && condition_status(*sj, "Active") == "False";
+      },
+      30s, adapter);
+  auto jobs = jobs_of(cluster, "render");
+  REQUIRE(jobs.size() == 4);
+  std::vector<std::string> job_names;
+  for (const auto& j : jobs) job_names.push_back(j["metadata"].value("name", ""));
+  finish(cluster, job_names[0], true, "2026-01-01T00:01:00Z");
+  finish(cluster, job_names[1], true, "2026-01-01T00:03:00Z");
+  finish(cluster, job_names[2], true, "2026-01-01T00:02:00Z");
+  finish(cluster, job_names[3], false, "2026-01-01T00:00:30Z");
+  eventually_adapter(
+      "history trimmed to the newest successful and the failed Job",
+      [&] {
+        return names(jobs_of(cluster, "render")) ==
+               std::set<std::string>{job_names[1], job_names[3]};
+      },
+      30s, adapter);
+  // Finished Jobs are not running: with the list empty nothing new is created.
+  std::this_thread::sleep_for(2s);
+  CHECK(names(jobs_of(cluster, "render")) == std::set<std::string>{job_names[1], job_names[3]});
+  CHECK_FALSE(cluster.events_for("render", "ScaledJobInactive").empty());
+}
+
+TEST_CASE("ScaledJob with its redis down: no Job is created, Ready=False and KEDAScalerFailed",
+          "[system][adapter][scaledjob]") {
+  Cluster cluster;
+  const auto pki = make_adapter_pki(cluster.dir());
+  test::RedisServer redis;
+  const auto port = redis.port();
+  redis.stop();
+  cluster.create(kScaledJobs, scaled_job("broken", port, "renders", 4, 1, 1));
+  AdapterRun adapter(cluster, pki);
+  adapter.require_ready();
+  eventually_adapter(
+      "Ready=False/TriggerError and a KEDAScalerFailed event",
+      [&] {
+        auto sj = cluster.get(kScaledJobs, "broken");
+        if (!sj) return false;
+        auto ready = condition(*sj, "Ready");
+        return ready && ready->value("status", "") == "False" &&
+               ready->value("reason", "") == "TriggerError" &&
+               !cluster.events_for("broken", "KEDAScalerFailed").empty();
+      },
+      30s, adapter);
+  std::this_thread::sleep_for(3s);
+  CHECK(jobs_of(cluster, "broken").empty());
+  // The queue comes back (empty: the server keeps nothing on disk), then gets three items.
+  redis.start();
+  REQUIRE(redis.cli({"RPUSH", "renders", "a", "b", "c"}) == "3");
+  eventually_adapter(
+      "3 Jobs once redis is back", [&] { return jobs_of(cluster, "broken").size() == 3; }, 30s,
+      adapter);
+  eventually_adapter(
+      "Ready=True again",
+      [&] {
+        auto sj = cluster.get(kScaledJobs, "broken");
+        return sj && condition_status(*sj, "Ready") == "True";
+      },
+      10s, adapter);
+}
