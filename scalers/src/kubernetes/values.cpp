@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ebb/strings.h"
+#include "go_strconv.h"
 
 namespace ebb::scalers::kubernetes {
 namespace {
@@ -55,95 +56,12 @@ bool is_hex(char c) {
   return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f');
 }
 
-// strconv's underscoreOK: underscores only between digits (or after a base prefix).
-bool underscore_ok(std::string_view s) {
-  char saw = '^';
-  std::size_t i = 0;
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
-  bool hex = false;
-  if (s.size() >= 2 && s[0] == '0' &&
-      (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
-    i = 2;
-    saw = '0';
-    hex = lower(s[1]) == 'x';
-  }
-  for (; i < s.size(); ++i) {
-    if (is_digit(s[i]) || (hex && is_hex(s[i]))) {
-      saw = '0';
-      continue;
-    }
-    if (s[i] == '_') {
-      if (saw != '0') return false;
-      saw = '_';
-      continue;
-    }
-    if (saw == '_') return false;
-    saw = '!';
-  }
-  return saw != '_';
-}
-
-bool prefix_ignore_case(std::string_view s, std::string_view word) {
-  if (s.size() != word.size()) return false;
-  for (std::size_t i = 0; i < s.size(); ++i)
-    if (lower(s[i]) != word[i]) return false;
-  return true;
-}
-
-// strconv.ParseFloat(s, 64): "inf"/"infinity"/"nan", decimal and hexadecimal (p exponent
-// required) forms, underscores between digits.
+// strconv.ParseFloat(s, 64) with its NumError text; `shown` is the text the message quotes.
 Result<double, std::string> parse_float(std::string_view s, std::string_view shown, bool secret) {
-  const auto syntax = [&] {
-    return unexpected("strconv.ParseFloat: parsing " + q(shown, secret) + ": invalid syntax");
-  };
-  if (s.empty()) return syntax();
-  std::size_t i = 0;
-  const bool negative = s[0] == '-';
-  if (s[0] == '+' || s[0] == '-') ++i;
-  const auto rest = s.substr(i);
-  if (prefix_ignore_case(rest, "inf") || prefix_ignore_case(rest, "infinity"))
-    return negative ? -std::numeric_limits<double>::infinity()
-                    : std::numeric_limits<double>::infinity();
-  if (i == 0 && prefix_ignore_case(rest, "nan")) return std::numeric_limits<double>::quiet_NaN();
-
-  bool hex = false;
-  if (rest.size() >= 2 && rest[0] == '0' && lower(rest[1]) == 'x') {
-    hex = true;
-    i += 2;
-  }
-  bool digits = false, underscores = false, dot = false, exponent = false;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '_') {
-      underscores = true;
-    } else if (c == '.') {
-      if (dot) break;
-      dot = true;
-    } else if (is_digit(c) || (hex && is_hex(c))) {
-      digits = true;
-    } else {
-      break;
-    }
-  }
-  if (!digits) return syntax();
-  if (i < s.size() && lower(s[i]) == (hex ? 'p' : 'e')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    if (i >= s.size() || !is_digit(s[i])) return syntax();
-    for (; i < s.size() && (is_digit(s[i]) || s[i] == '_'); ++i)
-      if (s[i] == '_') underscores = true;
-    exponent = true;
-  }
-  if (i != s.size() || (hex && !exponent)) return syntax();
-  if (underscores && !underscore_ok(s)) return syntax();
-  std::string clean;
-  for (const char c : s)
-    if (c != '_') clean += c;
-  errno = 0;
-  const double v = std::strtod(clean.c_str(), nullptr);
-  if (std::isinf(v))
-    return unexpected("strconv.ParseFloat: parsing " + q(shown, secret) + ": value out of range");
-  return v;
+  auto r = go_parse_float(s);
+  if (!r.error.empty())
+    return unexpected("strconv.ParseFloat: parsing " + q(shown, secret) + ": " + r.error);
+  return r.value;
 }
 
 // strconv.Atoi for the binary exponent of fmt's "1.5p3" form.
