@@ -13,6 +13,7 @@
 
 #include "ebb/strings.h"
 #include "go_strconv.h"
+#include "go_utf8.h"
 
 namespace ebb::scalers::kubernetes {
 namespace {
@@ -22,29 +23,6 @@ std::string q(std::string_view s, bool secret) {
 }
 
 // --- Go's strconv and fmt scanning --------------------------------------------------------------
-
-std::pair<char32_t, std::size_t> decode_rune(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  if (c < 0x80) return {c, 1};
-  const auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF && cont(1)) return {char32_t((c & 0x1F) << 6 | (b(1) & 0x3F)), 2};
-  if (c >= 0xE0 && c <= 0xEF && cont(1) && cont(2)) {
-    const char32_t r = (c & 0x0F) << 12 | (b(1) & 0x3F) << 6 | (b(2) & 0x3F);
-    if (r >= 0x800 && (r < 0xD800 || r > 0xDFFF)) return {r, 3};
-  }
-  if (c >= 0xF0 && c <= 0xF4 && cont(1) && cont(2) && cont(3)) {
-    const char32_t r = (c & 0x07) << 18 | (b(1) & 0x3F) << 12 | (b(2) & 0x3F) << 6 | (b(3) & 0x3F);
-    if (r >= 0x10000 && r <= 0x10FFFF) return {r, 4};
-  }
-  return {0xFFFD, 1};
-}
-
-bool is_space(char32_t r) {  // fmt's space table (the same runes as unicode.IsSpace)
-  return (r >= 0x09 && r <= 0x0D) || r == ' ' || r == 0x85 || r == 0xA0 || r == 0x1680 ||
-         (r >= 0x2000 && r <= 0x200A) || r == 0x2028 || r == 0x2029 || r == 0x202F || r == 0x205F ||
-         r == 0x3000;
-}
 
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -87,13 +65,13 @@ class Scan {
   // SkipSpace for Sscanf (newlines are not spaces), then notEOF. nullopt when fine.
   std::optional<std::string> start() {
     while (pos_ < s_.size()) {
-      const auto [r, n] = decode_rune(s_, pos_);
+      const auto [r, n] = go_decode_rune(s_, pos_);
       if (r == '\r' && pos_ + n < s_.size() && s_[pos_ + n] == '\n') {
         pos_ += n;
         continue;
       }
       if (r == '\n') return std::string("unexpected newline");
-      if (!is_space(r)) break;
+      if (!go_is_space(r)) break;
       pos_ += n;
     }
     if (pos_ >= s_.size()) return std::string("EOF");
@@ -458,7 +436,7 @@ bool wildcard_match(std::string_view str, std::string_view pattern) {
   }
   if (str.empty()) return false;
   if (pattern[0] == '?')
-    return wildcard_match(str.substr(decode_rune(str, 0).second), pattern.substr(1));
+    return wildcard_match(str.substr(go_decode_rune(str, 0).second), pattern.substr(1));
   return str[0] == pattern[0] && wildcard_match(str.substr(1), pattern.substr(1));
 }
 
@@ -551,21 +529,7 @@ class JsonParser {
           } else if (cp >= 0xD800 && cp <= 0xDFFF) {
             cp = 0xFFFD;
           }
-          if (cp < 0x80) {
-            out += static_cast<char>(cp);
-          } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          }
+          append_utf8(out, cp);
           break;
         }
         default:
