@@ -260,18 +260,10 @@ Result<double> MysqlSession::query_value(const std::string& query) {
 MysqlPool::MysqlPool() = default;
 
 Result<double> MysqlPool::query_value(const Target& target, const std::string& query) {
-  const std::string key = target.pool_key();
-  const auto wait = target.timeouts.connect + target.timeouts.statement;
-  for (int attempt = 0;; ++attempt) {
-    auto lease = pool_.acquire(key, wait, [&] { return MysqlSession::open(target); });
-    if (!lease) return unexpected(lease.error());
-    auto value = (*lease)->query_value(query);
-    // A session that sat idle and broke on first use was stale (a restarted server): one more
-    // try on a fresh session, never after a timeout.
-    if (value || attempt > 0 || !lease->reused() || !(*lease)->broken() || (*lease)->timed_out())
-      return value;
-    pool_.drop_idle(key);
-  }
+  return pool_.run(
+      target.pool_key(), target.timeouts.connect + target.timeouts.statement,
+      [&] { return MysqlSession::open(target); },
+      [&](MysqlSession& session) { return session.query_value(query); });
 }
 
 std::size_t MysqlPool::connection_count(const Target& target) const {

@@ -268,18 +268,10 @@ Result<double> PgSession::query_value(const std::string& query, std::chrono::mil
 PgPool::PgPool() = default;
 
 Result<double> PgPool::query_value(const Target& target, const std::string& query) {
-  const std::string key = target.pool_key();
-  const auto wait = target.timeouts.connect + target.timeouts.statement;
-  for (int attempt = 0;; ++attempt) {
-    auto lease = pool_.acquire(key, wait, [&] { return PgSession::open(target); });
-    if (!lease) return unexpected(lease.error());
-    auto value = (*lease)->query_value(query, target.timeouts.statement);
-    // A session that sat idle and broke on first use was stale (a restarted server whose
-    // goodbye had not arrived yet): one more try on a fresh session, never after a timeout.
-    if (value || attempt > 0 || !lease->reused() || !(*lease)->broken() || (*lease)->timed_out())
-      return value;
-    pool_.drop_idle(key);
-  }
+  return pool_.run(
+      target.pool_key(), target.timeouts.connect + target.timeouts.statement,
+      [&] { return PgSession::open(target); },
+      [&](PgSession& session) { return session.query_value(query, target.timeouts.statement); });
 }
 
 std::size_t PgPool::connection_count(const Target& target) const {
