@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ebb/scalers/connection_pools.h"
 #include "ebb/strings.h"
 
 namespace ebb::scalers::http {
@@ -184,6 +185,11 @@ Result<std::string> OAuthTokens::token(const Grant& grant, net::HttpClient& clie
 }
 
 // ---------------------------------------------------------------------------------------------
+
+std::optional<Authenticator> authenticator_for(const AuthParams& a, ConnectionPools& pools) {
+  if (a.auth_modes.empty()) return std::nullopt;
+  return Authenticator(a, pools.get<OAuthTokens>());
+}
 
 Authenticator::Authenticator(AuthParams params, OAuthTokens& tokens)
     : p_(std::move(params)),
