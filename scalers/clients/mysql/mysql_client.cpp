@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "ebb/strings.h"
+#include "sql/query.h"
 #include "sql/value.h"
 
 namespace ebb::scalers::mysql {
@@ -41,14 +42,6 @@ bool is_number_type(enum_field_types type) {
     default:
       return false;
   }
-}
-
-std::string scrub(std::string message, const std::string& password) {
-  if (password.size() < 3) return message;
-  for (auto at = message.find(password); at != std::string::npos;
-       at = message.find(password, at + 5))
-    message.replace(at, password.size(), "xxxxx");
-  return message;
 }
 
 bool is_identifier(std::string_view s) {
@@ -112,7 +105,7 @@ Result<std::unique_ptr<MysqlSession>> MysqlSession::open(const Target& target) {
 
   const Settings& s = target.settings;
   const auto failed = [&](const std::string& why) {
-    return fail(std::string(kConnectPrefix) + scrub(why, s.password), true);
+    return fail(std::string(kConnectPrefix) + sql::scrub_password(why, s.password), true);
   };
   std::string host, socket;
   unsigned int port = 0;

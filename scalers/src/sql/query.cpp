@@ -14,4 +14,12 @@ FieldErrors credential_metadata_warnings(const TriggerContext& ctx, FieldErrors 
   return out;
 }
 
+std::string scrub_password(std::string message, std::string_view password) {
+  if (password.size() < 3) return message;
+  for (auto at = message.find(password); at != std::string::npos;
+       at = message.find(password, at + 5))
+    message.replace(at, password.size(), "xxxxx");
+  return message;
+}
+
 }  // namespace ebb::scalers::sql

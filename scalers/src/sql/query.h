@@ -53,6 +53,11 @@ class Clients {
 FieldErrors credential_metadata_warnings(const TriggerContext& ctx, FieldErrors table_warnings,
                                          std::initializer_list<const char*> names);
 
+// A safety net for driver messages: the drivers do not echo passwords, but nothing that reaches
+// a status may hold one. Each occurrence of `password` becomes "xxxxx"; a password shorter than
+// 3 bytes is left alone (it would mangle ordinary words and hides nothing).
+std::string scrub_password(std::string message, std::string_view password);
+
 // The scaler: the query's number, active above the activation target. A failed query is the
 // poll's error, "error inspecting <database>: <endpoint>: <client's message>" as in KEDA.
 template <class Target>
