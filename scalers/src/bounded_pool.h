@@ -6,6 +6,7 @@
 // What a pooled connection type `Conn` provides:
 //   bool broken() const;  // a failure left it unusable: close instead of returning it
 //   bool idle_alive();    // never blocks; false when the server hung up while it sat idle
+//   bool timed_out() const;  // for run(): the last failure was a deadline, not an answer
 //
 // Idle connections are checked before reuse (a restarted server is noticed before the next
 // query, not by failing it) and closed after `max_idle`, so buckets of triggers that went away
@@ -109,6 +110,24 @@ class BoundedPool {
       return unexpected(conn.error());
     }
     return Lease(this, key, std::move(conn).value(), false);
+  }
+
+  // Runs `use` (Conn& -> Result<T>) on a connection of `key`, leased as acquire() does, and
+  // returns its result. A connection that sat idle and broke on first use was stale (a restarted
+  // server whose goodbye had not arrived yet): the key's idle connections are dropped and `use`
+  // runs once more on a fresh one, never after a timeout (Conn::timed_out()), which would only
+  // wait again.
+  template <class Use>
+  auto run(const std::string& key, std::chrono::milliseconds wait, const Opener& open, Use&& use)
+      -> decltype(use(std::declval<Conn&>())) {
+    for (int attempt = 0;; ++attempt) {
+      auto lease = acquire(key, wait, open);
+      if (!lease) return unexpected(lease.error());
+      auto result = use(**lease);
+      if (result || attempt > 0 || !lease->reused() || !(*lease)->broken() || (*lease)->timed_out())
+        return result;
+      drop_idle(key);
+    }
   }
 
   // Closes every idle connection of `key` (after one turned out dead).

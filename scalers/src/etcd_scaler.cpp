@@ -35,6 +35,7 @@
 #include "ebb/scalers/registry.h"
 #include "ebb/strings.h"
 #include "etcd/gateway.h"
+#include "go_strconv.h"
 #include "http/client.h"
 
 namespace ebb::scalers {
@@ -124,10 +125,9 @@ class EtcdScaler final : public Scaler {
   Result<PollResult> poll() override {
     auto text = read();
     if (!text) return unexpected(text.error());
-    auto value = etcd::go_parse_float(*text);
+    auto value = strconv_parse_float(*text);
     if (!value)
-      return fail("error getting metric value: " + target_.description + ": " +
-                  value.error().message);
+      return fail("error getting metric value: " + target_.description + ": " + value.error());
     return PollResult{*value, *value > activation_};
   }
 

@@ -130,6 +130,13 @@ GoFloat go_parse_float(std::string_view s) {
   return r;
 }
 
+Result<double, std::string> strconv_parse_float(std::string_view s) {
+  auto r = go_parse_float(s);
+  if (!r.error.empty())
+    return unexpected("strconv.ParseFloat: parsing " + quoted(s) + ": " + r.error);
+  return r.value;
+}
+
 GoInt go_parse_int(std::string_view s) {
   GoInt r;
   const std::string_view whole = s;

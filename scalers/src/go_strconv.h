@@ -1,11 +1,13 @@
 // Go's strconv number parsing, where a KEDA scaler hands a server's text to it and the accepted
 // forms decide between a value and an error (SQL results through database/sql, beanstalkd
-// statistics through mapstructure).
+// statistics through mapstructure, etcd values, Prometheus sample values).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "ebb/result.h"
 
 namespace ebb::scalers {
 
@@ -18,6 +20,10 @@ struct GoFloat {
   std::string error;
 };
 GoFloat go_parse_float(std::string_view s);
+
+// The same, with the text of strconv's *NumError as the error, the input quoted by ebb::quoted:
+// `strconv.ParseFloat: parsing "1x": invalid syntax`.
+Result<double, std::string> strconv_parse_float(std::string_view s);
 
 // strconv.ParseInt(s, 0, 64): optional sign, 0b/0o/0x prefixes, a leading 0 for octal,
 // underscores between digits.

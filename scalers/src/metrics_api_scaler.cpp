@@ -208,10 +208,8 @@ class MetricsApiTrigger final : public TriggerConfig {
     net::TlsOptions base;
     base.insecure_skip_verify = config_.unsafe_ssl;
     auto client = pools.get<http::Clients>().get(http::auth_tls(config_, base));
-    std::optional<http::Authenticator> auth;
-    if (!config_.auth_modes.empty()) auth.emplace(config_, pools.get<http::OAuthTokens>());
-    return std::unique_ptr<Scaler>(
-        std::make_unique<MetricsApiScaler>(std::move(client), config_, std::move(auth), objects));
+    return std::unique_ptr<Scaler>(std::make_unique<MetricsApiScaler>(
+        std::move(client), config_, http::authenticator_for(config_, pools), objects));
   }
 
  private:

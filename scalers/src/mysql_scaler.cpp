@@ -30,6 +30,7 @@
 #include "ebb/strings.h"
 #include "mysql/client.h"
 #include "mysql/dsn.h"
+#include "sql/query.h"
 
 namespace ebb::scalers {
 
@@ -71,59 +72,10 @@ const Table<MysqlConfig>& table() {
   return t;
 }
 
-// KEDA reads the connection string and the password only from the TriggerAuthentication or
-// the scale target's env, and silently ignores them in the metadata; Ebb says so.
 FieldErrors warnings(const TriggerContext& ctx) {
-  FieldErrors out = table().warnings(ctx);
-  for (const char* name : {"connectionString", "password"})
-    if (ctx.metadata.count(name))
-      out.push_back({std::string("metadata.") + name,
-                     std::string(name) + " is read only from authParams or " + name +
-                         "FromEnv, as in KEDA; this metadata value is ignored (and a secret does "
-                         "not belong there)"});
-  return out;
+  return sql::credential_metadata_warnings(ctx, table().warnings(ctx),
+                                           {"connectionString", "password"});
 }
-
-class MysqlScaler final : public Scaler {
- public:
-  MysqlScaler(mysql::Clients& clients, mysql::Target target, std::string query, double activation)
-      : clients_(clients),
-        target_(std::move(target)),
-        query_(std::move(query)),
-        activation_(activation) {}
-
-  Result<PollResult> poll() override {
-    auto value = clients_.query_value(target_, query_);
-    if (!value)
-      return fail(
-          "error inspecting MySQL: " + target_.settings.endpoint() + ": " + value.error().message,
-          value.error().transient);
-    return PollResult{*value, *value > activation_};
-  }
-
- private:
-  mysql::Clients& clients_;
-  const mysql::Target target_;
-  const std::string query_;
-  const double activation_;
-};
-
-class MysqlTrigger final : public TriggerConfig {
- public:
-  MysqlTrigger(MetricSpec spec, mysql::Target target, std::string query)
-      : spec_(std::move(spec)), target_(std::move(target)), query_(std::move(query)) {}
-  const MetricSpec& metric_spec() const override { return spec_; }
-  std::string endpoint() const override { return target_.settings.endpoint(); }
-  Result<std::unique_ptr<Scaler>> create_scaler(ConnectionPools& pools) const override {
-    return std::unique_ptr<Scaler>(std::make_unique<MysqlScaler>(
-        pools.get<mysql::Clients>(), target_, query_, spec_.activation_target));
-  }
-
- private:
-  MetricSpec spec_;
-  mysql::Target target_;
-  std::string query_;
-};
 
 ParseResult parse(const TriggerContext& ctx) {
   MysqlConfig c;
@@ -145,8 +97,9 @@ ParseResult parse(const TriggerContext& ctx) {
   auto spec = external_metric(ctx, "mysql-" + db_name, c.query_value, c.activation_query_value,
                               TargetForm::Milli);
   mysql::Target target{std::move(settings).value(), {}};
-  return std::unique_ptr<TriggerConfig>(
-      std::make_unique<MysqlTrigger>(std::move(spec), std::move(target), std::move(c.query)));
+  std::string endpoint = target.settings.endpoint();
+  return std::unique_ptr<TriggerConfig>(std::make_unique<sql::QueryTrigger<mysql::Target>>(
+      std::move(spec), std::move(target), std::move(c.query), std::move(endpoint), "MySQL"));
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "ebb/scalers/params.h"
 #include "postgresql/client.h"
 #include "postgresql/conninfo.h"
+#include "sql/query.h"
 
 namespace ebb::scalers {
 
@@ -60,17 +61,8 @@ const Table<PostgresConfig>& table() {
   return t;
 }
 
-// KEDA reads the connection string and the password only from the TriggerAuthentication or
-// the scale target's env, and silently ignores them in the metadata; Ebb says so.
 FieldErrors warnings(const TriggerContext& ctx) {
-  FieldErrors out = table().warnings(ctx);
-  for (const char* name : {"connection", "password"})
-    if (ctx.metadata.count(name))
-      out.push_back({std::string("metadata.") + name,
-                     std::string(name) + " is read only from authParams or " + name +
-                         "FromEnv, as in KEDA; this metadata value is ignored (and a secret does "
-                         "not belong there)"});
-  return out;
+  return sql::credential_metadata_warnings(ctx, table().warnings(ctx), {"connection", "password"});
 }
 
 // KEDA's Validate(): without a connection string the parts are required, and only the first
@@ -87,47 +79,6 @@ std::optional<FieldError> missing_part(const TriggerContext& ctx, const Postgres
       return FieldError{path_of(ctx, name, {M, A}), std::string("no ") + name + " given"};
   return std::nullopt;
 }
-
-class PostgresScaler final : public Scaler {
- public:
-  PostgresScaler(postgresql::Clients& clients, postgresql::Target target, std::string query,
-                 double activation)
-      : clients_(clients),
-        target_(std::move(target)),
-        query_(std::move(query)),
-        activation_(activation) {}
-
-  Result<PollResult> poll() override {
-    auto value = clients_.query_value(target_, query_);
-    if (!value)
-      return fail("error inspecting postgreSQL: " + target_.endpoint + ": " + value.error().message,
-                  value.error().transient);
-    return PollResult{*value, *value > activation_};
-  }
-
- private:
-  postgresql::Clients& clients_;
-  const postgresql::Target target_;
-  const std::string query_;
-  const double activation_;
-};
-
-class PostgresTrigger final : public TriggerConfig {
- public:
-  PostgresTrigger(MetricSpec spec, postgresql::Target target, std::string query)
-      : spec_(std::move(spec)), target_(std::move(target)), query_(std::move(query)) {}
-  const MetricSpec& metric_spec() const override { return spec_; }
-  std::string endpoint() const override { return target_.endpoint; }
-  Result<std::unique_ptr<Scaler>> create_scaler(ConnectionPools& pools) const override {
-    return std::unique_ptr<Scaler>(std::make_unique<PostgresScaler>(
-        pools.get<postgresql::Clients>(), target_, query_, spec_.activation_target));
-  }
-
- private:
-  MetricSpec spec_;
-  postgresql::Target target_;
-  std::string query_;
-};
 
 ParseResult parse(const TriggerContext& ctx) {
   PostgresConfig c;
@@ -154,8 +105,9 @@ ParseResult parse(const TriggerContext& ctx) {
 
   auto spec = external_metric(ctx, "postgresql", c.target_query_value,
                               c.activation_target_query_value, TargetForm::Milli);
-  return std::unique_ptr<TriggerConfig>(
-      std::make_unique<PostgresTrigger>(std::move(spec), std::move(target), std::move(c.query)));
+  std::string endpoint = target.endpoint;
+  return std::unique_ptr<TriggerConfig>(std::make_unique<sql::QueryTrigger<postgresql::Target>>(
+      std::move(spec), std::move(target), std::move(c.query), std::move(endpoint), "postgreSQL"));
 }
 
 }  // namespace

@@ -179,10 +179,8 @@ class PrometheusTrigger final : public TriggerConfig {
   }
   Result<std::unique_ptr<Scaler>> create_scaler(ConnectionPools& pools) const override {
     auto client = pools.get<http::Clients>().get(tls_of(config_));
-    std::optional<http::Authenticator> auth;
-    if (!config_.auth_modes.empty()) auth.emplace(config_, pools.get<http::OAuthTokens>());
-    return std::unique_ptr<Scaler>(
-        std::make_unique<PrometheusScaler>(std::move(client), config_, std::move(auth)));
+    return std::unique_ptr<Scaler>(std::make_unique<PrometheusScaler>(
+        std::move(client), config_, http::authenticator_for(config_, pools)));
   }
 
  private:

@@ -269,7 +269,7 @@ std::optional<http::Authenticator> oauth_for(const Config& c, ConnectionPools& p
   a.client_secret = c.client_secret;
   a.scopes = c.scopes;
   a.endpoint_params = c.endpoint_params;
-  return http::Authenticator(std::move(a), pools.get<http::OAuthTokens>());
+  return http::authenticator_for(a, pools);
 }
 
 // The management API honours unsafeSsl always, the PEM files only with `tls: enable` (KEDA).

@@ -1,9 +1,11 @@
 // BoundedPool, the per-server connection pool of the SQL and beanstalkd scalers: reuse, the
-// per-key limit and its wait, broken and hung-up connections dropped, idle expiry.
+// per-key limit and its wait, broken and hung-up connections dropped, idle expiry, and run()'s
+// one retry after a stale connection.
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include "bounded_pool.h"
 
@@ -17,8 +19,10 @@ struct FakeConn {
   int id = 0;
   bool is_broken = false;
   bool alive = true;
+  bool is_timed_out = false;
   bool broken() const { return is_broken; }
   bool idle_alive() { return alive; }
+  bool timed_out() const { return is_timed_out; }
 };
 
 struct Opener {
@@ -125,4 +129,69 @@ TEST_CASE("bounded pool: idle connections expire, and buckets nobody uses are fo
   auto b = pool.acquire("new", 1s, opener.make());  // any acquire sweeps
   CHECK(pool.open_count("old") == 0);
   CHECK(pool.open_count() == 1);
+}
+
+TEST_CASE("bounded pool: run retries once on a fresh connection when a reused one broke") {
+  BoundedPool<FakeConn> pool;
+  Opener opener;
+  { auto warm = pool.acquire("k", 100ms, opener.make()); }  // one idle connection
+  std::vector<int> used;
+  auto r = pool.run("k", 100ms, opener.make(), [&](FakeConn& c) -> Result<int> {
+    used.push_back(c.id);
+    if (c.id == 1) {  // the idle one: the server restarted since
+      c.is_broken = true;
+      return fail("connection reset");
+    }
+    return c.id * 10;
+  });
+  REQUIRE(r.ok());
+  CHECK(*r == 20);
+  CHECK(used == std::vector<int>{1, 2});
+  CHECK(pool.open_count("k") == 1);  // the broken one closed, the fresh one idle
+}
+
+TEST_CASE("bounded pool: run does not retry a fresh connection, a timeout, or a failed open") {
+  BoundedPool<FakeConn> pool;
+  Opener opener;
+  int calls = 0;
+  auto broken_fresh = pool.run("k", 100ms, opener.make(), [&](FakeConn& c) -> Result<int> {
+    ++calls;
+    c.is_broken = true;
+    return fail("refused the query");
+  });
+  REQUIRE_FALSE(broken_fresh.ok());
+  CHECK(broken_fresh.error().message == "refused the query");
+  CHECK(calls == 1);
+
+  { auto warm = pool.acquire("k", 100ms, opener.make()); }
+  calls = 0;
+  auto timed_out = pool.run("k", 100ms, opener.make(), [&](FakeConn& c) -> Result<int> {
+    ++calls;
+    c.is_broken = true;
+    c.is_timed_out = true;
+    return fail("read timeout", true);
+  });
+  REQUIRE_FALSE(timed_out.ok());
+  CHECK(timed_out.error().message == "read timeout");
+  CHECK(calls == 1);
+
+  { auto warm = pool.acquire("k", 100ms, opener.make()); }
+  calls = 0;
+  auto ok_answer = pool.run("k", 100ms, opener.make(), [&](FakeConn&) -> Result<int> {
+    ++calls;
+    return 7;
+  });
+  REQUIRE(ok_answer.ok());
+  CHECK(*ok_answer == 7);
+  CHECK(calls == 1);
+
+  opener.fail = true;
+  calls = 0;
+  auto no_open = pool.run("other", 100ms, opener.make(), [&](FakeConn&) -> Result<int> {
+    ++calls;
+    return 1;
+  });
+  REQUIRE_FALSE(no_open.ok());
+  CHECK(no_open.error().message == "connect refused");
+  CHECK(calls == 0);
 }

@@ -199,37 +199,6 @@ TEST_CASE("etcd: metric spec (TestEtcdGetMetricSpecForScaling) and definition") 
   CHECK(def->push);
 }
 
-TEST_CASE("etcd: values are read with Go's strconv.ParseFloat") {
-  for (const auto& [text, value] : std::vector<std::pair<std::string, double>>{{"5", 5},
-                                                                               {"+5", 5},
-                                                                               {".5", 0.5},
-                                                                               {"1.", 1},
-                                                                               {"1e3", 1000},
-                                                                               {"1E+3", 1000},
-                                                                               {"1_000", 1000},
-                                                                               {"1.5_5", 1.55},
-                                                                               {"0x1p4", 16},
-                                                                               {"0x1.8p1", 3},
-                                                                               {"-0.25", -0.25},
-                                                                               {"1e-400", 0}}) {
-    INFO(text);
-    auto v = etcd::go_parse_float(text);
-    REQUIRE(v.ok());
-    CHECK(*v == value);
-  }
-  CHECK(std::isinf(*etcd::go_parse_float("Inf")));
-  CHECK(std::isinf(*etcd::go_parse_float("-infinity")));
-  CHECK(std::isnan(*etcd::go_parse_float("NaN")));
-  for (const std::string bad :
-       {"", " 5", "5\n", "abc", "1__0", "_1", "1_", "1_.5", "0x1", "1e", ".", "+NaN", "5 apples"}) {
-    INFO(bad);
-    CHECK(etcd::go_parse_float(bad).error().message ==
-          "strconv.ParseFloat: parsing " + ebb::quoted(bad) + ": invalid syntax");
-  }
-  CHECK(etcd::go_parse_float("1.5e400").error().message ==
-        "strconv.ParseFloat: parsing \"1.5e400\": value out of range");
-}
-
 TEST_CASE("etcd: gateway requests and answers") {
   CHECK(etcd::range_body("length") == R"({"key":"bGVuZ3Ro"})");
   CHECK(etcd::watch_body("length") ==

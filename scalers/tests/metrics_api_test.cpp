@@ -392,6 +392,11 @@ TEST_CASE("metrics-api: the Prometheus text format as expfmt reads it") {
       {"ok 1\nbad{a=1} 2\n",
        "text format parsing error in line 2: expected '\"' at start of label value, found '1'"},
       {"x one\n", "text format parsing error in line 1: expected float as value, got \"one\""},
+      // expfmt's parseFloat keeps to pre-Go 1.13 floats: no hexadecimal exponent, no
+      // underscores, though strconv.ParseFloat takes both; and no signed NaN (neither does Go).
+      {"x 0x1p4\n", "text format parsing error in line 1: expected float as value, got \"0x1p4\""},
+      {"x 1_000\n", "text format parsing error in line 1: expected float as value, got \"1_000\""},
+      {"x -nan\n", "text format parsing error in line 1: expected float as value, got \"-nan\""},
       {"x 1 2 3\n", "text format parsing error in line 1: spurious string after timestamp"},
       {"# TYPE x gauge\n# TYPE x gauge\n",
        "text format parsing error in line 2: second TYPE line for metric name "

@@ -150,6 +150,11 @@ TEST_CASE("postgresql: KEDA's escapePostgreConnectionParameter") {
   CHECK(postgresql::escape_parameter("h1,h2=x") == "h1,h2=x");
   CHECK(postgresql::escape_parameter("") == "");
   CHECK(postgresql::escape_parameter("caf\u00e9") == "caf\u00e9");
+  // strings.IndexFunc decodes as utf8.DecodeRuneInString: an overlong form of a space is
+  // invalid UTF-8 (U+FFFD), not a space, so it needs no quotes.
+  CHECK(postgresql::escape_parameter("a\300\240b") == "a\300\240b");          // C0 A0
+  CHECK(postgresql::escape_parameter("a\340\200\240b") == "a\340\200\240b");  // E0 80 A0
+  CHECK(postgresql::escape_parameter("a\xE3\x80") == "a\xE3\x80");
 }
 
 TEST_CASE("postgresql: KEDA's whitespace-escaping connection string") {

@@ -321,24 +321,3 @@ TEST_CASE("prometheus: KEDA's query results (testPromQueryResult) and the cases 
     }
   }
 }
-
-TEST_CASE("prometheus: sample values parse as Go's strconv.ParseFloat") {
-  for (const auto& [text, value] :
-       std::vector<std::pair<std::string, double>>{{"1", 1},
-                                                   {"1.5e3", 1500},
-                                                   {"-0.25", -0.25},
-                                                   {"0x1p4", 16},
-                                                   {"+Inf", INFINITY},
-                                                   {"-inf", -INFINITY},
-                                                   {"Infinity", INFINITY}}) {
-    INFO(text);
-    auto v = prometheus::parse_go_float(text);
-    REQUIRE(v);
-    CHECK(*v == value);
-  }
-  CHECK(std::isnan(*prometheus::parse_go_float("nan")));
-  for (const std::string bad : {"", " 1", "1 ", "1x", "nan(1)", "abc", "0x10"}) {
-    INFO(bad);
-    CHECK_FALSE(prometheus::parse_go_float(bad));
-  }
-}

@@ -30,6 +30,10 @@ std::string join_host_port(std::string_view host, std::string_view port);
 // Go's url.QueryEscape: unreserved bytes stay, space becomes '+', everything else %XX. KEDA
 // uses it for query strings and for user input in metric names, so Ebb must match it exactly.
 std::string query_escape(std::string_view s);
+// Lenient percent-decoding: %XX (hex digits of either case) becomes its byte, and a '%' not
+// followed by two hex digits stays as it is (never an error, unlike Go's url.QueryUnescape).
+// With `plus_as_space`, '+' becomes ' ' as in form encoding (Go's url.ParseQuery).
+std::string percent_decode(std::string_view s, bool plus_as_space = false);
 // Quotes a value for error messages: "abc" with embedded quotes and control chars escaped.
 std::string quoted(std::string_view s);
 

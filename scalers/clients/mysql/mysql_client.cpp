@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "ebb/strings.h"
+#include "sql/query.h"
 #include "sql/value.h"
 
 namespace ebb::scalers::mysql {
@@ -41,14 +42,6 @@ bool is_number_type(enum_field_types type) {
     default:
       return false;
   }
-}
-
-std::string scrub(std::string message, const std::string& password) {
-  if (password.size() < 3) return message;
-  for (auto at = message.find(password); at != std::string::npos;
-       at = message.find(password, at + 5))
-    message.replace(at, password.size(), "xxxxx");
-  return message;
 }
 
 bool is_identifier(std::string_view s) {
@@ -112,7 +105,7 @@ Result<std::unique_ptr<MysqlSession>> MysqlSession::open(const Target& target) {
 
   const Settings& s = target.settings;
   const auto failed = [&](const std::string& why) {
-    return fail(std::string(kConnectPrefix) + scrub(why, s.password), true);
+    return fail(std::string(kConnectPrefix) + sql::scrub_password(why, s.password), true);
   };
   std::string host, socket;
   unsigned int port = 0;
@@ -260,18 +253,10 @@ Result<double> MysqlSession::query_value(const std::string& query) {
 MysqlPool::MysqlPool() = default;
 
 Result<double> MysqlPool::query_value(const Target& target, const std::string& query) {
-  const std::string key = target.pool_key();
-  const auto wait = target.timeouts.connect + target.timeouts.statement;
-  for (int attempt = 0;; ++attempt) {
-    auto lease = pool_.acquire(key, wait, [&] { return MysqlSession::open(target); });
-    if (!lease) return unexpected(lease.error());
-    auto value = (*lease)->query_value(query);
-    // A session that sat idle and broke on first use was stale (a restarted server): one more
-    // try on a fresh session, never after a timeout.
-    if (value || attempt > 0 || !lease->reused() || !(*lease)->broken() || (*lease)->timed_out())
-      return value;
-    pool_.drop_idle(key);
-  }
+  return pool_.run(
+      target.pool_key(), target.timeouts.connect + target.timeouts.statement,
+      [&] { return MysqlSession::open(target); },
+      [&](MysqlSession& session) { return session.query_value(query); });
 }
 
 std::size_t MysqlPool::connection_count(const Target& target) const {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ebb/strings.h"
+#include "sql/query.h"
 #include "sql/value.h"
 
 namespace ebb::scalers::postgresql {
@@ -66,15 +67,6 @@ std::string redact_quoted(const std::string& message) {
     i = close + 1;
   }
   return out;
-}
-
-// A safety net: libpq does not echo passwords, but nothing that reaches a status may hold one.
-std::string scrub(std::string message, const std::string& password) {
-  if (password.size() < 3) return message;
-  for (auto at = message.find(password); at != std::string::npos;
-       at = message.find(password, at + 5))
-    message.replace(at, password.size(), "xxxxx");
-  return message;
 }
 
 std::string millis(std::chrono::milliseconds d) {
@@ -181,7 +173,7 @@ Result<std::unique_ptr<PgSession>> PgSession::open(const Target& target) {
   if (!conn) return fail(std::string(kConnectPrefix) + "out of memory", true);
   std::unique_ptr<PgSession> session(new PgSession(conn));
   const auto failed = [&](const std::string& why) {
-    return fail(std::string(kConnectPrefix) + scrub(why, password), true);
+    return fail(std::string(kConnectPrefix) + sql::scrub_password(why, password), true);
   };
   if (PQstatus(conn) == CONNECTION_BAD) return failed(session->connection_error());
   // libpq prints server notices on stderr by default.
@@ -268,18 +260,10 @@ Result<double> PgSession::query_value(const std::string& query, std::chrono::mil
 PgPool::PgPool() = default;
 
 Result<double> PgPool::query_value(const Target& target, const std::string& query) {
-  const std::string key = target.pool_key();
-  const auto wait = target.timeouts.connect + target.timeouts.statement;
-  for (int attempt = 0;; ++attempt) {
-    auto lease = pool_.acquire(key, wait, [&] { return PgSession::open(target); });
-    if (!lease) return unexpected(lease.error());
-    auto value = (*lease)->query_value(query, target.timeouts.statement);
-    // A session that sat idle and broke on first use was stale (a restarted server whose
-    // goodbye had not arrived yet): one more try on a fresh session, never after a timeout.
-    if (value || attempt > 0 || !lease->reused() || !(*lease)->broken() || (*lease)->timed_out())
-      return value;
-    pool_.drop_idle(key);
-  }
+  return pool_.run(
+      target.pool_key(), target.timeouts.connect + target.timeouts.statement,
+      [&] { return PgSession::open(target); },
+      [&](PgSession& session) { return session.query_value(query, target.timeouts.statement); });
 }
 
 std::size_t PgPool::connection_count(const Target& target) const {

@@ -114,18 +114,10 @@ Result<std::optional<TubeStats>> Connection::stats_tube(const std::string& tube,
 Result<std::optional<TubeStats>> Connections::stats_tube(const Server& server,
                                                          const std::string& tube,
                                                          const Timeouts& timeouts) {
-  const std::string key = server.str();
-  for (int attempt = 0;; ++attempt) {
-    auto lease = pool_.acquire(key, timeouts.connect + timeouts.command,
-                               [&] { return Connection::open(server, timeouts.connect); });
-    if (!lease) return unexpected(lease.error());
-    auto stats = (*lease)->stats_tube(tube, timeouts.command);
-    // A connection that sat idle and broke on first use was stale (a restarted server): one more
-    // try on a fresh one, never after a timeout.
-    if (stats || attempt > 0 || !lease->reused() || !(*lease)->broken() || (*lease)->timed_out())
-      return stats;
-    pool_.drop_idle(key);
-  }
+  return pool_.run(
+      server.str(), timeouts.connect + timeouts.command,
+      [&] { return Connection::open(server, timeouts.connect); },
+      [&](Connection& connection) { return connection.stats_tube(tube, timeouts.command); });
 }
 
 std::size_t Connections::connection_count(const Server& server) const {

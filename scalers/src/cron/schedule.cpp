@@ -7,60 +7,20 @@
 #include <vector>
 
 #include "ebb/strings.h"
+#include "go_utf8.h"
 
 namespace ebb::scalers::cron {
 namespace {
 
 // --- Go's strings and strconv, as far as robfig uses them -----------------------------------
 
-// One UTF-8 rune at s[i]: {code point, length}; an invalid byte is {0xFFFD, 1}, as in Go.
-std::pair<char32_t, std::size_t> decode_rune(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  if (c < 0x80) return {c, 1};
-  const auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF && cont(1)) return {char32_t((c & 0x1F) << 6 | (b(1) & 0x3F)), 2};
-  if (c >= 0xE0 && c <= 0xEF && cont(1) && cont(2)) {
-    const char32_t r = (c & 0x0F) << 12 | (b(1) & 0x3F) << 6 | (b(2) & 0x3F);
-    if (r >= 0x800 && (r < 0xD800 || r > 0xDFFF)) return {r, 3};
-  }
-  if (c >= 0xF0 && c <= 0xF4 && cont(1) && cont(2) && cont(3)) {
-    const char32_t r = (c & 0x07) << 18 | (b(1) & 0x3F) << 12 | (b(2) & 0x3F) << 6 | (b(3) & 0x3F);
-    if (r >= 0x10000 && r <= 0x10FFFF) return {r, 4};
-  }
-  return {0xFFFD, 1};
-}
-
-// unicode.IsSpace
-bool is_space(char32_t r) {
-  switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-      return true;
-    default:
-      return r >= 0x2000 && r <= 0x200A;
-  }
-}
-
 // strings.Fields
 std::vector<std::string> fields(std::string_view s) {
   std::vector<std::string> out;
   std::size_t i = 0, start = std::string_view::npos;
   while (i < s.size()) {
-    const auto [r, n] = decode_rune(s, i);
-    if (is_space(r)) {
+    const auto [r, n] = go_decode_rune(s, i);
+    if (go_is_space(r)) {
       if (start != std::string_view::npos) out.emplace_back(s.substr(start, i - start));
       start = std::string_view::npos;
     } else if (start == std::string_view::npos) {
@@ -75,16 +35,16 @@ std::vector<std::string> fields(std::string_view s) {
 // strings.TrimSpace
 std::string_view trim_space(std::string_view s) {
   while (!s.empty()) {
-    const auto [r, n] = decode_rune(s, 0);
-    if (!is_space(r)) break;
+    const auto [r, n] = go_decode_rune(s, 0);
+    if (!go_is_space(r)) break;
     s.remove_prefix(n);
   }
   while (!s.empty()) {
     // Find the start of the last rune.
     std::size_t k = s.size() - 1;
     while (k > 0 && s.size() - k < 4 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80) --k;
-    const auto [r, n] = decode_rune(s, k);
-    if (k + n != s.size() || !is_space(r)) break;
+    const auto [r, n] = go_decode_rune(s, k);
+    if (k + n != s.size() || !go_is_space(r)) break;
     s.remove_suffix(n);
   }
   return s;

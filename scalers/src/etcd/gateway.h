@@ -40,11 +40,6 @@ std::string gateway_error(int status, std::string_view body);
 // /v3/kv/range answer: the first value, nullopt when the key does not exist.
 Result<std::optional<std::string>> decode_range(std::string_view body);
 
-// Go's strconv.ParseFloat(s, 64), with its error text
-// (`strconv.ParseFloat: parsing "x": invalid syntax`): no blanks, "+5", ".5", "1e3", "1_000",
-// "Inf", "NaN" and hexadecimal "0x1p4" are accepted, as in KEDA.
-Result<double> go_parse_float(std::string_view s);
-
 // One message of a /v3/watch stream.
 struct WatchMessage {
   std::string error;      // a gateway error in the stream ({"error": {...}}); else empty

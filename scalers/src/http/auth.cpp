@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ebb/scalers/connection_pools.h"
 #include "ebb/strings.h"
 
 namespace ebb::scalers::http {
@@ -17,24 +18,8 @@ using params::path_of;
 std::string presence(const std::string& value) { return value.empty() ? "<empty>" : "<present>"; }
 
 // Form encoding of a "k=v&k2=v2" url.Values text: each key and value decoded (as Go's
-// ParseQuery does) then query-escaped again, so a value given pre-encoded and one given
-// plain end up alike on the wire.
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
+// ParseQuery does: percent_decode with plus_as_space) then query-escaped again, so a value given
+// pre-encoded and one given plain end up alike on the wire.
 void append_form(std::string& body, std::string_view key, std::string_view value) {
   if (!body.empty()) body += '&';
   body += query_escape(key);
@@ -65,8 +50,8 @@ Result<TokenAnswer> parse_token_answer(const net::HttpResponse& response) {
     for (const auto& pair : split(response.body, '&')) {
       const auto eq = pair.find('=');
       if (eq == std::string::npos) continue;
-      const auto key = percent_decode(pair.substr(0, eq));
-      const auto value = percent_decode(pair.substr(eq + 1));
+      const auto key = percent_decode(pair.substr(0, eq), true);
+      const auto value = percent_decode(pair.substr(eq + 1), true);
       if (key == "access_token") answer.access_token = value;
       if (key == "expires_in" && !value.empty())
         answer.expires_in = std::chrono::seconds(std::strtoll(value.c_str(), nullptr, 10));
@@ -161,7 +146,8 @@ Result<std::string> OAuthTokens::token(const Grant& grant, net::HttpClient& clie
   for (const auto& pair : split(grant.endpoint_params, '&')) {
     if (pair.empty()) continue;
     const auto eq = pair.find('=');
-    append_form(form, percent_decode(pair.substr(0, eq)), eq == std::string::npos ? "" : percent_decode(pair.substr(eq + 1)));
+    append_form(form, percent_decode(pair.substr(0, eq), true),
+                eq == std::string::npos ? "" : percent_decode(pair.substr(eq + 1), true));
   }
   // golang.org/x/oauth2's auto-detection: the client credentials in a Basic header first; a
   // server that refuses them there gets them in the form instead.
@@ -199,6 +185,11 @@ Result<std::string> OAuthTokens::token(const Grant& grant, net::HttpClient& clie
 }
 
 // ---------------------------------------------------------------------------------------------
+
+std::optional<Authenticator> authenticator_for(const AuthParams& a, ConnectionPools& pools) {
+  if (a.auth_modes.empty()) return std::nullopt;
+  return Authenticator(a, pools.get<OAuthTokens>());
+}
 
 Authenticator::Authenticator(AuthParams params, OAuthTokens& tokens)
     : p_(std::move(params)),

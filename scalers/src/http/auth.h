@@ -24,6 +24,10 @@
 #include "ebb/result.h"
 #include "ebb/scalers/params.h"
 
+namespace ebb::scalers {
+class ConnectionPools;
+}
+
 namespace ebb::scalers::http {
 
 struct AuthParams {
@@ -122,5 +126,9 @@ class Authenticator {
   OAuthTokens& tokens_;
   OAuthTokens::Grant grant_;
 };
+
+// The Authenticator of a trigger's authModes, on the process's shared token cache
+// (pools.get<OAuthTokens>()); none when the trigger names no authModes.
+std::optional<Authenticator> authenticator_for(const AuthParams& a, ConnectionPools& pools);
 
 }  // namespace ebb::scalers::http

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "ebb/strings.h"
+#include "go_strconv.h"
+#include "go_utf8.h"
 
 namespace ebb::scalers::kubernetes {
 namespace {
@@ -21,29 +23,6 @@ std::string q(std::string_view s, bool secret) {
 }
 
 // --- Go's strconv and fmt scanning --------------------------------------------------------------
-
-std::pair<char32_t, std::size_t> decode_rune(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  if (c < 0x80) return {c, 1};
-  const auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF && cont(1)) return {char32_t((c & 0x1F) << 6 | (b(1) & 0x3F)), 2};
-  if (c >= 0xE0 && c <= 0xEF && cont(1) && cont(2)) {
-    const char32_t r = (c & 0x0F) << 12 | (b(1) & 0x3F) << 6 | (b(2) & 0x3F);
-    if (r >= 0x800 && (r < 0xD800 || r > 0xDFFF)) return {r, 3};
-  }
-  if (c >= 0xF0 && c <= 0xF4 && cont(1) && cont(2) && cont(3)) {
-    const char32_t r = (c & 0x07) << 18 | (b(1) & 0x3F) << 12 | (b(2) & 0x3F) << 6 | (b(3) & 0x3F);
-    if (r >= 0x10000 && r <= 0x10FFFF) return {r, 4};
-  }
-  return {0xFFFD, 1};
-}
-
-bool is_space(char32_t r) {  // fmt's space table (the same runes as unicode.IsSpace)
-  return (r >= 0x09 && r <= 0x0D) || r == ' ' || r == 0x85 || r == 0xA0 || r == 0x1680 ||
-         (r >= 0x2000 && r <= 0x200A) || r == 0x2028 || r == 0x2029 || r == 0x202F || r == 0x205F ||
-         r == 0x3000;
-}
 
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -55,95 +34,12 @@ bool is_hex(char c) {
   return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f');
 }
 
-// strconv's underscoreOK: underscores only between digits (or after a base prefix).
-bool underscore_ok(std::string_view s) {
-  char saw = '^';
-  std::size_t i = 0;
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
-  bool hex = false;
-  if (s.size() >= 2 && s[0] == '0' &&
-      (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
-    i = 2;
-    saw = '0';
-    hex = lower(s[1]) == 'x';
-  }
-  for (; i < s.size(); ++i) {
-    if (is_digit(s[i]) || (hex && is_hex(s[i]))) {
-      saw = '0';
-      continue;
-    }
-    if (s[i] == '_') {
-      if (saw != '0') return false;
-      saw = '_';
-      continue;
-    }
-    if (saw == '_') return false;
-    saw = '!';
-  }
-  return saw != '_';
-}
-
-bool prefix_ignore_case(std::string_view s, std::string_view word) {
-  if (s.size() != word.size()) return false;
-  for (std::size_t i = 0; i < s.size(); ++i)
-    if (lower(s[i]) != word[i]) return false;
-  return true;
-}
-
-// strconv.ParseFloat(s, 64): "inf"/"infinity"/"nan", decimal and hexadecimal (p exponent
-// required) forms, underscores between digits.
+// strconv.ParseFloat(s, 64) with its NumError text; `shown` is the text the message quotes.
 Result<double, std::string> parse_float(std::string_view s, std::string_view shown, bool secret) {
-  const auto syntax = [&] {
-    return unexpected("strconv.ParseFloat: parsing " + q(shown, secret) + ": invalid syntax");
-  };
-  if (s.empty()) return syntax();
-  std::size_t i = 0;
-  const bool negative = s[0] == '-';
-  if (s[0] == '+' || s[0] == '-') ++i;
-  const auto rest = s.substr(i);
-  if (prefix_ignore_case(rest, "inf") || prefix_ignore_case(rest, "infinity"))
-    return negative ? -std::numeric_limits<double>::infinity()
-                    : std::numeric_limits<double>::infinity();
-  if (i == 0 && prefix_ignore_case(rest, "nan")) return std::numeric_limits<double>::quiet_NaN();
-
-  bool hex = false;
-  if (rest.size() >= 2 && rest[0] == '0' && lower(rest[1]) == 'x') {
-    hex = true;
-    i += 2;
-  }
-  bool digits = false, underscores = false, dot = false, exponent = false;
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '_') {
-      underscores = true;
-    } else if (c == '.') {
-      if (dot) break;
-      dot = true;
-    } else if (is_digit(c) || (hex && is_hex(c))) {
-      digits = true;
-    } else {
-      break;
-    }
-  }
-  if (!digits) return syntax();
-  if (i < s.size() && lower(s[i]) == (hex ? 'p' : 'e')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    if (i >= s.size() || !is_digit(s[i])) return syntax();
-    for (; i < s.size() && (is_digit(s[i]) || s[i] == '_'); ++i)
-      if (s[i] == '_') underscores = true;
-    exponent = true;
-  }
-  if (i != s.size() || (hex && !exponent)) return syntax();
-  if (underscores && !underscore_ok(s)) return syntax();
-  std::string clean;
-  for (const char c : s)
-    if (c != '_') clean += c;
-  errno = 0;
-  const double v = std::strtod(clean.c_str(), nullptr);
-  if (std::isinf(v))
-    return unexpected("strconv.ParseFloat: parsing " + q(shown, secret) + ": value out of range");
-  return v;
+  auto r = go_parse_float(s);
+  if (!r.error.empty())
+    return unexpected("strconv.ParseFloat: parsing " + q(shown, secret) + ": " + r.error);
+  return r.value;
 }
 
 // strconv.Atoi for the binary exponent of fmt's "1.5p3" form.
@@ -169,13 +65,13 @@ class Scan {
   // SkipSpace for Sscanf (newlines are not spaces), then notEOF. nullopt when fine.
   std::optional<std::string> start() {
     while (pos_ < s_.size()) {
-      const auto [r, n] = decode_rune(s_, pos_);
+      const auto [r, n] = go_decode_rune(s_, pos_);
       if (r == '\r' && pos_ + n < s_.size() && s_[pos_ + n] == '\n') {
         pos_ += n;
         continue;
       }
       if (r == '\n') return std::string("unexpected newline");
-      if (!is_space(r)) break;
+      if (!go_is_space(r)) break;
       pos_ += n;
     }
     if (pos_ >= s_.size()) return std::string("EOF");
@@ -540,7 +436,7 @@ bool wildcard_match(std::string_view str, std::string_view pattern) {
   }
   if (str.empty()) return false;
   if (pattern[0] == '?')
-    return wildcard_match(str.substr(decode_rune(str, 0).second), pattern.substr(1));
+    return wildcard_match(str.substr(go_decode_rune(str, 0).second), pattern.substr(1));
   return str[0] == pattern[0] && wildcard_match(str.substr(1), pattern.substr(1));
 }
 
@@ -633,21 +529,7 @@ class JsonParser {
           } else if (cp >= 0xD800 && cp <= 0xDFFF) {
             cp = 0xFFFD;
           }
-          if (cp < 0x80) {
-            out += static_cast<char>(cp);
-          } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          }
+          append_utf8(out, cp);
           break;
         }
         default:

@@ -5,7 +5,7 @@
 #include <regex>
 
 #include "ebb/strings.h"
-#include "prometheus/query.h"
+#include "go_strconv.h"
 
 namespace ebb::scalers::metrics_api {
 namespace {
@@ -290,8 +290,10 @@ class ExpositionReader {
       return l.substr(start, i - start);
     };
     const std::string_view value_text = token();
-    auto value = prometheus::parse_go_float(value_text);
-    if (value_text.empty() || !value)
+    // expfmt's parseFloat: strconv.ParseFloat, but no hexadecimal floats and no underscores.
+    const bool go_only = value_text.find_first_of("pP_") != std::string_view::npos;
+    auto value = strconv_parse_float(value_text);
+    if (value_text.empty() || go_only || !value)
       return unexpected(error("expected float as value, got \"" + std::string(value_text) + "\""));
     s.value = *value;
     while (i < l.size() && blank(l[i])) ++i;

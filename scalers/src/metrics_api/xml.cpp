@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "ebb/strings.h"
+#include "go_utf8.h"
 
 namespace ebb::scalers::metrics_api {
 namespace {
@@ -90,22 +91,7 @@ class Reader {
       char* stop = nullptr;
       const unsigned long cp = std::strtoul(digits.c_str(), &stop, hex ? 16 : 10);
       if (digits.empty() || *stop != '\0' || cp > 0x10FFFF) return error("bad character reference");
-      // UTF-8
-      if (cp < 0x80) {
-        out += static_cast<char>(cp);
-      } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      }
+      append_utf8(out, static_cast<char32_t>(cp));
     } else {
       return error("unknown entity &" + std::string(ref) + ";");
     }

@@ -5,86 +5,22 @@
 #include <vector>
 
 #include "ebb/strings.h"
+#include "go_utf8.h"
 #include "postgresql/client.h"
 
 namespace ebb::scalers::postgresql {
 
 namespace {
 
-// Go's unicode.IsSpace.
-bool is_unicode_space(std::uint32_t r) {
-  switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-      return true;
-    default:
-      return r >= 0x2000 && r <= 0x200A;
-  }
-}
-
-// True when `s` holds a rune Go's unicode.IsSpace accepts. Invalid UTF-8 decodes to U+FFFD, as
-// in Go's range loop, which is not a space.
+// strings.IndexFunc(s, unicode.IsSpace) != -1: invalid UTF-8 decodes to U+FFFD, which is not a
+// space.
 bool has_unicode_space(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::uint32_t r = 0xFFFD;
-    std::size_t len = 1;
-    if (c < 0x80) {
-      r = c;
-    } else if ((c & 0xE0) == 0xC0 && i + 1 < s.size()) {
-      r = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3Fu);
-      len = 2;
-    } else if ((c & 0xF0) == 0xE0 && i + 2 < s.size()) {
-      r = ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(s[i + 1]) & 0x3Fu) << 6) |
-          (static_cast<unsigned char>(s[i + 2]) & 0x3Fu);
-      len = 3;
-    }
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
-        r = 0xFFFD;
-        len = 1;
-        break;
-      }
-    }
-    if (is_unicode_space(r)) return true;
-    i += len;
+    const auto [r, n] = go_decode_rune(s, i);
+    if (go_is_space(r)) return true;
+    i += n;
   }
   return false;
-}
-
-std::string percent_decode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      const int hi = hex(s[i + 1]);
-      const int lo = hex(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += s[i];
-  }
-  return out;
 }
 
 bool is_space(char c) {

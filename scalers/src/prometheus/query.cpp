@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ebb/strings.h"
+#include "go_strconv.h"
 #include "http/client.h"
 
 namespace ebb::scalers::prometheus {
@@ -38,28 +39,6 @@ std::string query_url(const Query& q, SystemTime now) {
   for (const auto& [key, value] : q.query_parameters)
     url += "&" + query_escape(key) + "=" + query_escape(value);
   return url;
-}
-
-Result<double, std::string> parse_go_float(std::string_view s) {
-  const auto invalid = [&] {
-    return unexpected("strconv.ParseFloat: parsing " + ebb::quoted(s) + ": invalid syntax");
-  };
-  if (s.empty() || std::isspace(static_cast<unsigned char>(s.front()))) return invalid();
-  // strtod also reads "nan(...)", which Go does not.
-  if (s.find('(') != std::string_view::npos) return invalid();
-  // A hex mantissa needs a 'p' exponent in Go.
-  const auto unsigned_part = s.substr(s.front() == '+' || s.front() == '-' ? 1 : 0);
-  if ((unsigned_part.starts_with("0x") || unsigned_part.starts_with("0X")) &&
-      unsigned_part.find_first_of("pP") == std::string_view::npos)
-    return invalid();
-  const std::string text(s);
-  char* end = nullptr;
-  errno = 0;
-  const double v = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() + text.size()) return invalid();
-  if (errno == ERANGE && std::isinf(v))
-    return unexpected("strconv.ParseFloat: parsing " + ebb::quoted(s) + ": value out of range");
-  return v;
 }
 
 Result<double> read_answer(int status, const std::string& body, const std::string& query,
@@ -108,7 +87,7 @@ Result<double> read_answer(int status, const std::string& body, const std::strin
   // KEDA panics on a number and reads null as -1 without error; neither is a known value.
   if (!sample.is_string())
     return fail("prometheus query " + query + " returned a non-string value: " + sample.dump());
-  auto v = parse_go_float(sample.get<std::string>());
+  auto v = strconv_parse_float(sample.get<std::string>());
   if (!v) return fail(v.error());
   if (std::isnan(*v) || std::isinf(*v)) {
     if (ignore_null_values) return 0.0;

@@ -31,8 +31,4 @@ std::string query_url(const Query& q, SystemTime now);
 Result<double> read_answer(int status, const std::string& body, const std::string& query,
                            bool ignore_null_values);
 
-// Go's strconv.ParseFloat(s, 64): decimal and hex floats, "NaN", "Inf", "+Inf", "-Inf",
-// "Infinity" in any case; no spaces.
-Result<double, std::string> parse_go_float(std::string_view s);
-
 }  // namespace ebb::scalers::prometheus

@@ -59,8 +59,6 @@ struct UrlParts {
   bool userinfo_cut = false;
 };
 UrlParts split_url(std::string_view url);
-// Percent-decoding as Go's url.PathUnescape (invalid escapes are kept as written).
-std::string percent_decode(std::string_view s);
 
 // Management API reply bodies. Absent rates are 0, as Go's JSON decoding leaves them; absent
 // counts (statistics not collected yet) are an error, where KEDA reads 0.

@@ -32,7 +32,7 @@ test::LocalServer& server() {
 std::string port() {
   return std::to_string(server().port());
 }
-std::string sql(const std::string& statement) {
+std::string run_sql(const std::string& statement) {
   return test::mariadb_sql(server(), statement, kPassword);
 }
 
@@ -81,8 +81,8 @@ std::string poll_error(Scaler& s) {
 
 int sessions_of(const std::string& user) {
   // Not counting the session that asks.
-  return std::stoi(sql("SELECT COUNT(*) FROM information_schema.processlist WHERE user = '" + user +
-                       "' AND id <> CONNECTION_ID()"));
+  return std::stoi(run_sql("SELECT COUNT(*) FROM information_schema.processlist WHERE user = '" +
+                           user + "' AND id <> CONNECTION_ID()"));
 }
 
 std::string endpoint() {
@@ -92,7 +92,8 @@ std::string endpoint() {
 }  // namespace
 
 TEST_CASE("mysql: a count of 12 with queryValue 5, activation, and every connection form") {
-  sql("CREATE TABLE test.jobs (id INT AUTO_INCREMENT PRIMARY KEY, state VARCHAR(10)); "
+  run_sql(
+      "CREATE TABLE test.jobs (id INT AUTO_INCREMENT PRIMARY KEY, state VARCHAR(10)); "
       "INSERT INTO test.jobs (state) SELECT 'queued' FROM test.seq_1_to_12");
   ConnectionPools pools;
   auto m = parts("SELECT COUNT(*) FROM jobs WHERE state = 'queued'");
@@ -207,7 +208,8 @@ TEST_CASE(
 
 TEST_CASE(
     "mysql: triggers with the same settings share one session, other credentials get their own") {
-  sql("CREATE USER 'reader'@'127.0.0.1' IDENTIFIED BY 'reader-pw'; GRANT SELECT ON test.* TO "
+  run_sql(
+      "CREATE USER 'reader'@'127.0.0.1' IDENTIFIED BY 'reader-pw'; GRANT SELECT ON test.* TO "
       "'reader'@'127.0.0.1'");
   ConnectionPools pools;
   auto& clients = pools.get<mysql::Clients>();
