@@ -546,11 +546,18 @@ bool wildcard_match(std::string_view str, std::string_view pattern) {
 
 // A JSON value as gjson sees it: numbers keep their text (Float() and Int() read it), objects
 // keep every member in order, duplicates included (gjson returns the first).
+// (Members are a struct of their own, not std::pair: clang rejects a std::pair holding the type
+// being defined, through libstdc++'s default-constructibility checks.)
+struct JsonMember;
 struct JsonValue {
   enum class Type { Null, False, True, Number, String, Array, Object } type = Type::Null;
-  std::string text;  // Number: the literal; String: the unescaped value
-  std::vector<std::pair<std::string, JsonValue>> members;  // Object
-  std::vector<JsonValue> items;                            // Array
+  std::string text;                 // Number: the literal; String: the unescaped value
+  std::vector<JsonMember> members;  // Object
+  std::vector<JsonValue> items;     // Array
+};
+struct JsonMember {
+  std::string key;
+  JsonValue value;
 };
 
 class JsonParser {
@@ -678,7 +685,7 @@ class JsonParser {
         if (pos_ >= s_.size() || s_[pos_++] != ':') return std::nullopt;
         auto member = value(depth + 1);
         if (!member) return std::nullopt;
-        v.members.emplace_back(std::move(*key), std::move(*member));
+        v.members.push_back(JsonMember{std::move(*key), std::move(*member)});
         skip();
         if (pos_ < s_.size() && s_[pos_] == ',') {
           ++pos_;
