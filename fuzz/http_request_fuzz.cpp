@@ -53,13 +53,21 @@ net::HttpServer& server() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::uint16_t port = server().port();
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) fuzz::fail("socket");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fuzz::fail("connect");
+  int fd = -1;
+  // Thousands of connections a second: a port may still be held for a moment (EADDRNOTAVAIL).
+  for (int attempt = 0; fd < 0; ++attempt) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) fuzz::fail("socket");
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
+    ::close(fd);
+    fd = -1;
+    if (attempt == 200) fuzz::fail("connect");
+    ::usleep(10'000);
+  }
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -78,6 +86,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (n <= 0) break;
     answer.append(buf, static_cast<std::size_t>(n));
   }
+  // Reset instead of TIME_WAIT, so that ports are not used up by the fuzzing rate.
+  const linger reset{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
   ::close(fd);
   if (!answer.empty() && !answer.starts_with("HTTP/1."))
     fuzz::fail("an answer without a status line", answer);
