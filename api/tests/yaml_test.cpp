@@ -269,3 +269,12 @@ TEST_CASE("alias bombs are cut off") {
       strings(value.error()) ==
       std::vector<std::string>{"document too large (over 1000000 nodes after expanding aliases)"});
 }
+
+TEST_CASE("a JSON number beyond double is an error on the document, not an exception") {
+  // Found by fuzzing: nlohmann throws out_of_range (not parse_error) for it, which ended the
+  // process (ebb validate reads manifests with it).
+  const auto docs = decode_json(R"({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": 1e999}})");
+  REQUIRE(docs.size() == 1);
+  REQUIRE(docs[0].errors.size() == 1);
+  CHECK(docs[0].errors[0].message == "invalid JSON: number overflow parsing '1e999'");
+}
