@@ -1,14 +1,18 @@
 #include "yaml_json.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include "ebb/strings.h"
 
@@ -270,7 +274,55 @@ std::vector<Chunk> split_documents(std::string_view text) {
   return chunks;
 }
 
+// yaml-cpp 0.7 never gets past a ',' where a document's root node would start or after it has
+// ended (",", "  ,x", "\"x\"\n,"): YAML::LoadAll then makes empty documents forever, allocating
+// until the process dies (found by fuzz/manifest_fuzz.cpp). A first pass counts the documents with
+// a handler that keeps nothing and stops once there are more than the text could hold (each
+// needs a line); the mark is where the parser stands, i.e. the ','.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  YAML::Mark last;
+  void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Where yaml-cpp would loop; nullopt when the text is safe to load (or fails with an exception,
+// which LoadAll then reports with its own message).
+std::optional<YAML::Mark> endless_documents(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  const auto limit = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 2;
+  try {
+    for (std::size_t documents = 0; parser.HandleNextDocument(counter);) {
+      if (++documents > limit) return counter.last;
+    }
+  } catch (const YAML::Exception&) {
+  }
+  return std::nullopt;
+}
+
 void parse_chunk(const Chunk& chunk, std::vector<YamlDocument>& out) {
+  if (const auto mark = endless_documents(chunk.text)) {
+    YamlDocument doc;
+    doc.line = chunk.first_line + 1;
+    const auto where = position(*mark, chunk.first_line);
+    doc.errors.push_back({"", "invalid YAML at line " + std::to_string(where.line) + ", column " +
+                                  std::to_string(where.column) +
+                                  ": ',' outside a flow collection ([...] or {...})"});
+    out.push_back(std::move(doc));
+    return;
+  }
   std::vector<YAML::Node> nodes;
   try {
     nodes = YAML::LoadAll(chunk.text);

@@ -137,6 +137,28 @@ TEST_CASE("a syntax error spoils only its own document") {
   CHECK(docs[2].name == "c");
 }
 
+TEST_CASE(
+    "a comma where a document's node starts or after it ends is an error, not an endless loop") {
+  // yaml-cpp 0.7 loops on these, allocating until the process dies (found by fuzzing).
+  for (const std::string bad :
+       {",\n", "  ,x\n", "# c\n,\n", "\"x\"\n,\n", "{a: 1}\n,\n", "!tag ,\n"}) {
+    INFO(bad);
+    const auto docs =
+        decode_yaml("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n" + bad);
+    REQUIRE(docs.size() == 2);
+    CHECK(docs[0].ok());
+    REQUIRE(docs[1].errors.size() == 1);
+    CHECK(docs[1].errors[0].message.find("',' outside a flow collection") != std::string::npos);
+    CHECK(docs[1].errors[0].message.rfind("invalid YAML at line ", 0) == 0);
+  }
+  // Commas inside scalars and flow collections are fine.
+  const auto docs = decode_yaml(
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: {l: \"x,y\"}}\ndata:\n  k: "
+      "plain, with commas\n");
+  REQUIRE(docs.size() == 1);
+  CHECK(docs[0].ok());
+}
+
 TEST_CASE("duplicate keys are errors in YAML and in JSON") {
   const std::string yaml = test::scaled_object_yaml(
       "  scaleTargetRef: {name: w}\n"
@@ -246,4 +268,13 @@ TEST_CASE("alias bombs are cut off") {
   CHECK(
       strings(value.error()) ==
       std::vector<std::string>{"document too large (over 1000000 nodes after expanding aliases)"});
+}
+
+TEST_CASE("a JSON number beyond double is an error on the document, not an exception") {
+  // Found by fuzzing: nlohmann throws out_of_range (not parse_error) for it, which ended the
+  // process (ebb validate reads manifests with it).
+  const auto docs = decode_json(R"({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": 1e999}})");
+  REQUIRE(docs.size() == 1);
+  REQUIRE(docs[0].errors.size() == 1);
+  CHECK(docs[0].errors[0].message == "invalid JSON: number overflow parsing '1e999'");
 }

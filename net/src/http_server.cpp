@@ -274,7 +274,10 @@ Result<ServingTls> build_serving_tls(const std::string& cert_pem, const std::str
 Result<std::vector<ClientCaBundle>> load_client_ca_bundles(
     const std::vector<std::pair<std::string, std::string>>& bundles) {
   std::vector<ClientCaBundle> out;
-  for (const auto& [name, pem] : bundles) {
+  for (const auto& bundle : bundles) {
+    // Named, not a structured binding: clang before 16 cannot capture those in a lambda.
+    const std::string& name = bundle.first;
+    const std::string& pem = bundle.second;
     const std::string what = "client CA bundle " + quoted(name);
     if (name.empty()) return fail("client CA bundle: the name is empty");
     if (std::any_of(out.begin(), out.end(),

@@ -84,10 +84,11 @@ Result<DesiredHpa> build_hpa(const api::ScaledObject& so, const cluster::ScaleTa
     std::vector<json> kept;
     for (auto& s : specs)
       if (s["type"] == "Resource") kept.push_back(std::move(s));
-    kept.push_back(external_metric(std::string(kCompositeMetricName), so_name,
-                                   metric_target(type == "Value" ? scalers::MetricTargetType::Value
-                                                                 : scalers::MetricTargetType::AverageValue,
-                                                 scalers::milli_int_quantity(std::llround(value * 1000)))));
+    kept.push_back(external_metric(
+        std::string(kCompositeMetricName), so_name,
+        metric_target(type == "Value" ? scalers::MetricTargetType::Value
+                                      : scalers::MetricTargetType::AverageValue,
+                      scalers::milli_int_quantity(scalers::round_to_int64(value * 1000)))));
     specs = std::move(kept);
     out.composite_scaler_name = std::string(kCompositeMetricName);
   }

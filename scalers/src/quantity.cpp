@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string_view>
 
 namespace ebb::scalers {
@@ -63,8 +64,17 @@ std::string milli_exponent_quantity(std::int64_t milli) {
 }
 
 std::string int_quantity(std::int64_t value) {
-  if (value < 0) return "-" + canonical(std::to_string(-value), 0);
+  // Negated as unsigned: -INT64_MIN does not fit in int64 (found by fuzz/quantity_fuzz.cpp).
+  if (value < 0) return "-" + canonical(std::to_string(-(value + 1) + 1ULL), 0);
   return canonical(std::to_string(value), 0);
+}
+
+std::int64_t round_to_int64(double value) {
+  if (std::isnan(value)) return 0;
+  // 2^63 is exactly representable; every double below it rounds into range.
+  if (value >= 9223372036854775808.0) return std::numeric_limits<std::int64_t>::max();
+  if (value <= -9223372036854775808.0) return std::numeric_limits<std::int64_t>::min();
+  return std::llround(value);
 }
 
 bool parse_quantity(const std::string& text, double& out) {

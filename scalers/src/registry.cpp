@@ -102,7 +102,7 @@ MetricSpec external_metric(const TriggerContext& ctx, std::string_view name, dou
   spec.target_type = parse_metric_type(ctx.metric_type).value_or(MetricTargetType::AverageValue);
   spec.target = target;
   spec.target_quantity =
-      form == TargetForm::Integer ? int_quantity(static_cast<std::int64_t>(std::llround(target))) : milli_quantity(target);
+      form == TargetForm::Integer ? int_quantity(round_to_int64(target)) : milli_quantity(target);
   spec.activation_target = activation;
   return spec;
 }

@@ -538,3 +538,17 @@ TEST_CASE("kubernetes-resource: YAML values as yaml.v3 types them and GetValueBy
   CHECK(value_error("a: [1, 2", Format::Yaml, ValueType::Float64, "a")
             .starts_with("error parsing YAML: yaml: line 1: "));
 }
+
+TEST_CASE("kubernetes-resource: gjson wildcards match in linear time") {
+  // The recursive matcher took exponential time on many '*' (found by fuzzing the metrics-api
+  // twin of this code): this returned only after minutes.
+  const std::string key(40, 'a');
+  const std::string doc = "{\"" + key + "\": 7, \"b\u00e9c\": 3}";
+  CHECK(value_of(doc, kv::Format::Json, kv::ValueType::Quantity, "*a*a*a*a*a*a*a*a*a*a*a*a*a*a") == 7);
+  CHECK(value_error(doc, kv::Format::Json, kv::ValueType::Quantity, "*a*a*a*a*a*a*a*a*a*a*a*a*ab") !=
+        "ok");
+  // '?' is one rune, '*' any run, as before.
+  CHECK(value_of(doc, kv::Format::Json, kv::ValueType::Quantity, "b?c") == 3);
+  CHECK(value_of(doc, kv::Format::Json, kv::ValueType::Quantity, "*c") == 3);
+  CHECK(value_of(doc, kv::Format::Json, kv::ValueType::Quantity, "a*a") == 7);
+}

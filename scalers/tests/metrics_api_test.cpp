@@ -498,3 +498,18 @@ TEST_CASE("metrics-api: aggregation without a view of the cluster is a clear err
   CHECK(scaler.error().message.starts_with(
       "aggregateFromKubeServiceEndpoints reads the Service's EndpointSlices"));
 }
+
+TEST_CASE("metrics-api: GJSON wildcards match in linear time") {
+  // Found by fuzz/metrics_value_fuzz.cpp: the recursive matcher took exponential time on many
+  // '*', so a poll with such a valueLocation never returned.
+  const std::string key(40, 'a');
+  const std::string body = "{\"" + key + "\": 7, \"abc\": 3}";
+  check_values({
+      {body, Format::Json, "*a*a*a*a*a*a*a*a*a*a*a*a*a*a", 7},
+      {body, Format::Json, "a?c", 3},
+      {body, Format::Json, "*c", 3},
+      {body, Format::Json, "a*a", 7},
+  });
+  auto missing = value_from_response(body, "*a*a*a*a*a*a*a*a*a*a*a*a*ab", Format::Json);
+  CHECK_FALSE(missing);
+}

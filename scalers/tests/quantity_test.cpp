@@ -35,6 +35,21 @@ TEST_CASE("quantity: integer targets are canonical DecimalSI") {
   CHECK(int_quantity(2500) == "2500");
   CHECK(int_quantity(1000000) == "1M");
   CHECK(int_quantity(0) == "0");
+  CHECK(int_quantity(-3000) == "-3k");
+  // Found by fuzz/quantity_fuzz.cpp: negating the smallest int64 overflowed.
+  CHECK(int_quantity(std::numeric_limits<std::int64_t>::min()) == "-9223372036854775808");
+}
+
+TEST_CASE("quantity: round_to_int64 clamps what llround cannot represent") {
+  CHECK(round_to_int64(2.5) == 3);
+  CHECK(round_to_int64(-2.5) == -3);
+  CHECK(round_to_int64(1e30) == std::numeric_limits<std::int64_t>::max());
+  CHECK(round_to_int64(-1e30) == std::numeric_limits<std::int64_t>::min());
+  CHECK(round_to_int64(9223372036854775807.0) ==
+        std::numeric_limits<std::int64_t>::max());  // 2^63 as a double
+  CHECK(round_to_int64(std::numeric_limits<double>::quiet_NaN()) == 0);
+  // A huge integer target is the largest quantity, never a negative one.
+  CHECK(int_quantity(round_to_int64(1e30)) == "9223372036854775807");
 }
 
 TEST_CASE("quantity: fallback values are NewMilliQuantity DecimalSI") {

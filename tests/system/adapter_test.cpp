@@ -22,6 +22,7 @@
 #include "adapter_harness.h"
 #include "ebb/cluster/resources.h"
 #include "ebb/net/http_client.h"
+#include "ebb/strings.h"
 #include "external_scaler_server.h"
 
 using namespace ebb::systest;
@@ -860,4 +861,123 @@ TEST_CASE("1000 ScaledObjects on one redis: polls spread over the interval and f
   CHECK(adapter_connections <= 5);
   CHECK(target_reads == 0);
   CHECK(adapter.running());
+}
+
+// ---------------------------------------------------------------------------------------------
+// (6) Secret hygiene: a password that fails authentication, for many polls, in no output.
+
+TEST_CASE(
+    "a canary password that fails authentication appears in no log, Event, status, metric or error",
+    "[system][adapter]") {
+  Env env;
+  auto& cluster = env.cluster;
+  const auto& shared = test::shared_servers();
+  // Distinctive, and no substring of anything else the stack prints.
+  const std::string canary = "EbbCanary7Qx2wr0ngPassw0rd";
+  test::RedisServer::Options redis_options;
+  redis_options.password = "the-right-password";
+  test::RedisServer redis(redis_options);
+
+  // Both reach the scaler through a Secret and a TriggerAuthentication, as users keep them:
+  // redis as a password parameter, RabbitMQ inside the host URL's userinfo.
+  const std::string rabbit_url = "amqp://" + shared.rabbitmq_user + ":" + canary +
+                                 "@127.0.0.1:" + std::to_string(shared.rabbitmq_amqp_port) + "/";
+  cluster.create(
+      resources::secrets(),
+      {{"apiVersion", "v1"},
+       {"kind", "Secret"},
+       {"metadata", {{"name", "canary-secret"}}},
+       {"data",
+        {{"password", ebb::base64_encode(canary)}, {"host", ebb::base64_encode(rabbit_url)}}}});
+  for (const auto& [name, parameter] :
+       {std::pair{"redis-auth", "password"}, std::pair{"rabbit-auth", "host"}}) {
+    cluster.create(
+        ebb::cluster::trigger_authentications(),
+        {{"apiVersion", "keda.sh/v1alpha1"},
+         {"kind", "TriggerAuthentication"},
+         {"metadata", {{"name", name}}},
+         {"spec",
+          {{"secretTargetRef",
+            Object::array(
+                {{{"parameter", parameter}, {"name", "canary-secret"}, {"key", parameter}}})}}}});
+  }
+  cluster.create_deployment("redis-app", 0);
+  cluster.create_deployment("rabbit-app", 1);
+  // The redis one has a fallback, so fallback conditions and Events carry the error too.
+  auto redis_so = scaled_object_with("redis-so", "redis-app", "redis",
+                                     redis_trigger_metadata(redis.port(), "jobs"), 0, 10, 1, 3);
+  redis_so["spec"]["triggers"][0]["authenticationRef"] = {{"name", "redis-auth"}};
+  redis_so["spec"]["fallback"] = {{"failureThreshold", 1}, {"replicas", 2}};
+  cluster.create(kScaledObjects, redis_so);
+  auto rabbit_so = scaled_object_with(
+      "rabbit-so", "rabbit-app", "rabbitmq",
+      {{"queueName", test::unique_name("ebb-canary")}, {"mode", "QueueLength"}, {"value", "5"}}, 0,
+      10, 1, 3);
+  rabbit_so["spec"]["triggers"][0]["authenticationRef"] = {{"name", "rabbit-auth"}};
+  cluster.create(kScaledObjects, rabbit_so);
+  const auto redis_metric = metric_name_of(wait_ready_so(env, "redis-so"));
+  const auto rabbit_metric = metric_name_of(wait_ready_so(env, "rabbit-so"));
+
+  AdapterRun adapter(cluster, env.pki);
+  adapter.require_ready();
+  const auto hpa = hpa_identity(env.pki);
+  std::vector<std::string> answers;
+  // Many failed polls (pollingInterval 1 s): the fallback engages on the redis one, and the
+  // errors are counted for both.
+  eventually_adapter(
+      "redis-app scaled to the fallback's 2",
+      [&] { return cluster.deployment_replicas("redis-app") == 2; }, 30s, adapter, &env.op);
+  eventually_adapter(
+      "errors counted for both ScaledObjects",
+      [&] {
+        const auto text = adapter.metrics();
+        return sample_sum(text, "keda_scaler_detail_errors_total", {"scaledObject=\"redis-so\""}) >=
+                   3 &&
+               sample_sum(text, "keda_scaler_detail_errors_total",
+                          {"scaledObject=\"rabbit-so\""}) >= 3;
+      },
+      30s, adapter);
+  // The canary really was sent, and refused: the test would see a leak if there were one.
+  // Redis logs each refused AUTH in its ACL log (reason "auth", user "default").
+  const auto acl_log = redis.cli({"ACL", "LOG"});
+  INFO("redis ACL LOG: " << acl_log);
+  CHECK(acl_log.find("auth") != std::string::npos);
+  CHECK(acl_log.find("default") != std::string::npos);
+  for (int i = 0; i < 3; ++i) {
+    for (const auto& [so, metric] :
+         {std::pair{"redis-so", redis_metric}, std::pair{"rabbit-so", rabbit_metric}}) {
+      const auto r = adapter.external_metric(cluster.ns(), metric, so, hpa);
+      answers.push_back(r.body);
+    }
+    std::this_thread::sleep_for(1s);
+  }
+  const auto rabbit_read = adapter.external_metric(cluster.ns(), rabbit_metric, "rabbit-so", hpa);
+  check_status_body("rabbit-so read while the password is refused", rabbit_read, 500,
+                    rabbit_metric);
+  answers.push_back(rabbit_read.body);
+
+  const auto leaks = [&](const std::string& where, const std::string& text) {
+    INFO(where << " contains the canary: " << text.substr(0, 4000));
+    CHECK(text.find(canary) == std::string::npos);
+  };
+  leaks("the adapter's log", adapter.log());
+  leaks("the operator's log", env.op.log());
+  leaks("the adapter's /metrics", adapter.metrics());
+  leaks("the operator's /metrics", env.op.metrics());
+  for (const auto& body : answers) leaks("a metric read", body);
+  for (const char* name : {"redis-so", "rabbit-so"})
+    leaks(std::string("ScaledObject ") + name, cluster.scaled_object(name)->dump());
+  for (const char* name : {"redis-auth", "rabbit-auth"})
+    leaks(std::string("TriggerAuthentication ") + name,
+          cluster.get(ebb::cluster::trigger_authentications(), name)->dump());
+  for (const char* name : {"keda-hpa-redis-so", "keda-hpa-rabbit-so"}) {
+    if (auto h = cluster.hpa(name)) leaks(std::string("HPA ") + name, h->dump());
+  }
+  std::size_t events = 0;
+  for (const auto& e : cluster.list(resources::events())) {
+    ++events;
+    leaks("an Event", e.dump());
+  }
+  CHECK(events > 0);  // at least the fallback's
+  CHECK_FALSE(cluster.events_for("redis-so", "ScaledObjectFallbackActivated").empty());
 }

@@ -426,27 +426,47 @@ std::vector<Component> json_components(std::string_view path) {
   return out;
 }
 
-// tidwall/match: * any run, ? any one rune.
+// tidwall/match: * any run, ? any one rune. Iterative, backtracking only to the last '*': the
+// recursive form took exponential time on patterns with many '*' (as metrics_api's glob did,
+// found by fuzzing).
 bool wildcard_match(std::string_view str, std::string_view pattern) {
-  if (pattern.empty()) return str.empty();
-  if (pattern[0] == '*') {
-    for (std::size_t i = 0; i <= str.size(); ++i)
-      if (wildcard_match(str.substr(i), pattern.substr(1))) return true;
-    return false;
+  std::size_t p = 0, i = 0;
+  std::size_t star = std::string_view::npos, resume = 0;
+  while (i < str.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = i;
+    } else if (p < pattern.size() && pattern[p] == '?') {
+      ++p;
+      i += go_decode_rune(str, i).second;
+    } else if (p < pattern.size() && pattern[p] == str[i]) {
+      ++p;
+      ++i;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      i = ++resume;
+    } else {
+      return false;
+    }
   }
-  if (str.empty()) return false;
-  if (pattern[0] == '?')
-    return wildcard_match(str.substr(go_decode_rune(str, 0).second), pattern.substr(1));
-  return str[0] == pattern[0] && wildcard_match(str.substr(1), pattern.substr(1));
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
 }
 
 // A JSON value as gjson sees it: numbers keep their text (Float() and Int() read it), objects
 // keep every member in order, duplicates included (gjson returns the first).
+// (Members are a struct of their own, not std::pair: clang rejects a std::pair holding the type
+// being defined, through libstdc++'s default-constructibility checks.)
+struct JsonMember;
 struct JsonValue {
   enum class Type { Null, False, True, Number, String, Array, Object } type = Type::Null;
-  std::string text;  // Number: the literal; String: the unescaped value
-  std::vector<std::pair<std::string, JsonValue>> members;  // Object
-  std::vector<JsonValue> items;                            // Array
+  std::string text;                 // Number: the literal; String: the unescaped value
+  std::vector<JsonMember> members;  // Object
+  std::vector<JsonValue> items;     // Array
+};
+struct JsonMember {
+  std::string key;
+  JsonValue value;
 };
 
 class JsonParser {
@@ -560,7 +580,7 @@ class JsonParser {
         if (pos_ >= s_.size() || s_[pos_++] != ':') return std::nullopt;
         auto member = value(depth + 1);
         if (!member) return std::nullopt;
-        v.members.emplace_back(std::move(*key), std::move(*member));
+        v.members.push_back(JsonMember{std::move(*key), std::move(*member)});
         skip();
         if (pos_ < s_.size() && s_[pos_] == ',') {
           ++pos_;

@@ -85,17 +85,28 @@ Result<std::vector<Component>, std::string> split_gjson_path(std::string_view pa
   return out;
 }
 
-// tidwall/match: '*' any run, '?' any one character.
+// tidwall/match: '*' any run, '?' any one character. Iterative, backtracking only to the last
+// '*': the recursive form took exponential time on patterns with many '*' (a poll that never
+// returned; found by fuzz/metrics_value_fuzz.cpp).
 bool glob(std::string_view pattern, std::string_view s) {
-  if (pattern.empty()) return s.empty();
-  if (pattern.front() == '*') {
-    for (std::size_t i = 0; i <= s.size(); ++i)
-      if (glob(pattern.substr(1), s.substr(i))) return true;
-    return false;
+  std::size_t p = 0, i = 0;
+  std::size_t star = std::string_view::npos, resume = 0;
+  while (i < s.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = i;
+    } else if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == s[i])) {
+      ++p;
+      ++i;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      i = ++resume;
+    } else {
+      return false;
+    }
   }
-  if (s.empty()) return false;
-  if (pattern.front() != '?' && pattern.front() != s.front()) return false;
-  return glob(pattern.substr(1), s.substr(1));
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
 }
 
 bool all_digits(std::string_view s) {

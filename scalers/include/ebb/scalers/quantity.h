@@ -18,6 +18,10 @@ std::string milli_int_quantity(std::int64_t milli);
 std::string milli_exponent_quantity(std::int64_t milli);
 // An integer target (resource.NewQuantity(n, DecimalSI)): canonical form, e.g. 1000 -> "1k".
 std::string int_quantity(std::int64_t value);
+// `value` rounded to the nearest integer (halves away from zero, as std::llround), clamped to
+// int64's range, NaN -> 0: std::llround's result is unspecified outside that range, and a
+// target such as 1e30 must not turn into a negative quantity.
+std::int64_t round_to_int64(double value);
 // Parses a quantity string ("1.5", "250m", "3k", "1E") back into a double; for tests and for
 // reading targets written by others. Returns false on malformed input.
 bool parse_quantity(const std::string& text, double& out);
