@@ -88,6 +88,23 @@ bool LeaderElector::try_acquire_or_renew() {
   const auto now_wall = std::chrono::system_clock::now();
   const auto now = std::chrono::steady_clock::now();
   const int duration = whole_seconds(config_.lease_duration);
+  // Renewal of a lease this process wrote last: one PUT carrying that write's resourceVersion.
+  // Optimistic concurrency makes it exactly as safe as reading first (any other write since
+  // makes it a 409, and the full path below runs), at half the requests: every replica of both
+  // processes renews every retry period, the one steady load Ebb puts on the API server.
+  if (own_lease_) {
+    Object updated = *own_lease_;
+    own_lease_.reset();
+    updated["spec"] = lease_spec_for(updated.value("spec", Object::object()), config_.identity, duration, now_wall);
+    if (auto written = client_.update(leases, updated)) {
+      std::lock_guard lock(mutex_);
+      observed_spec_ = (*written)["spec"];
+      observed_at_ = now;
+      observed_leader_ = config_.identity;
+      own_lease_ = std::move(written).value();
+      return true;
+    }
+  }
   auto current = client_.get(leases, config_.lease_namespace, config_.lease_name);
   if (!current) {
     if (!current.error().not_found()) return false;
@@ -101,6 +118,7 @@ bool LeaderElector::try_acquire_or_renew() {
     observed_spec_ = (*created)["spec"];
     observed_at_ = now;
     observed_leader_ = config_.identity;
+    own_lease_ = std::move(created).value();
     return true;
   }
   const Object spec = current->value("spec", Object::object());
@@ -125,6 +143,7 @@ bool LeaderElector::try_acquire_or_renew() {
   observed_spec_ = (*written)["spec"];
   observed_at_ = now;
   observed_leader_ = config_.identity;
+  own_lease_ = std::move(written).value();
   return true;
 }
 

@@ -232,3 +232,42 @@ TEST_CASE("leader election across processes: kill -9 of the leader, then a grace
   spec = holder_of();
   CHECK(spec["holderIdentity"] == "");
 }
+
+TEST_CASE("leader election: a renewal is one PUT, and a foreign write sends it back to reading first",
+          "[faults]") {
+  EBB_NEEDS_TEST_SERVER();
+  it::Target target;
+  auto client_a = target.client();
+  LeaderElector a(*client_a, candidate(target.ns(), "a"));
+  a.start();
+  REQUIRE(wait_until([&] { return a.is_leader(); }, 3s) >= 0);
+  auto lease_requests = [&](const std::string& method) {
+    int n = 0;
+    for (const auto& r : target.server().request_log())
+      if (r.method == method && r.path.find("/leases/ebb-leader") != std::string::npos) ++n;
+    return n;
+  };
+  target.server().clear_request_log();
+  std::this_thread::sleep_for(1s);  // about ten renewals at a 100 ms retry period
+  const int puts = lease_requests("PUT");
+  CHECK(puts >= 5);
+  CHECK(lease_requests("GET") == 0);
+  CHECK(a.is_leader());
+
+  // Someone else writes the lease (an annotation: the holder stays a): the next renewal gets a
+  // 409, reads the lease and renews from what it read.
+  auto other = target.client();
+  auto lease = other->get(resources::leases(), target.ns(), "ebb-leader");
+  REQUIRE(lease);
+  (*lease)["metadata"]["annotations"]["touched"] = "yes";
+  REQUIRE(other->update(resources::leases(), *lease));
+  target.server().clear_request_log();
+  std::this_thread::sleep_for(500ms);
+  CHECK(lease_requests("GET") >= 1);
+  CHECK(a.is_leader());
+  auto after = other->get(resources::leases(), target.ns(), "ebb-leader");
+  REQUIRE(after);
+  CHECK((*after)["spec"]["holderIdentity"] == "a");
+  CHECK((*after)["metadata"]["annotations"]["touched"] == "yes");
+  a.stop();
+}

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -76,6 +77,9 @@ class LeaderElector {
   bool leader_ = false;
   std::string observed_leader_;
   Object observed_spec_;
+  // The lease as this process last wrote it (only the election thread touches it); cleared by a
+  // failed renewal so the next try reads the lease first.
+  std::optional<Object> own_lease_;
   std::chrono::steady_clock::time_point observed_at_{};
   std::thread thread_;
 };
