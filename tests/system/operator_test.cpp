@@ -3,7 +3,13 @@
 // own operator process; none depends on another.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "ebb/net/http_client.h"
@@ -501,6 +507,85 @@ TEST_CASE("1000 ScaledObjects reconcile without error", "[system][scale]") {
   REQUIRE(errors);
   CHECK(*errors == 0);
   CHECK(cluster.events_for("so-0", "ScaledObjectCheckFailed").empty());
+}
+
+namespace {
+
+// CPU seconds (user + system) a process has used, from /proc/<pid>/stat; -1 when unreadable.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto end_of_name = text.rfind(')');
+  if (end_of_name == std::string::npos) return -1;
+  std::istringstream fields(text.substr(end_of_name + 2));
+  std::vector<std::string> f;
+  for (std::string word; fields >> word;) f.push_back(word);
+  // After "pid (comm)": state is field 3, utime 14 and stime 15 (proc(5)).
+  if (f.size() < 13) return -1;
+  return static_cast<double>(std::stoll(f[11]) + std::stoll(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Creates n Deployments and n ScaledObjects with the operator stopped, then starts it and returns
+// the CPU time it used until every HPA exists and every object is Ready.
+double operator_cpu_to_reconcile(int n) {
+  Cluster cluster;
+  auto client = cluster.new_client({.qps = 5000, .burst = 5000});
+  std::atomic<int> failures{0};
+  auto create_all = [&](const std::function<void(int)>& make) {
+    std::vector<std::thread> threads;
+    std::atomic<int> next{0};
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&] {
+        for (int i = next++; i < n; i = next++) make(i);
+      });
+    for (auto& t : threads) t.join();
+  };
+  create_all([&](int i) {
+    const std::string name = "app-" + std::to_string(i);
+    const Object labels = {{"app", name}};
+    auto created = client->create(
+        kDeployments,
+        {{"apiVersion", "apps/v1"},
+         {"kind", "Deployment"},
+         {"metadata", {{"name", name}, {"namespace", cluster.ns()}}},
+         {"spec",
+          {{"replicas", 1},
+           {"selector", {{"matchLabels", labels}}},
+           {"template",
+            {{"metadata", {{"labels", labels}}},
+             {"spec", {{"containers", Object::array({{{"name", "app"}, {"image", "registry.k8s.io/pause:3.9"}}})}}}}}}}});
+    if (!created) ++failures;
+    auto so = scaled_object("so-" + std::to_string(i), name);
+    so["metadata"]["namespace"] = cluster.ns();
+    if (!client->create(kScaledObjects, so)) ++failures;
+  });
+  REQUIRE(failures == 0);
+  // The client's rate limit out of the way: what is compared is the operator's own work.
+  OperatorRun run(cluster, {"--kube-api-qps=5000", "--kube-api-burst=5000", "--log-level=info"},
+                  "operator-" + std::to_string(n));
+  eventually(std::to_string(n) + " HPAs", [&] { return cluster.list(kHpas).size() == static_cast<std::size_t>(n); },
+             300s, &run);
+  eventually(std::to_string(n) + " ScaledObjects Ready", [&] {
+    for (const auto& so : cluster.list(kScaledObjects))
+      if (!is_ready(so)) return false;
+    return true;
+  }, 300s, &run);
+  const double cpu = cpu_seconds(run.pid());
+  REQUIRE(cpu > 0);
+  return cpu;
+}
+
+}  // namespace
+
+// Cost per object must not grow with the number of objects (the O(N) scans per reconcile of
+// the past made 2,000 objects cost 16x 500). CPU time rather than wall time, so that another
+// test on the machine does not decide the outcome; linear is 4x, the bound leaves room for noise.
+TEST_CASE("the operator's CPU to reconcile 2000 ScaledObjects is at most 6x that of 500", "[system][scale]") {
+  const double small = operator_cpu_to_reconcile(500);
+  const double large = operator_cpu_to_reconcile(2000);
+  WARN("operator CPU to reconcile: 500 objects " << small << " s, 2000 objects " << large << " s, ratio "
+                                                 << large / small);
+  CHECK(large / small <= 6.0);
 }
 
 TEST_CASE("the admission webhook denies a duplicate scale target over TLS", "[system]") {
