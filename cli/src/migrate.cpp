@@ -90,18 +90,21 @@ int run_migrate_check(const MigrateCheckOptions& options, std::ostream& out, std
       !check_auth(cluster::cluster_trigger_authentications(), "ClusterTriggerAuthentication"))
     return 2;
 
-  // ScaledJobs: Ebb has no job controller yet; they stop being served once KEDA's operator is
-  // scaled to 0.
+  // ScaledJobs: the metrics adapter runs their job loop; what it would reject is a finding,
+  // as for ScaledObjects.
   if (auto jobs_resource = client.discovery().resource_for(
           kube::GroupVersionKind{"keda.sh", "v1alpha1", "ScaledJob"})) {
     auto jobs = list(*jobs_resource, "ScaledJobs");
     if (!jobs) return 2;
     for (const auto& item : jobs->items) {
       ++counts["ScaledJob"];
-      findings.push_back(
-          {"ScaledJob", qualified(item),
-           "ScaledJobs are not served by Ebb yet: keep KEDA's operator running for them, or "
-           "wait for Ebb's job support"});
+      const std::string name = qualified(item);
+      auto sj = api::decode_scaled_job(item);
+      if (!sj) {
+        add_errors(findings, "ScaledJob", name, sj.error());
+        continue;
+      }
+      add_errors(findings, "ScaledJob", name, api::validate(*sj, validation).errors);
     }
   }
 
