@@ -95,7 +95,8 @@ bool LeaderElector::try_acquire_or_renew() {
   if (own_lease_) {
     Object updated = *own_lease_;
     own_lease_.reset();
-    updated["spec"] = lease_spec_for(updated.value("spec", Object::object()), config_.identity, duration, now_wall);
+    updated["spec"] = lease_spec_for(updated.value("spec", Object::object()), config_.identity,
+                                     duration, now_wall);
     if (auto written = client_.update(leases, updated)) {
       std::lock_guard lock(mutex_);
       observed_spec_ = (*written)["spec"];

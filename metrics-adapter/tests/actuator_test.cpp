@@ -800,7 +800,8 @@ TEST_CASE("KubeActuator: read_target reads /scale and the target's ready replica
   }
 }
 
-TEST_CASE("KubeActuator: with workload caches read_target reads no API and follows the watch", "[actuator][target]") {
+TEST_CASE("KubeActuator: with workload caches read_target reads no API and follows the watch",
+          "[actuator][target]") {
   Fixture f;
   f.deployment("worker", 3, json{{"replicas", 3}, {"readyReplicas", 2}});
   kube::InformerOptions options;
@@ -811,7 +812,8 @@ TEST_CASE("KubeActuator: with workload caches read_target reads no API and follo
   statefulsets.start();
   REQUIRE(deployments.wait_for_sync(std::chrono::seconds(10)));
   REQUIRE(statefulsets.wait_for_sync(std::chrono::seconds(10)));
-  kube::CacheView deployment_view({&deployments.cache()}), statefulset_view({&statefulsets.cache()});
+  kube::CacheView deployment_view({&deployments.cache()}),
+      statefulset_view({&statefulsets.cache()});
   ebb::cluster::WorkloadCaches caches{&deployment_view, &statefulset_view};
   KubeActuatorOptions actuator_options;
   actuator_options.workloads = &caches;
@@ -828,9 +830,10 @@ TEST_CASE("KubeActuator: with workload caches read_target reads no API and follo
   CHECK(f.server.request_log().empty());
 
   // A write elsewhere reaches the cache through the watch.
-  REQUIRE(f.client->patch(res::deployments(), f.ns, "worker", kube::PatchType::merge,
-                          json{{"status", {{"replicas", 5}, {"readyReplicas", 5}}}},
-                          kube::PatchOptions{.subresource = "status"})
+  REQUIRE(f.client
+              ->patch(res::deployments(), f.ns, "worker", kube::PatchType::merge,
+                      json{{"status", {{"replicas", 5}, {"readyReplicas", 5}}}},
+                      kube::PatchOptions{.subresource = "status"})
               .ok());
   REQUIRE(actuator.scale(so, 5).ok());
   bool seen = false;
@@ -844,7 +847,8 @@ TEST_CASE("KubeActuator: with workload caches read_target reads no API and follo
   // Not in the cache (gone, or not delivered yet): the API says which.
   auto missing = actuator.read_target(f.scaled_object("other", "nope"));
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.error().message == "Target resource doesn't exist: apps/v1.Deployment shop/nope not found");
+  CHECK(missing.error().message ==
+        "Target resource doesn't exist: apps/v1.Deployment shop/nope not found");
   deployments.stop();
   statefulsets.stop();
 }

@@ -666,7 +666,9 @@ TEST_CASE("activation from 0 and deactivation after the cooldown go through the 
 // Status writes while active: KEDA stamps lastActiveTime on every active poll; Ebb keeps it in
 // memory and writes it when the state changes and every 5 minutes while active, so the
 // cooldown still runs from the last active poll.
-TEST_CASE("lastActiveTime is written on activation, refreshed every 5 minutes while active, exact on deactivation") {
+TEST_CASE(
+    "lastActiveTime is written on activation, refreshed every 5 minutes while active, exact on "
+    "deactivation") {
   Env env;
   ebb::test::RedisServer redis;
   env.deployment("worker", 1);
@@ -679,11 +681,15 @@ TEST_CASE("lastActiveTime is written on activation, refreshed every 5 minutes wh
   env.start();
   env.engine->upsert(env.accept(name, {"s0-redis-busy"}, 1), false);
   const std::string key = env.ns + "/" + name;
-  auto last_active = [&] { return env.get_so(name)["status"].value("lastActiveTime", std::string()); };
+  auto last_active = [&] {
+    return env.get_so(name)["status"].value("lastActiveTime", std::string());
+  };
   auto status_writes = [&] {
     int n = 0;
     for (const auto& r : env.writes())
-      if (r.method == "PATCH" && r.path.find("/scaledobjects/" + name + "/status") != std::string::npos) ++n;
+      if (r.method == "PATCH" &&
+          r.path.find("/scaledobjects/" + name + "/status") != std::string::npos)
+        ++n;
     return n;
   };
   auto now_text = [&] { return ebb::format_rfc3339(env.clock.fn()()); };
@@ -726,7 +732,8 @@ TEST_CASE("lastActiveTime is written on activation, refreshed every 5 minutes wh
   CHECK(env.replicas("worker") == 1);
   deliver();
   // Cooling down from the last active poll, not from the last write (which was 60 s earlier).
-  env.clock.advance(std::chrono::duration_cast<std::chrono::milliseconds>(last_active_at + 290s - env.clock.fn()()));
+  env.clock.advance(std::chrono::duration_cast<std::chrono::milliseconds>(last_active_at + 290s -
+                                                                          env.clock.fn()()));
   env.engine->poll(key);
   CHECK(env.replicas("worker") == 1);
   env.clock.advance(15s);
@@ -734,7 +741,8 @@ TEST_CASE("lastActiveTime is written on activation, refreshed every 5 minutes wh
   CHECK(env.replicas("worker") == 0);
 }
 
-TEST_CASE("a restarted engine that finds Active=True with an old lastActiveTime waits a full cooldown") {
+TEST_CASE(
+    "a restarted engine that finds Active=True with an old lastActiveTime waits a full cooldown") {
   Env env;
   ebb::test::RedisServer redis;
   env.deployment("worker", 1);
@@ -748,13 +756,19 @@ TEST_CASE("a restarted engine that finds Active=True with an old lastActiveTime 
   kube::PatchOptions options;
   options.subresource = "status";
   json status = {{"lastActiveTime", ebb::format_rfc3339(now - 240s)},
-                 {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}, {"reason", "ScaledObjectReady"},
-                                              {"message", "ready"}, {"observedGeneration", 1},
+                 {"conditions", json::array({{{"type", "Ready"},
+                                              {"status", "True"},
+                                              {"reason", "ScaledObjectReady"},
+                                              {"message", "ready"},
+                                              {"observedGeneration", 1},
                                               {"lastTransitionTime", "2026-01-01T00:00:00Z"}},
-                                             {{"type", "Active"}, {"status", "True"}, {"reason", "ScalerActive"},
-                                              {"message", "active"}, {"lastTransitionTime", "2026-01-01T00:00:00Z"}}})}};
-  auto patched = env.client->patch(ebb::cluster::scaled_objects(), env.ns, name, kube::PatchType::merge,
-                                   json{{"status", status}}, options);
+                                             {{"type", "Active"},
+                                              {"status", "True"},
+                                              {"reason", "ScalerActive"},
+                                              {"message", "active"},
+                                              {"lastTransitionTime", "2026-01-01T00:00:00Z"}}})}};
+  auto patched = env.client->patch(ebb::cluster::scaled_objects(), env.ns, name,
+                                   kube::PatchType::merge, json{{"status", status}}, options);
   REQUIRE(patched);
   env.start();
   env.engine->upsert(*patched, false);

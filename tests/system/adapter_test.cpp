@@ -778,7 +778,8 @@ TEST_CASE("1000 ScaledObjects on one redis: polls spread over the interval and f
   std::size_t target_reads = 0;
   if (cluster.server())
     for (const auto& r : cluster.server()->request_log())
-      if (r.user_agent.rfind("ebb-metrics-adapter", 0) == 0 && r.path.find("/deployments/") != std::string::npos)
+      if (r.user_agent.rfind("ebb-metrics-adapter", 0) == 0 &&
+          r.path.find("/deployments/") != std::string::npos)
         ++target_reads;
   monitor.stop();
 
@@ -817,7 +818,8 @@ TEST_CASE("1000 ScaledObjects on one redis: polls spread over the interval and f
   // one interval, a scheduler that bunches them does it in both.
   std::map<long, int> buckets_before;
   for (const auto& p : polls)
-    if (p.t >= from - kInterval && p.t < from) ++buckets_before[static_cast<long>(std::floor((p.t - from + kInterval) * 10))];
+    if (p.t >= from - kInterval && p.t < from)
+      ++buckets_before[static_cast<long>(std::floor((p.t - from + kInterval) * 10))];
   int max_bucket_before = 0;
   for (const auto& [b, n] : buckets_before) max_bucket_before = std::max(max_bucket_before, n);
   // The first interval after the start, for the report only.
@@ -853,7 +855,8 @@ TEST_CASE("1000 ScaledObjects on one redis: polls spread over the interval and f
   // interval in the span the polls cover. (Counting polls per window instead would count a late
   // start and the next on-time one twice.)
   const double span = polls.back().t - polls.front().t;
-  CHECK(polls.size() <= static_cast<std::size_t>(kCount) * (static_cast<std::size_t>(span / kInterval) + 1));
+  CHECK(polls.size() <=
+        static_cast<std::size_t>(kCount) * (static_cast<std::size_t>(span / kInterval) + 1));
   // Spread: 100 buckets of 100 ms; an even spread puts 1% (10) in each, no bucket may carry 5%
   // in the better of the last two intervals.
   CHECK(std::min(max_bucket, max_bucket_before) <= kCount / 20);

@@ -130,7 +130,8 @@ TEST_CASE(
   INFO(check.out + check.err);
   CHECK(check.exit_code == 1);
   // A ScaledJob is checked as the adapter's job loop would take it.
-  CHECK(check.out.find("ScaledJob " + ns + "/reports: spec.triggers[0].type: unsupported trigger type") !=
+  CHECK(check.out.find("ScaledJob " + ns +
+                       "/reports: spec.triggers[0].type: unsupported trigger type") !=
         std::string::npos);
   CHECK(check.out.find("HPAs controlled by a ScaledObject (adopted in place by Ebb): 1") !=
         std::string::npos);

@@ -522,7 +522,8 @@ double cpu_seconds(pid_t pid) {
   for (std::string word; fields >> word;) f.push_back(word);
   // After "pid (comm)": state is field 3, utime 14 and stime 15 (proc(5)).
   if (f.size() < 13) return -1;
-  return static_cast<double>(std::stoll(f[11]) + std::stoll(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return static_cast<double>(std::stoll(f[11]) + std::stoll(f[12])) /
+         static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // Creates n Deployments and n ScaledObjects with the operator stopped, then starts it and returns
@@ -553,7 +554,9 @@ double operator_cpu_to_reconcile(int n) {
            {"selector", {{"matchLabels", labels}}},
            {"template",
             {{"metadata", {{"labels", labels}}},
-             {"spec", {{"containers", Object::array({{{"name", "app"}, {"image", "registry.k8s.io/pause:3.9"}}})}}}}}}}});
+             {"spec",
+              {{"containers",
+                Object::array({{{"name", "app"}, {"image", "registry.k8s.io/pause:3.9"}}})}}}}}}}});
     if (!created) ++failures;
     auto so = scaled_object("so-" + std::to_string(i), name);
     so["metadata"]["namespace"] = cluster.ns();
@@ -563,13 +566,17 @@ double operator_cpu_to_reconcile(int n) {
   // The client's rate limit out of the way: what is compared is the operator's own work.
   OperatorRun run(cluster, {"--kube-api-qps=5000", "--kube-api-burst=5000", "--log-level=info"},
                   "operator-" + std::to_string(n));
-  eventually(std::to_string(n) + " HPAs", [&] { return cluster.list(kHpas).size() == static_cast<std::size_t>(n); },
-             300s, &run);
-  eventually(std::to_string(n) + " ScaledObjects Ready", [&] {
-    for (const auto& so : cluster.list(kScaledObjects))
-      if (!is_ready(so)) return false;
-    return true;
-  }, 300s, &run);
+  eventually(
+      std::to_string(n) + " HPAs",
+      [&] { return cluster.list(kHpas).size() == static_cast<std::size_t>(n); }, 300s, &run);
+  eventually(
+      std::to_string(n) + " ScaledObjects Ready",
+      [&] {
+        for (const auto& so : cluster.list(kScaledObjects))
+          if (!is_ready(so)) return false;
+        return true;
+      },
+      300s, &run);
   const double cpu = cpu_seconds(run.pid());
   REQUIRE(cpu > 0);
   return cpu;
@@ -580,11 +587,12 @@ double operator_cpu_to_reconcile(int n) {
 // Cost per object must not grow with the number of objects (the O(N) scans per reconcile of
 // the past made 2,000 objects cost 16x 500). CPU time rather than wall time, so that another
 // test on the machine does not decide the outcome; linear is 4x, the bound leaves room for noise.
-TEST_CASE("the operator's CPU to reconcile 2000 ScaledObjects is at most 6x that of 500", "[system][scale]") {
+TEST_CASE("the operator's CPU to reconcile 2000 ScaledObjects is at most 6x that of 500",
+          "[system][scale]") {
   const double small = operator_cpu_to_reconcile(500);
   const double large = operator_cpu_to_reconcile(2000);
-  WARN("operator CPU to reconcile: 500 objects " << small << " s, 2000 objects " << large << " s, ratio "
-                                                 << large / small);
+  WARN("operator CPU to reconcile: 500 objects " << small << " s, 2000 objects " << large
+                                                 << " s, ratio " << large / small);
   CHECK(large / small <= 6.0);
 }
 

@@ -233,8 +233,9 @@ TEST_CASE("leader election across processes: kill -9 of the leader, then a grace
   CHECK(spec["holderIdentity"] == "");
 }
 
-TEST_CASE("leader election: a renewal is one PUT, and a foreign write sends it back to reading first",
-          "[faults]") {
+TEST_CASE(
+    "leader election: a renewal is one PUT, and a foreign write sends it back to reading first",
+    "[faults]") {
   EBB_NEEDS_TEST_SERVER();
   it::Target target;
   auto client_a = target.client();

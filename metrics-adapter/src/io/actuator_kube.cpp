@@ -122,7 +122,8 @@ Result<TargetState> KubeActuator::read_target(const api::ScaledObject& so) {
   if (!target) return unexpected(target.error());
   const auto& t = *target;
 
-  if (const auto* cache = options_.workloads ? options_.workloads->for_resource(t.resource) : nullptr) {
+  if (const auto* cache =
+          options_.workloads ? options_.workloads->for_resource(t.resource) : nullptr) {
     if (auto object = cache->find(kube::object_key(t.ns, t.name)))
       if (auto state = workload_state(*object)) return *state;
   }

@@ -39,7 +39,6 @@ namespace {
 constexpr std::string_view kCompositeMetric = "composite-metric";
 constexpr std::chrono::seconds kLastActiveRefresh{300};
 
-
 std::string seconds_text(std::chrono::milliseconds d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3gs", static_cast<double>(d.count()) / 1000.0);
@@ -498,16 +497,19 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   // max(kLastActiveRefresh, pollingInterval). A restarted adapter that finds Active=True takes
   // the object as active until it polls (build()), so the stale time never shortens a cooldown.
   static void throttle_last_active(Decision& d, bool active_now, bool status_active,
-                                   const std::optional<TimePoint>& persisted, const std::optional<TimePoint>& last_active,
+                                   const std::optional<TimePoint>& persisted,
+                                   const std::optional<TimePoint>& last_active,
                                    std::chrono::seconds interval, TimePoint now) {
     const bool stamps = d.scale && d.scale->stamp_last_active;
     if (active_now) {
       const auto refresh = std::max<std::chrono::seconds>(kLastActiveRefresh, interval);
-      if (d.last_active && !stamps && status_active && persisted && now - *persisted < refresh) d.last_active.reset();
+      if (d.last_active && !stamps && status_active && persisted && now - *persisted < refresh)
+        d.last_active.reset();
       return;
     }
     // Not active (or unknown): make sure the status holds the last active poll.
-    if (!d.last_active && !stamps && last_active && (!persisted || *last_active > *persisted + std::chrono::seconds(1)))
+    if (!d.last_active && !stamps && last_active &&
+        (!persisted || *last_active > *persisted + std::chrono::seconds(1)))
       d.last_active = *last_active;
   }
 
@@ -588,7 +590,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       persisted_last_active = last_active;
       if (rt->written_last_active && (!last_active || *rt->written_last_active > *last_active))
         persisted_last_active = last_active = rt->written_last_active;
-      if (rt->seen_active && (!last_active || *rt->seen_active > *last_active)) last_active = rt->seen_active;
+      if (rt->seen_active && (!last_active || *rt->seen_active > *last_active))
+        last_active = rt->seen_active;
       status_active = rt->status_active;
       interval = rt->polling_interval;
       fallback_was_active = rt->written_fallback_active.value_or(rt->status_fallback_active);
@@ -617,8 +620,10 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
         input.fallback_was_active = fallback_was_active;
         input.scale_target = target_text;
         decision = decide(input);
-        const bool active_now = decision->active_condition && decision->active_condition->status == "True";
-        throttle_last_active(*decision, active_now, status_active, persisted_last_active, last_active, interval, now);
+        const bool active_now =
+            decision->active_condition && decision->active_condition->status == "True";
+        throttle_last_active(*decision, active_now, status_active, persisted_last_active,
+                             last_active, interval, now);
         if (active_now) {
           std::lock_guard lock(rt->mutex);
           rt->seen_active = now;

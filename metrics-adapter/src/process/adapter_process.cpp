@@ -283,8 +283,8 @@ int AdapterProcess::run() {
   job_options.on_error = [this](const std::string& ns, const std::string& name) {
     metrics_->scaled_job_error(ns, name);
   };
-  job_loop_ = std::make_unique<JobLoop>(JobLoopDeps{client(), pools_, *scheduler_, jobs_view_, pods_view_},
-                                        std::move(job_options));
+  job_loop_ = std::make_unique<JobLoop>(
+      JobLoopDeps{client(), pools_, *scheduler_, jobs_view_, pods_view_}, std::move(job_options));
 
   if (!manager_->start_servers()) return 1;
   if (!start_api_server(auth)) return 1;
@@ -517,7 +517,8 @@ void AdapterProcess::start_informers() {
       options.transform = kube::strip_bookkeeping;
       auto informer = std::make_unique<kube::Informer>(client(), std::move(resource), options);
       auto changed = [this, kind](const Object& o) {
-        const auto auth_ns = kind == "ClusterTriggerAuthentication" ? "" : kube::meta_string(o, "namespace");
+        const auto auth_ns =
+            kind == "ClusterTriggerAuthentication" ? "" : kube::meta_string(o, "namespace");
         engine_->auth_changed(kind, auth_ns, kube::meta_string(o, "name"));
         job_loop_->auth_changed(kind, auth_ns, kube::meta_string(o, "name"));
       };
@@ -534,7 +535,8 @@ void AdapterProcess::start_informers() {
       auth_informers_.push_back(std::move(informer));
     };
     // Scale targets: only what workload_transform keeps (counts, selector, containers' env).
-    auto add_workloads = [&](kube::Resource resource, const std::string& ns, kube::CacheView& view) {
+    auto add_workloads = [&](kube::Resource resource, const std::string& ns,
+                             kube::CacheView& view) {
       kube::InformerOptions options;
       options.namespace_name = ns;
       options.transform = cluster::workload_transform;
@@ -544,7 +546,8 @@ void AdapterProcess::start_informers() {
       workload_informers_.push_back(std::move(informer));
     };
     for (const auto& ns : scopes) {
-      add_auth(ebb::cluster::trigger_authentications(), ns, "TriggerAuthentication", trigger_auths_);
+      add_auth(ebb::cluster::trigger_authentications(), ns, "TriggerAuthentication",
+               trigger_auths_);
       add_workloads(kube::resources::deployments(), ns, deployments_);
       add_workloads(kube::resources::statefulsets(), ns, statefulsets_);
     }
@@ -637,11 +640,13 @@ void AdapterProcess::start_job_informers(const std::vector<std::string>& scopes)
     kube::InformerOptions options;
     options.namespace_name = ns;
     options.label_selector = o_.label_selector;
-    auto informer = std::make_unique<kube::Informer>(client(), ebb::cluster::scaled_jobs(), options);
+    auto informer =
+        std::make_unique<kube::Informer>(client(), ebb::cluster::scaled_jobs(), options);
     kube::Informer* self = informer.get();
     informer->add_handlers({
         .on_add = [this, self](const Object& o) { job_loop_->upsert(o, self->has_synced()); },
-        .on_update = [this, self](const Object&, const Object& b) { job_loop_->upsert(b, self->has_synced()); },
+        .on_update = [this, self](const Object&,
+                                  const Object& b) { job_loop_->upsert(b, self->has_synced()); },
         .on_delete = [this](const Object& o) { job_loop_->remove(o); },
     });
     sj_informers_.push_back(std::move(informer));
@@ -653,8 +658,8 @@ void AdapterProcess::start_job_informers(const std::vector<std::string>& scopes)
 
 bool AdapterProcess::job_caches_synced() const {
   if (!job_informers_complete_) return false;
-  return !job_informers_.empty() &&
-         std::all_of(job_informers_.begin(), job_informers_.end(), [](const auto& i) { return i->has_synced(); });
+  return !job_informers_.empty() && std::all_of(job_informers_.begin(), job_informers_.end(),
+                                                [](const auto& i) { return i->has_synced(); });
 }
 
 bool AdapterProcess::informers_synced() const {
