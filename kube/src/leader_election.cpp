@@ -97,14 +97,8 @@ bool LeaderElector::try_acquire_or_renew() {
     own_lease_.reset();
     updated["spec"] = lease_spec_for(updated.value("spec", Object::object()), config_.identity,
                                      duration, now_wall);
-    if (auto written = client_.update(leases, updated)) {
-      std::lock_guard lock(mutex_);
-      observed_spec_ = (*written)["spec"];
-      observed_at_ = now;
-      observed_leader_ = config_.identity;
-      own_lease_ = std::move(written).value();
-      return true;
-    }
+    if (auto written = client_.update(leases, updated))
+      return hold(std::move(written).value(), now);
   }
   auto current = client_.get(leases, config_.lease_namespace, config_.lease_name);
   if (!current) {
@@ -115,12 +109,7 @@ bool LeaderElector::try_acquire_or_renew() {
                  {"spec", lease_spec_for(nullptr, config_.identity, duration, now_wall)}};
     auto created = client_.create(leases, lease);
     if (!created) return false;
-    std::lock_guard lock(mutex_);
-    observed_spec_ = (*created)["spec"];
-    observed_at_ = now;
-    observed_leader_ = config_.identity;
-    own_lease_ = std::move(created).value();
-    return true;
+    return hold(std::move(created).value(), now);
   }
   const Object spec = current->value("spec", Object::object());
   std::string holder = spec.value("holderIdentity", "");
@@ -140,11 +129,15 @@ bool LeaderElector::try_acquire_or_renew() {
   updated["spec"] = lease_spec_for(spec, config_.identity, duration, now_wall);
   auto written = client_.update(leases, updated);
   if (!written) return false;  // 409: another candidate won the race
+  return hold(std::move(written).value(), now);
+}
+
+bool LeaderElector::hold(Object written, std::chrono::steady_clock::time_point now) {
   std::lock_guard lock(mutex_);
-  observed_spec_ = (*written)["spec"];
+  observed_spec_ = written["spec"];
   observed_at_ = now;
   observed_leader_ = config_.identity;
-  own_lease_ = std::move(written).value();
+  own_lease_ = std::move(written);
   return true;
 }
 

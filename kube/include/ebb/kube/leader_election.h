@@ -65,6 +65,8 @@ class LeaderElector {
   void run();
   // One attempt: true when this candidate holds the lease afterwards.
   bool try_acquire_or_renew();
+  // Records `written`, the lease as this process just wrote it, as held by us; returns true.
+  bool hold(Object written, std::chrono::steady_clock::time_point now);
   void release();
   void halt(bool release);
   bool wait(std::chrono::milliseconds d);  // false when stopping
