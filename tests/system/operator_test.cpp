@@ -449,41 +449,54 @@ TEST_CASE("injected 409s and 5xx and a 410 on the watch: the operator converges"
   CHECK(run.running());
 }
 
+namespace {
+
+// Runs make(0) .. make(n - 1) on 4 threads: creating many objects, where the test client is not
+// what is measured.
+void for_each_in_parallel(int n, const std::function<void(int)>& make) {
+  std::vector<std::thread> threads;
+  std::atomic<int> next{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = next++; i < n; i = next++) make(i);
+    });
+  for (auto& t : threads) t.join();
+}
+
+// A Deployment `name` with one replica and a pod labelled app=<name>.
+Object deployment_manifest(const std::string& name, const std::string& ns) {
+  const Object labels = {{"app", name}};
+  return {{"apiVersion", "apps/v1"},
+          {"kind", "Deployment"},
+          {"metadata", {{"name", name}, {"namespace", ns}}},
+          {"spec",
+           {{"replicas", 1},
+            {"selector", {{"matchLabels", labels}}},
+            {"template",
+             {{"metadata", {{"labels", labels}}},
+              {"spec",
+               {{"containers",
+                 Object::array({{{"name", "app"}, {"image", "registry.k8s.io/pause:3.9"}}})}}}}}}}};
+}
+
+}  // namespace
+
 TEST_CASE("1000 ScaledObjects reconcile without error", "[system][scale]") {
   Cluster cluster;
   constexpr int kCount = 1000;
-  // Create the targets and objects with a few threads: the test client is not what is measured.
-  auto create_all = [&](const std::function<void(int)>& make) {
-    std::vector<std::thread> threads;
-    std::atomic<int> next{0};
-    for (int t = 0; t < 4; ++t)
-      threads.emplace_back([&] {
-        for (int i = next++; i < kCount; i = next++) make(i);
-      });
-    for (auto& t : threads) t.join();
-  };
   auto client = cluster.new_client({.qps = 1000, .burst = 1000});
   std::atomic<int> failures{0};
-  create_all([&](int i) {
-    const std::string name = "app-" + std::to_string(i);
-    const Object labels = {{"app", name}};
-    auto created = client->create(kDeployments, {{"apiVersion", "apps/v1"},
-                                                 {"kind", "Deployment"},
-                                                 {"metadata", {{"name", name}, {"namespace", cluster.ns()}}},
-                                                 {"spec",
-                                                  {{"replicas", 1},
-                                                   {"selector", {{"matchLabels", labels}}},
-                                                   {"template",
-                                                    {{"metadata", {{"labels", labels}}},
-                                                     {"spec", {{"containers", Object::array({{{"name", "app"}, {"image", "registry.k8s.io/pause:3.9"}}})}}}}}}}});
-    if (!created) ++failures;
+  for_each_in_parallel(kCount, [&](int i) {
+    if (!client->create(kDeployments,
+                        deployment_manifest("app-" + std::to_string(i), cluster.ns())))
+      ++failures;
   });
   REQUIRE(failures == 0);
 
   OperatorRun run(cluster);
   REQUIRE(run.wait_ready());
   const auto started = std::chrono::steady_clock::now();
-  create_all([&](int i) {
+  for_each_in_parallel(kCount, [&](int i) {
     auto so = scaled_object("so-" + std::to_string(i), "app-" + std::to_string(i));
     so["metadata"]["namespace"] = cluster.ns();
     if (!client->create(kScaledObjects, so)) ++failures;
@@ -532,31 +545,9 @@ double operator_cpu_to_reconcile(int n) {
   Cluster cluster;
   auto client = cluster.new_client({.qps = 5000, .burst = 5000});
   std::atomic<int> failures{0};
-  auto create_all = [&](const std::function<void(int)>& make) {
-    std::vector<std::thread> threads;
-    std::atomic<int> next{0};
-    for (int t = 0; t < 4; ++t)
-      threads.emplace_back([&] {
-        for (int i = next++; i < n; i = next++) make(i);
-      });
-    for (auto& t : threads) t.join();
-  };
-  create_all([&](int i) {
+  for_each_in_parallel(n, [&](int i) {
     const std::string name = "app-" + std::to_string(i);
-    const Object labels = {{"app", name}};
-    auto created = client->create(
-        kDeployments,
-        {{"apiVersion", "apps/v1"},
-         {"kind", "Deployment"},
-         {"metadata", {{"name", name}, {"namespace", cluster.ns()}}},
-         {"spec",
-          {{"replicas", 1},
-           {"selector", {{"matchLabels", labels}}},
-           {"template",
-            {{"metadata", {{"labels", labels}}},
-             {"spec",
-              {{"containers",
-                Object::array({{{"name", "app"}, {"image", "registry.k8s.io/pause:3.9"}}})}}}}}}}});
+    auto created = client->create(kDeployments, deployment_manifest(name, cluster.ns()));
     if (!created) ++failures;
     auto so = scaled_object("so-" + std::to_string(i), name);
     so["metadata"]["namespace"] = cluster.ns();
