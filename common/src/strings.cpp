@@ -187,6 +187,15 @@ std::string percent_decode(std::string_view s, bool plus_as_space) {
   return out;
 }
 
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  std::size_t end = max_bytes;
+  // Back off over continuation bytes (10xxxxxx) to the lead byte, then drop that lead byte
+  // too: the character it starts does not fit.
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return s.substr(0, end);
+}
+
 std::string quoted(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {

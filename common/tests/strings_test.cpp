@@ -23,3 +23,15 @@ TEST_CASE("percent_decode: '+' is a space only in form encoding") {
   CHECK(ebb::percent_decode("a+b%2B", true) == "a b+");
   CHECK(ebb::percent_decode("+%20+", true) == "   ");
 }
+
+TEST_CASE("utf8_prefix: never ends inside a UTF-8 sequence") {
+  const std::string s = "ab\xC3\xA9\xE2\x82\xAC";  // "abé€": 2 + 2 + 3 bytes
+  CHECK(ebb::utf8_prefix(s, 100) == s);
+  CHECK(ebb::utf8_prefix(s, 7) == s);
+  CHECK(ebb::utf8_prefix(s, 6) == "ab\xC3\xA9");  // € (3 bytes) does not fit
+  CHECK(ebb::utf8_prefix(s, 5) == "ab\xC3\xA9");
+  CHECK(ebb::utf8_prefix(s, 4) == "ab\xC3\xA9");
+  CHECK(ebb::utf8_prefix(s, 3) == "ab");  // é cut after its lead byte: dropped whole
+  CHECK(ebb::utf8_prefix(s, 2) == "ab");
+  CHECK(ebb::utf8_prefix(s, 0).empty());
+}

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "ebb/strings.h"
 #include "encoding.h"
 
 namespace ebb::kube {
@@ -42,13 +43,16 @@ ApiResult<Object> EventRecorder::create(const Object& regarding, const std::stri
   if (ns.empty()) ns = "default";  // events about cluster-scoped objects live in default
   Object event{{"apiVersion", "events.k8s.io/v1"},
                {"kind", "Event"},
-               {"metadata", {{"name", meta_string(regarding, "name") + "." + random_hex()}, {"namespace", ns}}},
+               {"metadata",
+                {{"name", meta_string(regarding, "name") + "." + random_hex()}, {"namespace", ns}}},
                {"eventTime", detail::format_micro_time(std::chrono::system_clock::now())},
                {"reportingController", options_.reporting_controller},
                {"reportingInstance", options_.reporting_instance},
-               {"action", action},
-               {"reason", reason},
-               {"note", note.size() > 1024 ? note.substr(0, 1024) : note},  // the API's limit
+               // events.k8s.io/v1 refuses (422) an action or reason over 128 bytes and a note
+               // over 1024: cut them, on a character boundary, rather than lose the Event.
+               {"action", std::string(utf8_prefix(action, 128))},
+               {"reason", std::string(utf8_prefix(reason, 128))},
+               {"note", std::string(utf8_prefix(note, 1024))},
                {"type", type},
                {"regarding", reference_to(regarding)}};
   auto created = client_.create(resources::events(), event);

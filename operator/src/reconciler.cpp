@@ -19,6 +19,7 @@
 #include "ebb/operator/hpa.h"
 #include "ebb/operator/ownership.h"
 #include "ebb/operator/status.h"
+#include "ebb/process/log.h"
 #include "ebb/scalers/registry.h"
 #include "ebb/scalers/scaled_object.h"
 #include "ebb/strings.h"
@@ -30,6 +31,11 @@ using nlohmann::json;
 using runtime::ReconcileResult;
 
 namespace {
+
+const process::Logger& reconcile_log() {
+  static const process::Logger logger("controller.scaledobject");
+  return logger;
+}
 
 const kube::Resource& so_resource() {
   static const kube::Resource r = ebb::cluster::scaled_objects();
@@ -225,8 +231,14 @@ class Pass {
   }
 
   void event(const std::string& type, const std::string& reason, const std::string& note) {
-    // Best effort: a lost Event must not fail (and so repeat) the reconcile.
-    (void)events_.record(object_, type, reason, note, note);
+    // Best effort: a lost Event must not fail (and so repeat) the reconcile, but it is logged.
+    // The action is the reason, as the adapter's Events have it (events.k8s.io/v1 requires one).
+    auto recorded = events_.record(object_, type, reason, reason, note);
+    if (!recorded)
+      reconcile_log().warn("event not recorded", {{"namespace", ns_},
+                                                  {"name", name_},
+                                                  {"reason", reason},
+                                                  {"error", recorded.error().message}});
   }
 
   // Writes the operator's status fields onto a fresh read; no write when nothing changed.

@@ -34,6 +34,9 @@ std::string query_escape(std::string_view s);
 // followed by two hex digits stays as it is (never an error, unlike Go's url.QueryUnescape).
 // With `plus_as_space`, '+' becomes ' ' as in form encoding (Go's url.ParseQuery).
 std::string percent_decode(std::string_view s, bool plus_as_space = false);
+// The longest prefix of `s` of at most `max_bytes` bytes that does not end inside a UTF-8
+// sequence (for API fields with byte limits: a cut character would make the JSON invalid).
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes);
 // Quotes a value for error messages: "abc" with embedded quotes and control chars escaped.
 std::string quoted(std::string_view s);
 

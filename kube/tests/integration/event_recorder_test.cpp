@@ -72,3 +72,34 @@ TEST_CASE("event recorder: emits events.k8s.io/v1 Events and aggregates repeats 
   CHECK_FALSE(again->contains("series"));
   CHECK(events_about(*client, ns, "subject").size() == 4);
 }
+
+TEST_CASE(
+    "event recorder: an over-long action, reason or note is cut to the API's limits, not refused") {
+  it::Target target;
+  auto client = target.client();
+  const auto& ns = target.ns();
+  auto cm = client->create(resources::configmaps(),
+                           Object{{"apiVersion", "v1"},
+                                  {"kind", "ConfigMap"},
+                                  {"metadata", {{"name", "long"}, {"namespace", ns}}}});
+  REQUIRE(cm);
+  (*cm)["apiVersion"] = "v1";
+  (*cm)["kind"] = "ConfigMap";
+  EventRecorder recorder(
+      *client, {.reporting_controller = "keda.sh/ebb-test", .reporting_instance = "ebb-test-1"});
+  // A validation message as long as real ones get, with multi-byte characters across the cuts.
+  std::string note;
+  while (note.size() < 1500) note += "trigger \xC3\xA9\xE2\x82\xAC invalid; ";
+  const std::string action(200, 'a');
+  const std::string reason = std::string(127, 'r') + "\xC3\xA9";  // 129 bytes: é does not fit
+  auto recorded = recorder.record(*cm, "Warning", reason, action, note);
+  REQUIRE(recorded);
+  auto events = events_about(*client, ns, "long");
+  REQUIRE(events.size() == 1);
+  CHECK(events[0]["action"] == std::string(128, 'a'));
+  CHECK(events[0]["reason"] == std::string(127, 'r'));
+  const std::string stored = events[0]["note"];
+  CHECK(stored.size() <= 1024);
+  CHECK(stored.size() > 1000);
+  CHECK(note.compare(0, stored.size(), stored) == 0);
+}
