@@ -11,9 +11,12 @@
 
 namespace {
 void usage() {
-  std::cerr << "usage: ebb-test-apiserver [--port N] [--tls-cert FILE --tls-key FILE | --tls-self-signed]\n"
-               "                          [--http-port N] [--watch-window N] [--bookmark-interval-ms N]\n"
-               "                          [--preregister-keda] [--ca-out FILE]\n";
+  std::cerr
+      << "usage: ebb-test-apiserver [--port N] [--tls-cert FILE --tls-key FILE | "
+         "--tls-self-signed]\n"
+         "                          [--http-port N] [--watch-window N] [--bookmark-interval-ms N]\n"
+         "                          [--preregister-keda] [--no-workload-controllers] [--ca-out "
+         "FILE]\n";
 }
 }  // namespace
 
@@ -38,6 +41,8 @@ int main(int argc, char** argv) {
       else if (a == "--watch-window") o.watch_window = std::stoul(value());
       else if (a == "--bookmark-interval-ms") o.bookmark_interval = std::chrono::milliseconds(std::stol(value()));
       else if (a == "--preregister-keda") o.preregister_keda = true;
+      else if (a == "--no-workload-controllers")
+        o.workload_controllers = false;
       else if (a == "--ca-out") ca_out = value();
       else {
         usage();

@@ -437,6 +437,13 @@ static json yaml_to_json(const YAML::Node& n) {
   }
 }
 
+std::vector<json> yaml_documents(const std::string& text) {
+  std::vector<json> out;
+  for (const auto& doc : YAML::LoadAll(text))
+    if (doc.IsDefined() && !doc.IsNull()) out.push_back(yaml_to_json(doc));
+  return out;
+}
+
 static void collect_leaves(const json& j, const std::string& prefix, std::set<std::string>& out) {
   if (j.is_object() && !j.empty()) {
     for (auto& [k, v] : j.items()) {
@@ -768,6 +775,10 @@ struct Store::Impl {
       auto causes = admit_custom_resource(*schema, obj);
       if (!causes.empty()) return invalid_fields(r, name, causes);
     }
+    if (r.group == "events.k8s.io") {
+      auto causes = validate_event(obj);
+      if (!causes.empty()) return invalid(r, name, causes);
+    }
     if (find_obj(r, ns, name)) return already_exists(r, name);
     ResourceInfo crd_def;
     bool is_crd = r.group == "apiextensions.k8s.io" && r.plural == "customresourcedefinitions";
@@ -793,7 +804,29 @@ struct Store::Impl {
     data[rkey(r)][{r.namespaced ? ns : "", name}] = obj;
     record("ADDED", r, obj, nullptr);
     if (is_crd) resources[rkey(crd_def)] = crd_def;
+    run_workload_controller(r, ns, name);
     return {201, present(r, version, obj)};
+  }
+
+  // kube-apiserver's checks of an events.k8s.io/v1 Event on create (ValidateEventCreate):
+  // the fields a recorder must send, and the byte limits that make long messages fail.
+  static std::vector<std::pair<std::string, std::string>> validate_event(const json& e) {
+    std::vector<std::pair<std::string, std::string>> causes;
+    auto text = [&](const char* k) {
+      return e.contains(k) && e[k].is_string() ? e[k].get<std::string>() : std::string();
+    };
+    if (text("eventTime").empty()) causes.push_back({"eventTime", "Required value"});
+    const auto type = text("type");
+    if (type != "Normal" && type != "Warning")
+      causes.push_back({"type", "Invalid value: \"\": has invalid value: " + type});
+    for (const char* k : {"reportingController", "reportingInstance", "action", "reason"})
+      if (text(k).empty()) causes.push_back({k, "Required value"});
+    for (const char* k : {"reportingInstance", "action", "reason"})
+      if (text(k).size() > 128)
+        causes.push_back({k, "Invalid value: \"\": can have at most 128 characters"});
+    if (text("note").size() > 1024)
+      causes.push_back({"note", "Invalid value: \"\": can have at most 1024 characters"});
+    return causes;
   }
 
   // The schema of the version the request used (the preferred one when none is named).
@@ -807,6 +840,57 @@ struct Store::Impl {
       if (!obj.contains("spec") || !obj["spec"].is_object()) obj["spec"] = json::object();
       if (!obj["spec"].contains("replicas")) obj["spec"]["replicas"] = 1;
     }
+    drop_empty_go_maps(r, obj);
+  }
+
+  // kube-apiserver decodes every object into Go structs (custom resources too, for their
+  // ObjectMeta) and encodes it back: a map or slice field tagged omitempty that became empty
+  // is gone from what it stores and returns. The fields Ebb's clients write:
+  static void drop_empty_go_maps(const ResourceInfo& r, json& obj) {
+    auto drop_empty = [](json& parent, const char* key) {
+      if (!parent.is_object()) return;
+      auto it = parent.find(key);
+      if (it != parent.end() &&
+          (it->is_null() || ((it->is_object() || it->is_array()) && it->empty())))
+        parent.erase(it);
+    };
+    if (auto meta = obj.find("metadata"); meta != obj.end())
+      for (const char* k : {"labels", "annotations", "finalizers", "ownerReferences"})
+        drop_empty(*meta, k);
+    if (r.group.empty() && (r.plural == "configmaps" || r.plural == "secrets"))
+      for (const char* k : {"data", "binaryData", "stringData"}) drop_empty(obj, k);
+  }
+
+  // The Deployment and StatefulSet controllers of a real cluster write status right after every
+  // spec change (observedGeneration; for a Deployment also the pod count it created, although no
+  // pod ever becomes ready without a kubelet). Done synchronously here, as a second write: a
+  // client holding the resourceVersion its own write returned then gets a 409 on its next
+  // conditional write, as it can on a cluster.
+  void run_workload_controller(const ResourceInfo& r, const std::string& ns,
+                               const std::string& name) {
+    if (!opt.workload_controllers || r.group != "apps") return;
+    const bool deployment = r.plural == "deployments";
+    if (!deployment && r.plural != "statefulsets") return;
+    json* curp = find_obj(r, ns, name);
+    if (!curp || (*curp)["metadata"].contains("deletionTimestamp")) return;
+    json next = *curp;
+    if (!next.contains("status") || !next["status"].is_object()) next["status"] = json::object();
+    json& status = next["status"];
+    status["observedGeneration"] = next["metadata"].value("generation", 1);
+    if (deployment) {
+      const auto wanted = next["spec"].value("replicas", 1);
+      for (const char* k : {"replicas", "updatedReplicas", "unavailableReplicas"}) {
+        if (wanted > 0)
+          status[k] = wanted;
+        else
+          status.erase(k);
+      }
+    }
+    if (next == *curp) return;
+    const json cur = *curp;
+    next["metadata"]["resourceVersion"] = std::to_string(++rv);
+    *curp = next;
+    record("MODIFIED", r, next, cur);
   }
 
   static json spec_part(json o) {
@@ -894,6 +978,9 @@ struct Store::Impl {
     *curp = next;
     record("MODIFIED", r, next, cur);
     if (is_crd && sub == Sub::Main) resources[rkey(crd_def)] = crd_def;
+    if (sub == Sub::Main &&
+        next["metadata"].value("generation", 0) != cur["metadata"].value("generation", 0))
+      run_workload_controller(r, ns, name);
     return {200, present(r, version, next)};
   }
 

@@ -93,6 +93,8 @@ struct StoreOptions {
   // Hook for a later issue: kube-system/extension-apiserver-authentication ConfigMap data.
   std::optional<json> extension_apiserver_authentication;
   std::function<std::chrono::system_clock::time_point()> clock;  // for tests; default system_clock
+  // Write Deployment/StatefulSet status after each spec change, as kube-controller-manager does.
+  bool workload_controllers = true;
 };
 
 // A watch: events for one resource (optionally one namespace) filtered by selectors.
@@ -175,5 +177,9 @@ bool parse_label_selector(const std::string& s, std::vector<LabelRequirement>& o
 bool labels_match(const std::vector<LabelRequirement>& reqs, const json& labels);
 // "app=x,tier in (a,b)" from a metav1.LabelSelector object.
 std::string label_selector_to_string(const json& selector);
+
+// Every document of a YAML stream as JSON, with the scalar rules server-side apply uses here
+// (unquoted true/false/null/numbers typed, quoted scalars strings). Throws on malformed YAML.
+std::vector<json> yaml_documents(const std::string& text);
 
 }  // namespace ebb::testapi

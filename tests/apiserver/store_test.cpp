@@ -29,6 +29,13 @@ json deployment(const std::string& name, int replicas = 2) {
 
 std::string rv_of(const json& o) { return o["metadata"]["resourceVersion"]; }
 
+// The engine alone: Deployment/StatefulSet status changes only when a client writes it.
+StoreOptions without_controllers() {
+  StoreOptions options;
+  options.workload_controllers = false;
+  return options;
+}
+
 json widget_crd(bool scale = true) {
   json versions = json::array({{{"name", "v1"}, {"served", true}, {"storage", true},
                                 {"subresources", {{"status", json::object()}}}},
@@ -102,7 +109,7 @@ TEST_CASE("create errors: AlreadyExists, Invalid, missing namespace, wrong kind"
 }
 
 TEST_CASE("update: 409 on a stale resourceVersion, generation only on spec changes, no-op keeps RV") {
-  Store s;
+  Store s(without_controllers());
   auto d = res(s, "apps", "v1", "deployments");
   json obj = s.create(d, "v1", "default", deployment("web")).body;
   json stale = obj;
@@ -138,8 +145,75 @@ TEST_CASE("update: 409 on a stale resourceVersion, generation only on spec chang
   CHECK(s.update(d, "v1", "default", "other", uncond).code == 400);  // name mismatch
 }
 
-TEST_CASE("status subresource: main writes ignore status, status writes ignore the rest") {
+TEST_CASE("the Deployment controller writes status after each spec change, as on a cluster") {
   Store s;
+  auto d = res(s, "apps", "v1", "deployments");
+  Reply created = s.create(d, "v1", "default", deployment("web", 2));
+  REQUIRE(created.code == 201);
+  CHECK_FALSE(created.body.contains("status"));  // the client's own write
+  json stored = s.get(d, "v1", "default", "web").body;
+  CHECK(stored["status"]["observedGeneration"] == 1);
+  CHECK(stored["status"]["replicas"] == 2);
+  CHECK(stored["status"]["unavailableReplicas"] == 2);  // no kubelet: never ready
+  CHECK(std::stoull(rv_of(stored)) == std::stoull(rv_of(created.body)) + 1);
+
+  // The resourceVersion the client got back is already stale.
+  json next = created.body;
+  next["spec"]["replicas"] = 3;
+  CHECK(s.update(d, "v1", "default", "web", next).code == 409);
+
+  // Scaled to 0: generation 2 observed, the counts gone (omitempty).
+  Reply zero = s.patch_scale(d, "default", "web", PatchType::Merge, R"({"spec":{"replicas":0}})");
+  REQUIRE(zero.code == 200);
+  stored = s.get(d, "v1", "default", "web").body;
+  CHECK(stored["status"]["observedGeneration"] == 2);
+  CHECK_FALSE(stored["status"].contains("replicas"));
+
+  // A metadata-only change is not a spec change: no controller write.
+  const auto before = s.resource_version();
+  stored["metadata"]["labels"] = {{"a", "b"}};
+  REQUIRE(s.update(d, "v1", "default", "web", stored).code == 200);
+  CHECK(s.resource_version() == before + 1);
+
+  // A StatefulSet gets observedGeneration only.
+  auto sts = res(s, "apps", "v1", "statefulsets");
+  json set = deployment("db", 1);
+  set["kind"] = "StatefulSet";
+  REQUIRE(s.create(sts, "v1", "default", set).code == 201);
+  json stored_set = s.get(sts, "v1", "default", "db").body;
+  CHECK(stored_set["status"]["observedGeneration"] == 1);
+  CHECK_FALSE(stored_set["status"].contains("replicas"));
+}
+
+TEST_CASE(
+    "empty labels, annotations, finalizers and ConfigMap data are dropped, as Go's omitempty "
+    "does") {
+  Store s;
+  auto c = res(s, "", "v1", "configmaps");
+  json obj = cm("c", {{"k", "1"}}, json::object());
+  obj["metadata"]["annotations"] = json::object();
+  obj["metadata"]["finalizers"] = json::array();
+  Reply created = s.create(c, "v1", "default", obj);
+  REQUIRE(created.code == 201);
+  CHECK_FALSE(created.body["metadata"].contains("labels"));
+  CHECK_FALSE(created.body["metadata"].contains("annotations"));
+  CHECK_FALSE(created.body["metadata"].contains("finalizers"));
+  CHECK(created.body["data"]["k"] == "1");
+
+  Reply emptied = s.patch(c, "v1", "default", "c", PatchType::Merge, R"({"data":{"k":null}})");
+  REQUIRE(emptied.code == 200);
+  CHECK_FALSE(emptied.body.contains("data"));
+  // So a JSON patch must add the map itself, as on a cluster.
+  CHECK(s.patch(c, "v1", "default", "c", PatchType::Json,
+                R"([{"op":"add","path":"/data/j","value":"v"}])")
+            .code == 422);
+  CHECK(s.patch(c, "v1", "default", "c", PatchType::Json,
+                R"([{"op":"add","path":"/data","value":{"j":"v"}}])")
+            .code == 200);
+}
+
+TEST_CASE("status subresource: main writes ignore status, status writes ignore the rest") {
+  Store s(without_controllers());
   auto d = res(s, "apps", "v1", "deployments");
   json created = deployment("web");
   created["status"] = {{"replicas", 9}};
@@ -404,7 +478,7 @@ TEST_CASE("patch types: merge, JSON patch with test, strategic as merge, server-
 }
 
 TEST_CASE("scale subresource for deployments") {
-  Store s;
+  Store s(without_controllers());
   auto d = res(s, "apps", "v1", "deployments");
   json obj = s.create(d, "v1", "default", deployment("web", 2)).body;
   Reply g = s.get_scale(d, "default", "web");
@@ -509,4 +583,45 @@ TEST_CASE("keda.sh can be pre-registered, and the authentication ConfigMap hook"
   CHECK(s.get(r, "v1", "kube-system", "extension-apiserver-authentication").body["data"]["client-ca-file"] == "PEM");
   Store plain;
   CHECK_FALSE(plain.find("keda.sh", "v1alpha1", "scaledobjects"));
+}
+
+TEST_CASE(
+    "events.k8s.io/v1: required fields and byte limits are enforced on create, as kube-apiserver "
+    "does") {
+  Store s;
+  auto ev = res(s, "events.k8s.io", "v1", "events");
+  json event = {
+      {"apiVersion", "events.k8s.io/v1"},
+      {"kind", "Event"},
+      {"metadata", {{"name", "so.1"}}},
+      {"eventTime", "2026-01-01T00:00:00.000000Z"},
+      {"reportingController", "keda.sh/ebb-operator"},
+      {"reportingInstance", "ebb-operator-0"},
+      {"action", "ScaledObjectCheckFailed"},
+      {"reason", "ScaledObjectCheckFailed"},
+      {"note", "no listName"},
+      {"type", "Warning"},
+      {"regarding", {{"kind", "ScaledObject"}, {"name", "so"}, {"namespace", "default"}}}};
+  CHECK(s.create(ev, "v1", "default", event).code == 201);
+
+  json long_action = event;
+  long_action["metadata"]["name"] = "so.2";
+  long_action["action"] = std::string(129, 'a');
+  Reply refused = s.create(ev, "v1", "default", long_action);
+  CHECK(refused.code == 422);
+  CHECK(refused.body["message"].get<std::string>().find("action: Invalid value") !=
+        std::string::npos);
+
+  json long_note = event;
+  long_note["metadata"]["name"] = "so.3";
+  long_note["note"] = std::string(1025, 'n');
+  CHECK(s.create(ev, "v1", "default", long_note).code == 422);
+
+  json missing = event;
+  missing["metadata"]["name"] = "so.4";
+  missing.erase("reportingController");
+  missing["type"] = "Info";
+  Reply both = s.create(ev, "v1", "default", missing);
+  CHECK(both.code == 422);
+  CHECK(both.body["details"]["causes"].size() == 2);
 }

@@ -30,6 +30,7 @@ TestApiServer::TestApiServer(TestApiServerOptions o) : impl_(std::make_unique<Im
   StoreOptions so;
   so.watch_window = o.watch_window;
   so.preregister_keda = o.preregister_keda;
+  so.workload_controllers = o.workload_controllers;
   so.extension_apiserver_authentication = o.extension_apiserver_authentication;
   impl_->store = std::make_unique<Store>(so);
   RouterOptions ro;

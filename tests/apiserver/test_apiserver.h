@@ -30,6 +30,10 @@ struct TestApiServerOptions {
   std::size_t watch_window = 1000;
   std::chrono::milliseconds bookmark_interval{std::chrono::seconds(1)};
   bool preregister_keda = false;
+  // Deployment/StatefulSet status written after every spec change, as the controllers of a real
+  // cluster do (observedGeneration, a Deployment's replica counts); false: status only changes
+  // when a client writes it.
+  bool workload_controllers = true;
   std::optional<json> extension_apiserver_authentication;  // later issue: the auth ConfigMap's data
   std::function<bool(const json& spec)> access_policy;     // SubjectAccessReview answers
 };
