@@ -1,5 +1,7 @@
 #include "ebb/kube/event_recorder.h"
 
+#include <unistd.h>
+
 #include <random>
 
 #include "ebb/strings.h"
@@ -29,6 +31,14 @@ std::string random_hex() {
 EventRecorder::EventRecorder(Client& client, EventRecorderOptions options)
     : client_(client), options_(std::move(options)) {
   if (options_.cache_size == 0) options_.cache_size = 1;
+  // events.k8s.io/v1 requires both (422 without): never send an Event the API refuses.
+  if (options_.reporting_controller.empty()) options_.reporting_controller = "ebb";
+  if (options_.reporting_instance.empty()) {
+    char host[256] = {};
+    options_.reporting_instance =
+        ::gethostname(host, sizeof host - 1) == 0 && host[0] != '\0' ? host : "ebb";
+  }
+  options_.reporting_instance = std::string(utf8_prefix(options_.reporting_instance, 128));
 }
 
 std::size_t EventRecorder::cached() const {

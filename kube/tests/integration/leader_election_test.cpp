@@ -257,11 +257,12 @@ TEST_CASE(
 
   // Someone else writes the lease (an annotation: the holder stays a): the next renewal gets a
   // 409, reads the lease and renews from what it read.
+  // (A read-modify-write: a renews every 100 ms, so a plain GET then PUT can itself meet a 409.)
   auto other = target.client();
-  auto lease = other->get(resources::leases(), target.ns(), "ebb-leader");
-  REQUIRE(lease);
-  (*lease)["metadata"]["annotations"]["touched"] = "yes";
-  REQUIRE(other->update(resources::leases(), *lease));
+  REQUIRE(other->read_modify_write(resources::leases(), target.ns(), "ebb-leader", [](Object& o) {
+    o["metadata"]["annotations"]["touched"] = "yes";
+    return true;
+  }));
   target.server().clear_request_log();
   std::this_thread::sleep_for(500ms);
   CHECK(lease_requests("GET") >= 1);

@@ -16,8 +16,8 @@
 namespace ebb::kube {
 
 struct EventRecorderOptions {
-  std::string reporting_controller;  // "keda.sh/ebb-operator"
-  std::string reporting_instance;    // this process: pod name, say
+  std::string reporting_controller;  // "keda.sh/ebb-operator"; empty: "ebb"
+  std::string reporting_instance;    // this process: pod name, say; empty: the host name
   std::size_t cache_size = 4096;
 };
 
