@@ -391,16 +391,17 @@ TEST_CASE(
   CHECK(dropped > 0);
   CHECK(adapter.running());  // the adapter keeps competing for its lease
 
-  // The operator leads with exit_process: it may have ended, with status 1 and the reason
-  // logged (controller-runtime's behaviour), never with a crash; a kubelet would restart it.
-  if (!op->running()) {
-    const auto log = op->log();
-    CHECK(op->terminate() == 1);
-    CHECK(log.find("leader election lost") != std::string::npos);
-    op.reset();
-    op.emplace(cluster, std::vector<std::string>{}, "operator-2");
-    REQUIRE(op->wait_ready());
-  }
+  // The outage outlasted the renew deadline, and the operator leads with exit_process: it ends
+  // with status 1 and the reason logged (controller-runtime's behaviour), never with a crash; a
+  // kubelet would restart it.
+  eventually(
+      "the operator ends on its lost lease", [&] { return !op->running(); }, 20s, &*op);
+  const auto op_log = op->log();
+  CHECK(op->terminate() == 1);
+  CHECK(op_log.find("leader election lost") != std::string::npos);
+  op.reset();
+  op.emplace(cluster, std::vector<std::string>{}, "operator-2");
+  REQUIRE(op->wait_ready());
   INFO("outage ended " << seconds_since(outage) << " s ago");
 
   wait_ready_so(cluster, "late-so", *op, 60s);
