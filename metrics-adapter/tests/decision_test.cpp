@@ -348,6 +348,48 @@ TEST_CASE("decision: a failed trigger is unknown, never inactive", "[decision]")
   CHECK(d.active_condition->message.find("s1-redis-q1 is failing") != std::string::npos);
 }
 
+// The cooldown is measured on the wall clock (Clock is system_clock, decision.h): lastActiveTime
+// is a timestamp in the object's status, read back by a restarted or another adapter, as in
+// KEDA. So a clock jump moves the end of a cooldown by the size of the jump; what it must never
+// do is deactivate a target whose triggers are active or failing.
+TEST_CASE("decision: a wall-clock jump never deactivates an active or failing target",
+          "[decision]") {
+  const auto day = std::chrono::hours(24);
+  for (const T state : {T::Active, T::Error}) {
+    auto in = base(3, {outcome(0, state)});
+    in.last_active = kNow - 1s;
+    for (const auto jump : {day, -day}) {
+      in.now = kNow + jump;
+      INFO((state == T::Active ? "active" : "failing") << ", jump " << (jump / 1h) << " h");
+      const auto d = decide(in);
+      CHECK_FALSE(d.scale);
+      if (state == T::Active) {
+        CHECK(d.active);
+        CHECK(d.last_active == in.now);  // re-stamped on the new clock
+      } else {
+        CHECK(d.unknown);
+      }
+    }
+  }
+
+  // An inactive target: a forward jump ends its cooldown early (the wall clock says it is over,
+  // as KEDA reads it too); a backward jump lengthens it by the jump.
+  auto in = base(1, {outcome(0, T::Inactive)});
+  in.last_active = kNow - 10s;
+  CHECK_FALSE(decide(in).scale);
+  in.now = kNow + day;
+  auto d = decide(in);
+  REQUIRE(d.scale);
+  CHECK(d.scale->to == 0);
+  in.last_active = kNow - 301s;
+  in.now = kNow;
+  REQUIRE(decide(in).scale);
+  in.now = kNow - day;
+  d = decide(in);
+  CHECK_FALSE(d.scale);
+  CHECK(d.active_condition->reason == "ScalerCooldown");
+}
+
 TEST_CASE("decision: fallback as keda-compat §4.8 counts it", "[decision]") {
   const FallbackPolicy fb{3, 10, FallbackBehavior::Static};
   MetricHealth h;

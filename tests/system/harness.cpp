@@ -103,6 +103,10 @@ Cluster::Cluster(ClusterOptions options) {
     auto config = kube::load_kubeconfig({kubeconfig_});
     if (!config) FAIL("EBB_TEST_KUBECONFIG: " << config.error().message);
     config_ = *config;
+  } else if (!options.server_url.empty()) {
+    external_ = true;
+    config_.server = options.server_url;
+    config_.token = kube::TokenSource::fixed("test-token");
   } else {
     server_ = std::make_unique<testapi::TestApiServer>(server_options(options));
     config_.server = server_->url();
@@ -111,6 +115,20 @@ Cluster::Cluster(ClusterOptions options) {
   ns_ = "ebb-sys-" + ebb::process::random_suffix();
   config_.namespace_name = ns_;
   client_ = new_client();
+  prepare_server();
+  if (!real()) {
+    kubeconfig_ = dir_.path() + "/kubeconfig";
+    std::ofstream out(kubeconfig_);
+    out << "apiVersion: v1\nkind: Config\n"
+        << "clusters:\n- name: test\n  cluster:\n    server: " << config_.server << "\n"
+        << "users:\n- name: test\n  user:\n    token: test-token\n"
+        << "contexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n    namespace: "
+        << ns() << "\n"
+        << "current-context: test\n";
+  }
+}
+
+void Cluster::prepare_server() {
   auto created = client_->create(kube::resources::namespaces(),
                                  Object{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns_}}}});
   if (!created) FAIL("create namespace " << ns_ << ": " << created.error().message);
@@ -120,13 +138,6 @@ Cluster::Cluster(ClusterOptions options) {
                    << crd.error().message);
   } else {
     install_crds();
-    kubeconfig_ = dir_.path() + "/kubeconfig";
-    std::ofstream out(kubeconfig_);
-    out << "apiVersion: v1\nkind: Config\n"
-        << "clusters:\n- name: test\n  cluster:\n    server: " << server_->url() << "\n"
-        << "users:\n- name: test\n  user:\n    token: test-token\n"
-        << "contexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n    namespace: " << ns() << "\n"
-        << "current-context: test\n";
   }
 }
 

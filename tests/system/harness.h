@@ -49,6 +49,10 @@ struct ClusterOptions {
   std::function<bool(const Object& spec)> access_policy;
   // data of kube-system/extension-apiserver-authentication, when the server should serve it.
   std::optional<Object> extension_apiserver_authentication;
+  // A test API server already running at this URL instead of the in-process one: the standalone
+  // ebb-test-apiserver, which a test can kill -9 and start again on the same port. The harness
+  // makes the namespace and installs crds/ there as it does in-process; server() is null.
+  std::string server_url;
 };
 
 class Cluster {
@@ -58,7 +62,7 @@ class Cluster {
   ~Cluster();
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
-  bool real() const { return server_ == nullptr; }
+  bool real() const { return server_ == nullptr && !external_; }
   // The in-process server; null on a real cluster (see EBB_SYSTEM_NEEDS_TEST_SERVER).
   testapi::TestApiServer* server() { return server_.get(); }
   const std::string& ns() const { return ns_; }
@@ -67,6 +71,10 @@ class Cluster {
   // A kubeconfig file for the operator (the EBB_TEST_KUBECONFIG file itself on a real cluster).
   const std::string& kubeconfig() const { return kubeconfig_; }
   const std::string& dir() const { return dir_.path(); }
+
+  // Creates the namespace and installs crds/ (the constructor does it): again after a
+  // ClusterOptions::server_url server restarted empty.
+  void prepare_server();
 
   // --- objects
   Object create(const kube::Resource& resource, const Object& object);
@@ -87,6 +95,7 @@ class Cluster {
   void install_crds();
   test::TempDir dir_{"ebb-system"};
   std::unique_ptr<testapi::TestApiServer> server_;
+  bool external_ = false;  // ClusterOptions::server_url
   kube::Config config_;
   std::string ns_;
   std::unique_ptr<kube::Client> client_;
