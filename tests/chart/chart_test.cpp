@@ -605,6 +605,7 @@ TEST_CASE("the webhook registration uses KEDA's paths and the configured failure
     CHECK(strings(w["rules"][0]["operations"]) == std::vector<std::string>{"CREATE", "UPDATE"});
   }
   CHECK(paths == std::set<std::string>{"/validate-keda-sh-v1alpha1-scaledobject",
+                                       "/validate-keda-sh-v1alpha1-scaledjob",
                                        "/validate-keda-sh-v1alpha1-triggerauthentication",
                                        "/validate-keda-sh-v1alpha1-clustertriggerauthentication"});
   auto fail = render({"--set", "webhooks.failurePolicy=Fail", "--set", "webhooks.timeoutSeconds=5"});

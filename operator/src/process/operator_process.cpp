@@ -526,6 +526,7 @@ AdmissionLookups OperatorProcess::admission_lookups() {
 
 net::ServerResponse OperatorProcess::serve_webhook(const net::ServerRequest& request) {
   const bool known = request.path == kScaledObjectWebhookPath ||
+                     request.path == kScaledJobWebhookPath ||
                      request.path == kTriggerAuthenticationWebhookPath ||
                      request.path == kClusterTriggerAuthenticationWebhookPath;
   if (!known) return net::ServerResponse::text(404, "not found\n");
@@ -555,6 +556,8 @@ net::ServerResponse OperatorProcess::serve_webhook(const net::ServerRequest& req
   if (request.path == kScaledObjectWebhookPath)
     metrics_->scaled_object_validation(outcome->ns, outcome->action, outcome->allowed,
                                        outcome->reason);
+  else if (request.path == kScaledJobWebhookPath && !outcome->allowed)
+    metrics_->scaled_job_validation_denied(outcome->ns, outcome->action, outcome->reason);
   const auto& req = review["request"];
   const std::string name = req.value("name", "");
   if (outcome->allowed) {
