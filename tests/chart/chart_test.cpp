@@ -369,6 +369,12 @@ TEST_CASE("RBAC: no wildcard beyond */scale and the external metrics read, no cl
     const auto* op = find(docs, "ClusterRole", "ebb-operator");
     REQUIRE(op != nullptr);
     CHECK(verbs_on(*op, "", "pods").empty());
+    // ScaledJobs are read for status.scaledjobs of the auth objects only.
+    CHECK(verbs_on(*op, "keda.sh", "scaledjobs") == read);
+    CHECK(verbs_on(*op, "keda.sh", "triggerauthentications/status") ==
+          std::set<std::string>{"get", "patch"});
+    CHECK(verbs_on(*op, "keda.sh", "clustertriggerauthentications/status") ==
+          std::set<std::string>{"get", "patch"});
     // Cluster-wide only with the opt-in; none at all with adapterWatchVerbs=[].
     docs = render({"--set", "rbac.secrets.clusterWide=true"});
     const auto* cluster_watch = find(docs, "ClusterRole", "ebb-metrics-adapter-secret-watcher");
