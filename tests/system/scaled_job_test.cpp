@@ -189,6 +189,23 @@ TEST_CASE("ScaledJob with its redis down: no Job is created, Ready=False and KED
       30s, adapter);
   std::this_thread::sleep_for(3s);
   CHECK(jobs_of(cluster, "broken").empty());
+  // KEDA's series for ScaledJobs: the polls' errors, and the trigger's with type="scaledjob"
+  // (the scaledObject label holds the ScaledJob's name, as in KEDA).
+  const std::string series = "metric=\"s0-redis-renders\",namespace=\"" + cluster.ns() +
+                             "\",scaledObject=\"broken\",scaler=\"redisScaler\","
+                             "triggerIndex=\"0\",type=\"scaledjob\"";
+  {
+    const auto metrics = adapter.metrics();
+    INFO(metrics);
+    CHECK(metric_value(metrics, "keda_scaled_job_errors_total",
+                       "namespace=\"" + cluster.ns() + "\",scaledJob=\"broken\"")
+              .value_or(0) >= 1);
+    CHECK(metric_value(metrics, "keda_scaler_detail_errors_total", series).value_or(0) >= 1);
+    CHECK_FALSE(metric_value(metrics, "keda_scaler_metrics_value", series));
+    CHECK(
+        metric_value(metrics, "keda_internal_scale_loop_latency_seconds",
+                     "namespace=\"" + cluster.ns() + "\",resource=\"broken\",type=\"scaledjob\""));
+  }
   // The queue comes back (empty: the server keeps nothing on disk), then gets three items.
   redis.start();
   REQUIRE(redis.cli({"RPUSH", "renders", "a", "b", "c"}) == "3");
@@ -200,6 +217,14 @@ TEST_CASE("ScaledJob with its redis down: no Job is created, Ready=False and KED
       [&] {
         auto sj = cluster.get(kScaledJobs, "broken");
         return sj && condition_status(*sj, "Ready") == "True";
+      },
+      10s, adapter);
+  eventually_adapter(
+      "keda_scaler_metrics_value and keda_scaler_active of the ScaledJob's trigger",
+      [&] {
+        const auto metrics = adapter.metrics();
+        return metric_value(metrics, "keda_scaler_metrics_value", series) == 3.0 &&
+               metric_value(metrics, "keda_scaler_active", series) == 1.0;
       },
       10s, adapter);
 }
