@@ -22,6 +22,10 @@ struct ProbeOptions {
   std::chrono::milliseconds interval{std::chrono::seconds(5)};
   std::optional<int> count;  // stop after this many rounds (watch); --once is count 1
   std::int32_t current_replicas = 1;
+  // ScaledJobs: the Jobs taken as running (and, of those, pending) when deciding how many a
+  // poll creates; probe does not count them in a cluster.
+  std::int64_t running_jobs = 0;
+  std::int64_t pending_jobs = 0;
   bool json = false;
   // The cluster triggers that read Kubernetes objects (kubernetes-workload, …) look at:
   // kube::load_config's order (this file, else $KUBECONFIG, else in-cluster, else
@@ -29,9 +33,10 @@ struct ProbeOptions {
   std::string kubeconfig;
 };
 
-// `ebb probe -f FILE…`: polls every trigger of every ScaledObject, once or repeatedly.
-// Returns 0 when every round completed with every trigger read, 1 when an object is invalid or
-// a trigger failed (in the last round).
+// `ebb probe -f FILE…`: polls every trigger of every ScaledObject and ScaledJob, once or
+// repeatedly, and prints the replicas the HPA would choose, or the Jobs the adapter's job loop
+// would create (its own decision functions). Returns 0 when every round completed with every
+// trigger read, 1 when an object is invalid or a trigger failed (in the last round).
 int run_probe(const std::vector<std::string>& files, const SecretSources& secrets,
               const ProbeOptions& options, std::ostream& out, std::ostream& err);
 

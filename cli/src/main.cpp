@@ -29,7 +29,10 @@ int main(int argc, char** argv) {
   std::string interval = "5s";
   std::string output = "table";
   int count = 0;
-  auto* probe = app.add_subcommand("probe", "Poll every trigger now and show values and the replicas the HPA would choose");
+  auto* probe = app.add_subcommand(
+      "probe",
+      "Poll every trigger now and show values, the replicas the HPA would choose and the Jobs a "
+      "ScaledJob would create");
   probe->add_option("-f,--filename", files, "Manifest files (YAML or JSON; - for stdin)")->required();
   probe->add_option("--secret", secret_args, "NAME=FILE: values of Secret NAME as KEY=VALUE lines");
   auto* once_flag = probe->add_flag("--once", once, "Poll once (default)");
@@ -39,6 +42,16 @@ int main(int argc, char** argv) {
   probe->add_option("--count", count, "With --watch, stop after this many polls")->check(CLI::PositiveNumber);
   probe->add_option("--current-replicas", probe_options.current_replicas,
                     "Current replicas, for Value metric targets")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  probe
+      ->add_option("--running-jobs", probe_options.running_jobs,
+                   "ScaledJobs: Jobs taken as running when deciding how many to create")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  probe
+      ->add_option("--pending-jobs", probe_options.pending_jobs,
+                   "ScaledJobs: of the running Jobs, those taken as pending")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   probe->add_option("--kubeconfig", probe_options.kubeconfig,

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <ctime>
@@ -10,6 +11,7 @@
 
 #include "commands.h"
 #include "desired_replicas.h"
+#include "ebb/adapter/job_decision.h"
 #include "ebb/api/validate.h"
 #include "ebb/cluster/objects.h"
 #include "ebb/kube/client.h"
@@ -34,10 +36,14 @@ struct ProbedTrigger {
   std::string setup_error;  // non-empty: every round reports this error
 };
 
+// A ScaledObject or a ScaledJob (exactly one of the two pointers is set).
 struct ProbedObject {
   std::string location;
   const api::ScaledObject* so = nullptr;
+  const api::ScaledJob* sj = nullptr;
   std::vector<ProbedTrigger> triggers;
+
+  const api::ObjectMeta& metadata() const { return so ? so->metadata : sj->metadata; }
 };
 
 struct TriggerRound {
@@ -137,13 +143,13 @@ std::string cell(std::optional<double> v) {
   return os.str();
 }
 
-void print_table(std::ostream& out, const ProbedObject& o, const std::vector<TriggerRound>& rounds,
-                 std::optional<std::int32_t> desired) {
-  const auto& so = *o.so;
-  out << (so.metadata.namespace_.empty() ? "" : so.metadata.namespace_ + "/") << so.metadata.name
-      << "  desiredReplicas=" << (desired ? std::to_string(*desired) : "unknown")
-      << "  (min " << so.spec.min_replica_count_or_default() << ", max "
-      << so.spec.max_replica_count_or_default() << ")\n";
+std::string qualified_name(const ProbedObject& o) {
+  const auto& meta = o.metadata();
+  return (meta.namespace_.empty() ? "" : meta.namespace_ + "/") + meta.name;
+}
+
+void print_triggers(std::ostream& out, const ProbedObject& o,
+                    const std::vector<TriggerRound>& rounds) {
   out << "  " << std::left << std::setw(3) << "#" << std::setw(16) << "TYPE" << std::setw(28) << "METRIC"
       << std::setw(12) << "VALUE" << std::setw(10) << "TARGET" << std::setw(12) << "ACTIVATION"
       << std::setw(8) << "ACTIVE" << "ERROR\n";
@@ -156,6 +162,99 @@ void print_table(std::ostream& out, const ProbedObject& o, const std::vector<Tri
         << (spec ? cell(spec->activation_target) : "-") << std::setw(8)
         << (rounds[i].value ? (rounds[i].active ? "true" : "false") : "-") << rounds[i].error << "\n";
   }
+}
+
+void print_table(std::ostream& out, const ProbedObject& o, const std::vector<TriggerRound>& rounds,
+                 std::optional<std::int32_t> desired) {
+  const auto& so = *o.so;
+  out << qualified_name(o)
+      << "  desiredReplicas=" << (desired ? std::to_string(*desired) : "unknown") << "  (min "
+      << so.spec.min_replica_count_or_default() << ", max "
+      << so.spec.max_replica_count_or_default() << ")\n";
+  print_triggers(out, o, rounds);
+}
+
+nlohmann::json triggers_json(const ProbedObject& o, const std::vector<TriggerRound>& results) {
+  nlohmann::json triggers = nlohmann::json::array();
+  for (std::size_t i = 0; i < o.triggers.size(); ++i) {
+    const auto& t = o.triggers[i];
+    const auto* ms = t.config ? &t.config->metric_spec() : nullptr;
+    triggers.push_back(
+        {{"index", t.index},
+         {"type", t.type},
+         {"metricName", ms ? nlohmann::json(ms->name) : nlohmann::json(nullptr)},
+         {"value", number_or_null(results[i].value)},
+         {"target", ms ? nlohmann::json(ms->target) : nlohmann::json(nullptr)},
+         {"activationThreshold",
+          ms ? nlohmann::json(ms->activation_target) : nlohmann::json(nullptr)},
+         {"active", results[i].value ? nlohmann::json(results[i].active) : nlohmann::json(nullptr)},
+         {"error",
+          results[i].error.empty() ? nlohmann::json(nullptr) : nlohmann::json(results[i].error)}});
+  }
+  return triggers;
+}
+
+// What the adapter's job loop would decide on this round's readings (the same pure functions),
+// with the running and pending Jobs given on the command line instead of counted in a cluster.
+struct JobRound {
+  adapter::JobScalingPolicy policy;
+  adapter::JobDecision decision;
+  std::int64_t running = 0, pending = 0;
+  // Unknown when every trigger failed: no reading to create Jobs from (the adapter creates none,
+  // and that is not the queue being empty).
+  bool known() const { return !decision.all_failed; }
+};
+
+JobRound decide_job_round(const ProbedObject& o, const std::vector<TriggerRound>& results,
+                          const ProbeOptions& options) {
+  JobRound r;
+  r.policy = adapter::job_scaling_policy(*o.sj);
+  r.running = options.running_jobs;
+  r.pending = std::min<std::int64_t>(options.pending_jobs, options.running_jobs);
+  adapter::JobDecisionInput input;
+  input.policy = r.policy;
+  input.running = r.running;
+  input.pending = r.pending;
+  for (std::size_t i = 0; i < o.triggers.size(); ++i) {
+    const auto& t = o.triggers[i];
+    adapter::JobTriggerOutcome outcome;
+    outcome.trigger_type = t.type;
+    if (t.config) {
+      outcome.metric_name = t.config->metric_spec().name;
+      outcome.target = t.config->metric_spec().target;
+    }
+    if (results[i].value) {
+      outcome.value = results[i].value;
+      outcome.active = results[i].active;
+    } else {
+      outcome.error = results[i].error;
+    }
+    input.triggers.push_back(std::move(outcome));
+  }
+  r.decision = adapter::decide_jobs(input);
+  return r;
+}
+
+void print_job_table(std::ostream& out, const ProbedObject& o,
+                     const std::vector<TriggerRound>& rounds, const JobRound& r) {
+  const auto& d = r.decision;
+  out << qualified_name(o) << "  jobsToCreate="
+      << (d.skipped   ? "0"
+          : r.known() ? std::to_string(d.create)
+                      : std::string("unknown"));
+  if (d.skipped)
+    out << "  (paused)";
+  else if (!r.known())
+    out << "  (no trigger could be read; running " << r.running << ", pending " << r.pending
+        << "; strategy " << adapter::to_string(r.policy.strategy) << ")";
+  else
+    out << "  (queueLength " << d.combined.queue_length << ", maxScale " << d.scale.max_scale
+        << ", running " << r.running << ", pending " << r.pending << "; strategy "
+        << adapter::to_string(r.policy.strategy) << ", multipleScalersCalculation "
+        << adapter::to_string(r.policy.calculation) << ", maxReplicaCount " << r.policy.max_replicas
+        << ")";
+  out << "\n";
+  print_triggers(out, o, rounds);
 }
 
 }  // namespace
@@ -178,20 +277,23 @@ int run_probe(const std::vector<std::string>& files, const SecretSources& secret
   std::vector<ProbedObject> objects;
   for (const auto& m : manifests.documents) {
     const auto* so = m.doc.scaled_object();
-    if (!m.doc.ok() || (m.doc.kind == "ScaledObject" && !so)) {
+    const auto* sj = m.doc.scaled_job();
+    if (!m.doc.ok() || (m.doc.kind == "ScaledObject" && !so) ||
+        (m.doc.kind == "ScaledJob" && !sj)) {
       for (const auto& e : m.doc.errors) err << m.location() << ": " << e.str() << "\n";
       status = 1;
       continue;
     }
-    if (!so) continue;
-    const auto result = api::validate(*so, validation);
+    if (!so && !sj) continue;
+    const auto result = so ? api::validate(*so, validation) : api::validate(*sj, validation);
     if (!result.ok()) {
       for (const auto& e : result.errors) err << m.location() << ": " << e.str() << "\n";
       status = 1;
       continue;
     }
-    ProbedObject o{m.location(), so, {}};
-    for (auto input : trigger_inputs(*so, manifests, secrets)) {
+    ProbedObject o{m.location(), so, sj, {}};
+    for (auto input :
+         so ? trigger_inputs(*so, manifests, secrets) : trigger_inputs(*sj, manifests, secrets)) {
       // A manifest without a namespace goes to the context's, as kubectl apply would put it.
       if (input.context.scaled_object_namespace.empty())
         input.context.scaled_object_namespace = cluster_access.default_namespace;
@@ -200,7 +302,7 @@ int run_probe(const std::vector<std::string>& files, const SecretSources& secret
     objects.push_back(std::move(o));
   }
   if (objects.empty()) {
-    err << "probe: no valid ScaledObject in the given files\n";
+    err << "probe: no valid ScaledObject or ScaledJob in the given files\n";
     return 1;
   }
 
@@ -217,6 +319,7 @@ int run_probe(const std::vector<std::string>& files, const SecretSources& secret
     if (stop_requested) break;
     bool any_failed = false;
     nlohmann::json doc = {{"time", now_utc()}, {"scaledObjects", nlohmann::json::array()}};
+    bool any_job = false;
     if (!options.json && options.watch) out << "--- " << now_utc() << "\n";
     for (auto& o : objects) {
       std::vector<TriggerRound> results;
@@ -229,31 +332,47 @@ int run_probe(const std::vector<std::string>& files, const SecretSources& secret
         readings.push_back({spec ? spec->target_type : scalers::MetricTargetType::AverageValue,
                             spec ? spec->target : 0, r.value, r.active});
       }
+      if (o.sj) {
+        const auto r = decide_job_round(o, results, options);
+        if (options.json) {
+          if (!any_job) doc["scaledJobs"] = nlohmann::json::array();
+          any_job = true;
+          const auto& d = r.decision;
+          doc["scaledJobs"].push_back(
+              {{"namespace", o.sj->metadata.namespace_},
+               {"name", o.sj->metadata.name},
+               {"paused", d.skipped},
+               {"jobsToCreate", d.skipped   ? nlohmann::json(0)
+                                : r.known() ? nlohmann::json(d.create)
+                                            : nlohmann::json(nullptr)},
+               {"active",
+                d.skipped || !r.known() ? nlohmann::json(nullptr) : nlohmann::json(d.active)},
+               {"queueLength",
+                r.known() ? nlohmann::json(d.combined.queue_length) : nlohmann::json(nullptr)},
+               {"maxScale",
+                r.known() ? nlohmann::json(d.scale.max_scale) : nlohmann::json(nullptr)},
+               {"runningJobs", r.running},
+               {"pendingJobs", r.pending},
+               {"strategy", std::string(adapter::to_string(r.policy.strategy))},
+               {"multipleScalersCalculation",
+                std::string(adapter::to_string(r.policy.calculation))},
+               {"maxReplicaCount", r.policy.max_replicas},
+               {"triggers", triggers_json(o, results)}});
+        } else {
+          print_job_table(out, o, results, r);
+        }
+        continue;
+      }
       const auto& spec = o.so->spec;
       const auto desired = desired_replicas(
           readings, {spec.min_replica_count_or_default(), spec.max_replica_count_or_default(),
                      spec.idle_replica_count, options.current_replicas});
       if (options.json) {
-        nlohmann::json triggers = nlohmann::json::array();
-        for (std::size_t i = 0; i < o.triggers.size(); ++i) {
-          const auto& t = o.triggers[i];
-          const auto* ms = t.config ? &t.config->metric_spec() : nullptr;
-          triggers.push_back({{"index", t.index},
-                              {"type", t.type},
-                              {"metricName", ms ? nlohmann::json(ms->name) : nlohmann::json(nullptr)},
-                              {"value", number_or_null(results[i].value)},
-                              {"target", ms ? nlohmann::json(ms->target) : nlohmann::json(nullptr)},
-                              {"activationThreshold",
-                               ms ? nlohmann::json(ms->activation_target) : nlohmann::json(nullptr)},
-                              {"active", results[i].value ? nlohmann::json(results[i].active) : nlohmann::json(nullptr)},
-                              {"error", results[i].error.empty() ? nlohmann::json(nullptr)
-                                                                 : nlohmann::json(results[i].error)}});
-        }
         doc["scaledObjects"].push_back(
             {{"namespace", o.so->metadata.namespace_},
              {"name", o.so->metadata.name},
              {"desiredReplicas", desired ? nlohmann::json(*desired) : nlohmann::json(nullptr)},
-             {"triggers", triggers}});
+             {"triggers", triggers_json(o, results)}});
       } else {
         print_table(out, o, results, desired);
       }

@@ -158,6 +158,53 @@ TEST_CASE("metrics: forget of an unknown object changes nothing") {
                    L("apps", "orders", "s0-redis-orders", "redisScaler", 0)) == 1);
 }
 
+TEST_CASE("metrics: ScaledJob triggers get the scaler series with type=scaledjob") {
+  Process process;
+  AdapterMetrics& m = process.metrics;
+  // A ScaledJob and a ScaledObject of the same name and metric: separate series.
+  const MetricLabels job{"apps", "orders", "s0-redis-orders", "redisScaler", 0};
+  m.job_trigger_polled(job, 6, true, false, 0.2);
+  m.job_trigger_polled(job, std::nullopt, false, true, 1.5);
+  m.scaler_queried(kRedis, 1, true, false, 0.1);
+  m.job_poll_lag("apps", "orders", 0.03);
+  m.scaled_job_error("apps", "orders");
+  auto text = process.render(true);
+  auto with_type = [](const std::string& labels, const std::string& type) {
+    auto out = labels;
+    out.replace(out.find("type=\"scaledobject\""), std::string("type=\"scaledobject\"").size(),
+                "type=\"" + type + "\"");
+    return out;
+  };
+  const auto so = L("apps", "orders", "s0-redis-orders", "redisScaler", 0);
+  const auto sj = with_type(so, "scaledjob");
+  CHECK(sample(text, "keda_scaler_metrics_value" + sj) == 6);  // the last value read
+  CHECK(sample(text, "keda_scaler_metrics_latency_seconds" + sj) == 1.5);
+  CHECK(sample(text, "keda_scaler_active" + sj) == 0);
+  CHECK(sample(text, "keda_scaler_detail_errors_total" + sj) == 1);
+  CHECK(sample(text, "keda_scaler_metrics_value" + so) == 1);
+  CHECK(sample(text,
+               "keda_internal_scale_loop_latency_seconds{namespace=\"apps\",resource=\"orders\","
+               "type=\"scaledjob\"}") == 0.03);
+  CHECK(sample(text, "keda_scaled_job_errors_total{namespace=\"apps\",scaledJob=\"orders\"}") == 1);
+
+  // Triggers changed: the scaler series go, the errors counter and the loop latency stay.
+  m.forget_scaled_job("apps", "orders", false);
+  text = process.render(true);
+  CHECK_FALSE(sample(text, "keda_scaler_metrics_value" + sj));
+  CHECK_FALSE(sample(text, "keda_scaler_detail_errors_total" + sj));
+  CHECK(sample(text, "keda_scaler_metrics_value" + so) == 1);
+  CHECK(sample(text, "keda_scaled_job_errors_total{namespace=\"apps\",scaledJob=\"orders\"}") == 1);
+  CHECK(text.find("type=\"scaledjob\"}") != std::string::npos);
+
+  // Removed: nothing of the ScaledJob is left; the ScaledObject's series are untouched.
+  m.job_trigger_polled(job, 2, true, false, 0.2);
+  m.forget_scaled_job("apps", "orders", true);
+  text = process.render(true);
+  CHECK(text.find("type=\"scaledjob\"") == std::string::npos);
+  CHECK(text.find("scaledJob=\"orders\"") == std::string::npos);
+  CHECK(sample(text, "keda_scaler_metrics_value" + so) == 1);
+}
+
 TEST_CASE("metrics: build info and the leader gauge") {
   Process process;
   const auto leader = process.render(true);

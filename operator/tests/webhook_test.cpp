@@ -17,6 +17,7 @@ using ebb::op::Json;
 namespace {
 
 const std::string kSoPath(ebb::op::kScaledObjectWebhookPath);
+const std::string kSjPath(ebb::op::kScaledJobWebhookPath);
 const std::string kTaPath(ebb::op::kTriggerAuthenticationWebhookPath);
 const std::string kCtaPath(ebb::op::kClusterTriggerAuthenticationWebhookPath);
 
@@ -187,9 +188,11 @@ void check_denied(const AdmissionOutcome& o, const std::string& reason,
 
 }  // namespace
 
-TEST_CASE("webhook: paths other than the three KEDA paths are not answered") {
+TEST_CASE("webhook: paths other than the four KEDA paths are not answered") {
   const auto review = admission_review("CREATE", scaled_object("orders"));
-  CHECK_FALSE(ebb::op::review("/validate-keda-sh-v1alpha1-scaledjob", review, {}).has_value());
+  CHECK(kSjPath == "/validate-keda-sh-v1alpha1-scaledjob");
+  CHECK(ebb::op::review(kSjPath, review, {}).has_value());
+  CHECK_FALSE(ebb::op::review("/validate-keda-sh-v1alpha1-scaledjobs", review, {}).has_value());
   CHECK_FALSE(ebb::op::review("/", review, {}).has_value());
   CHECK_FALSE(ebb::op::review(kSoPath + "/", review, {}).has_value());
 }
@@ -877,4 +880,163 @@ TEST_CASE("webhook: TriggerAuthentication and ClusterTriggerAuthentication") {
                          "triggerauthentications");
     check_allowed(run(review, Cluster{}, kTaPath));
   }
+}
+
+namespace {
+
+// A ScaledJob as the API server stores it; `spec` members override the defaults below.
+Json scaled_job(const std::string& name, const Json& spec_overrides = Json::object(),
+                const Json& metadata_overrides = Json::object()) {
+  Json sj = R"({
+    "apiVersion": "keda.sh/v1alpha1",
+    "kind": "ScaledJob",
+    "metadata": {"namespace": "shop", "generation": 1},
+    "spec": {
+      "jobTargetRef": {"template": {"spec": {"containers": [{"name": "render", "image": "busybox"}],
+                                             "restartPolicy": "Never"}}},
+      "triggers": [{"type": "redis", "metadata": {"address": "redis:6379", "listName": "renders"}}]
+    }
+  })"_json;
+  sj["metadata"]["name"] = name;
+  sj["metadata"]["uid"] = "uid-" + name;
+  sj["metadata"].update(metadata_overrides);
+  sj["spec"].update(spec_overrides);
+  return sj;
+}
+
+AdmissionOutcome run_job(const std::string& operation, const Json& object,
+                         const Json& old_object = nullptr, const Cluster& cluster = {}) {
+  return run(admission_review(operation, object, old_object, false, "scaledjobs"), cluster,
+             kSjPath);
+}
+
+}  // namespace
+
+TEST_CASE("webhook: a valid ScaledJob is allowed, with the namespace and action") {
+  const auto o = run_job("CREATE", scaled_job("render"));
+  check_allowed(o);
+  CHECK(o.ns == "shop");
+  CHECK(o.action == "create");
+  CHECK(o.warnings.empty());
+  check_allowed(
+      run_job("UPDATE", scaled_job("render", {{"maxReplicaCount", 3}}), scaled_job("render")));
+
+  // The namespace comes from the request when the object has none.
+  auto no_ns = scaled_job("render");
+  no_ns["metadata"].erase("namespace");
+  const auto from_request = run_job("CREATE", no_ns);
+  check_allowed(from_request);
+  CHECK(from_request.ns == "shop");
+}
+
+TEST_CASE("webhook: ScaledJob triggers are denied by KEDA's ValidateTriggers rules") {
+  SECTION("no triggers") {
+    check_denied(run_job("CREATE", scaled_job("render", {{"triggers", Json::array()}})),
+                 "incorrect-triggers",
+                 "spec.triggers: no triggers defined in the ScaledObject/ScaledJob");
+  }
+  SECTION("a trigger name used twice") {
+    const auto triggers = R"([
+      {"type": "redis", "name": "q", "metadata": {"address": "redis:6379", "listName": "a"}},
+      {"type": "redis", "name": "q", "metadata": {"address": "redis:6379", "listName": "b"}}
+    ])"_json;
+    check_denied(
+        run_job("UPDATE", scaled_job("render", {{"triggers", triggers}}), scaled_job("render")),
+        "incorrect-triggers",
+        "spec.triggers[1].name: triggerName \"q\" is defined multiple times in the "
+        "ScaledObject/ScaledJob, but it must be unique");
+  }
+  SECTION("useCachedMetrics on a cron trigger") {
+    const auto triggers = R"([{"type": "cron", "useCachedMetrics": true, "metadata":
+      {"timezone": "Etc/UTC", "start": "0 8 * * *", "end": "0 18 * * *", "desiredReplicas": "2"}}])"_json;
+    check_denied(run_job("CREATE", scaled_job("render", {{"triggers", triggers}})),
+                 "incorrect-triggers",
+                 "spec.triggers[0].useCachedMetrics: property \"useCachedMetrics\" is not "
+                 "supported for \"cron\" scaler");
+  }
+}
+
+TEST_CASE("webhook: a ScaledJob the adapter would not run is denied, every problem listed") {
+  // A misspelt type and a metricType (KEDA's ScaledJob reconciler rejects it too): both listed,
+  // the label is the first one's.
+  const auto triggers = R"([
+    {"type": "redis-stream", "metadata": {"address": "redis:6379", "stream": "s"}},
+    {"type": "redis", "metricType": "Value", "metadata": {"address": "redis:6379", "listName": "a"}}
+  ])"_json;
+  const auto o = run_job("CREATE", scaled_job("render", {{"triggers", triggers}}));
+  CHECK_FALSE(o.allowed);
+  CHECK(o.reason == "incorrect-triggers");
+  const auto message = o.review["response"]["status"]["message"].get<std::string>();
+  CHECK_THAT(message, Catch::StartsWith("spec.triggers[0].type: unknown trigger type "
+                                        "\"redis-stream\" (did you mean \"redis-streams\"?); "
+                                        "spec.triggers[1].metricType: metricType cannot be set "
+                                        "in ScaledJob triggers"));
+
+  // A name that cannot be the value of the scaledjob.keda.sh/name label of its Jobs.
+  const std::string long_name(64, 'r');
+  const auto named = run_job("CREATE", scaled_job(long_name));
+  CHECK_FALSE(named.allowed);
+  CHECK(named.reason == "name-too-long");
+  CHECK_THAT(named.review["response"]["status"]["message"].get<std::string>(),
+             Catch::StartsWith("metadata.name: scaledjob name \"" + long_name + "\" is 64"));
+}
+
+TEST_CASE("webhook: a ScaledJob's warnings come back on the allowed answer") {
+  const auto triggers = R"([
+    {"type": "redis", "metadata": {"address": "redis:6379", "listName": "a"}},
+    {"type": "cpu", "metadata": {"value": "60"}}
+  ])"_json;
+  const auto o = run_job("CREATE", scaled_job("render", {{"triggers", triggers}}));
+  check_allowed(o);
+  CHECK(o.warnings == std::vector<std::string>{
+                          "spec.triggers[1].type: \"cpu\" triggers have no effect in a ScaledJob: "
+                          "only external metrics count jobs"});
+  CHECK(o.review["response"]["warnings"] == Json(o.warnings));
+}
+
+TEST_CASE("webhook: a ScaledJob UPDATE that removes its only finalizer is allowed") {
+  // KEDA's rule: exactly one finalizer before, none after, the spec unchanged.
+  const auto old_sj =
+      scaled_job("render", {{"triggers", Json::array()}}, {{"finalizers", {"finalizer.keda.sh"}}});
+  auto new_sj = old_sj;
+  new_sj["metadata"]["finalizers"] = Json::array();
+  check_allowed(run_job("UPDATE", new_sj, old_sj));
+
+  auto changed = new_sj;
+  changed["spec"]["maxReplicaCount"] = 7;
+  check_denied(run_job("UPDATE", changed, old_sj), "incorrect-triggers",
+               "spec.triggers: no triggers defined in the ScaledObject/ScaledJob");
+  // Two finalizers down to none is not KEDA's shortcut: validated.
+  auto two = old_sj;
+  two["metadata"]["finalizers"] = {"finalizer.keda.sh", "example.com/other"};
+  CHECK_FALSE(run_job("UPDATE", new_sj, two).allowed);
+  // No finalizer change: validated.
+  CHECK_FALSE(run_job("UPDATE", old_sj, old_sj).allowed);
+}
+
+TEST_CASE("webhook: the ScaledJob path reads only ScaledJobs") {
+  // A ScaledObject sent to the ScaledJob path, a ScaledJob to the ScaledObject path.
+  const auto so_there = run(admission_review("CREATE", scaled_object("o")), Cluster{}, kSjPath);
+  CHECK_FALSE(so_there.allowed);
+  CHECK(so_there.reason == "malformed-request");
+  CHECK(so_there.review["response"]["status"]["code"] == 400);
+  CHECK_THAT(so_there.review["response"]["status"]["message"].get<std::string>(),
+             Catch::StartsWith("cannot read the ScaledJob: "));
+  const auto sj_there =
+      run(admission_review("CREATE", scaled_job("r"), nullptr, false, "scaledjobs"));
+  CHECK_FALSE(sj_there.allowed);
+  CHECK(sj_there.review["response"]["status"]["code"] == 400);
+
+  // A field of the wrong type: the object cannot be read, which is not a crash.
+  auto wrong_type = scaled_job("render");
+  wrong_type["spec"]["pollingInterval"] = "often";
+  const auto o = run_job("CREATE", wrong_type);
+  CHECK_FALSE(o.allowed);
+  CHECK(o.review["response"]["status"]["code"] == 400);
+  CHECK_THAT(o.review["response"]["status"]["message"].get<std::string>(),
+             Catch::StartsWith("cannot read the ScaledJob: spec.pollingInterval"));
+
+  // DELETE is allowed without reading the object.
+  check_allowed(run(admission_review("DELETE", nullptr, scaled_job("render"), false, "scaledjobs"),
+                    Cluster{}, kSjPath));
 }

@@ -369,6 +369,12 @@ TEST_CASE("RBAC: no wildcard beyond */scale and the external metrics read, no cl
     const auto* op = find(docs, "ClusterRole", "ebb-operator");
     REQUIRE(op != nullptr);
     CHECK(verbs_on(*op, "", "pods").empty());
+    // ScaledJobs are read for status.scaledjobs of the auth objects only.
+    CHECK(verbs_on(*op, "keda.sh", "scaledjobs") == read);
+    CHECK(verbs_on(*op, "keda.sh", "triggerauthentications/status") ==
+          std::set<std::string>{"get", "patch"});
+    CHECK(verbs_on(*op, "keda.sh", "clustertriggerauthentications/status") ==
+          std::set<std::string>{"get", "patch"});
     // Cluster-wide only with the opt-in; none at all with adapterWatchVerbs=[].
     docs = render({"--set", "rbac.secrets.clusterWide=true"});
     const auto* cluster_watch = find(docs, "ClusterRole", "ebb-metrics-adapter-secret-watcher");
@@ -605,6 +611,7 @@ TEST_CASE("the webhook registration uses KEDA's paths and the configured failure
     CHECK(strings(w["rules"][0]["operations"]) == std::vector<std::string>{"CREATE", "UPDATE"});
   }
   CHECK(paths == std::set<std::string>{"/validate-keda-sh-v1alpha1-scaledobject",
+                                       "/validate-keda-sh-v1alpha1-scaledjob",
                                        "/validate-keda-sh-v1alpha1-triggerauthentication",
                                        "/validate-keda-sh-v1alpha1-clustertriggerauthentication"});
   auto fail = render({"--set", "webhooks.failurePolicy=Fail", "--set", "webhooks.timeoutSeconds=5"});

@@ -232,6 +232,38 @@ void AdapterRun::restart() {
   process_ = test::Process::start(wrapped("EBB_TEST_ADAPTER_WRAPPER", argv_), log_path_);
 }
 
+kube::Object rabbit_call(const std::string& method, const std::string& path,
+                         const std::string& body) {
+  const auto& s = test::shared_servers();
+  net::HttpClient http;
+  net::HttpRequest request;
+  request.method = method;
+  request.url = "http://" + s.rabbitmq_user + ":" + s.rabbitmq_password +
+                "@127.0.0.1:" + std::to_string(s.rabbitmq_http_port) + "/api" + path;
+  request.body = body;
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.timeout = std::chrono::seconds(10);
+  auto response = http.send(request);
+  if (!response)
+    FAIL("RabbitMQ management " << method << " " << path << ": " << response.error().message);
+  if (response->status >= 300)
+    FAIL("RabbitMQ management " << method << " " << path << ": " << response->status);
+  return response->body.empty() ? kube::Object() : kube::Object::parse(response->body);
+}
+
+void rabbit_fill_queue(const std::string& queue, int messages) {
+  rabbit_call("PUT", "/queues/%2F/" + queue, R"({"durable":false,"auto_delete":false})");
+  for (int i = 0; i < messages; ++i) {
+    auto routed = rabbit_call("POST", "/exchanges/%2F/amq.default/publish",
+                              kube::Object{{"properties", kube::Object::object()},
+                                           {"routing_key", queue},
+                                           {"payload", "m"},
+                                           {"payload_encoding", "string"}}
+                                  .dump());
+    REQUIRE(routed.value("routed", false));
+  }
+}
+
 void eventually_adapter(const std::string& what, const std::function<bool()>& predicate,
                         std::chrono::milliseconds timeout, const AdapterRun& adapter, const OperatorRun* op) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

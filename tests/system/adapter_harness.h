@@ -109,6 +109,13 @@ void eventually_adapter(const std::string& what, const std::function<bool()>& pr
                         std::chrono::milliseconds timeout, const AdapterRun& adapter,
                         const OperatorRun* op = nullptr);
 
+// --- the shared RabbitMQ's management API, as an administrator (fails the test on an error):
+// the parsed answer, null when the body is empty.
+kube::Object rabbit_call(const std::string& method, const std::string& path,
+                         const std::string& body = "");
+// Declares `queue` (not durable) on the shared RabbitMQ and publishes `messages` messages to it.
+void rabbit_fill_queue(const std::string& queue, int messages);
+
 // --- the test API server's request log (null server: real cluster, nothing logged)
 
 // A PUT of the /scale subresource of Deployment `name`: spec.replicas it wrote and when it was

@@ -130,24 +130,8 @@ std::size_t logged_scale_writes(const std::string& log) {
   return count_lines(log, "\"scaled target\"") + count_lines(log, "\"cannot scale target\"");
 }
 
-// --- RabbitMQ management API (the shared server) and the Kafka mock, as an administrator and a
-// producer/consumer would set them up.
-
-ebb::kube::Object rabbit_call(const std::string& method, const std::string& path, const std::string& body = "") {
-  const auto& s = test::shared_servers();
-  ebb::net::HttpClient http;
-  ebb::net::HttpRequest request;
-  request.method = method;
-  request.url = "http://" + s.rabbitmq_user + ":" + s.rabbitmq_password + "@127.0.0.1:" +
-                std::to_string(s.rabbitmq_http_port) + "/api" + path;
-  request.body = body;
-  request.headers.emplace_back("Content-Type", "application/json");
-  request.timeout = std::chrono::seconds(10);
-  auto response = http.send(request);
-  if (!response) FAIL("RabbitMQ management " << method << " " << path << ": " << response.error().message);
-  if (response->status >= 300) FAIL("RabbitMQ management " << method << " " << path << ": " << response->status);
-  return response->body.empty() ? Object() : Object::parse(response->body);
-}
+// --- The Kafka mock, as a producer/consumer would set it up (RabbitMQ: rabbit_call, in the
+// harness).
 
 rd_kafka_t* kafka_client(rd_kafka_type_t type, const std::map<std::string, std::string>& properties) {
   char err[512];

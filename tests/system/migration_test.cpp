@@ -257,6 +257,105 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "TriggerAuthentication and ClusterTriggerAuthentication status.scaledjobs list their "
+    "ScaledJobs",
+    "[system][migration]") {
+  Cluster cluster;
+  const std::string cta_name = "jobs-" + cluster.ns();
+  auto auth = [](const std::string& kind, const std::string& name) {
+    Object ref = {{"parameter", "password"}, {"name", "redis"}, {"key", "password"}};
+    Object object = {{"apiVersion", "keda.sh/v1alpha1"}, {"kind", kind}};
+    object["metadata"] = {{"name", name}};
+    object["spec"]["secretTargetRef"] = Object::array({ref});
+    return object;
+  };
+  // A ScaledJob whose triggers use the auth objects named (kind, name).
+  auto scaled_job = [](const std::string& name,
+                       const std::vector<std::pair<std::string, std::string>>& refs) {
+    Object triggers = Object::array();
+    for (const auto& [kind, auth_name] : refs)
+      triggers.push_back({{"type", "redis"},
+                          {"metadata", {{"address", "127.0.0.1:1"}, {"listName", name}}},
+                          {"authenticationRef", {{"name", auth_name}, {"kind", kind}}}});
+    return Object{
+        {"apiVersion", "keda.sh/v1alpha1"},
+        {"kind", "ScaledJob"},
+        {"metadata", {{"name", name}}},
+        {"spec",
+         {{"jobTargetRef",
+           {{"template", {{"spec", {{"containers", {{{"name", "w"}, {"image", "busybox"}}}}}}}}}},
+          {"triggers", triggers}}}};
+  };
+  cluster.create(ebb::cluster::trigger_authentications(),
+                 auth("TriggerAuthentication", "redis-auth"));
+  cluster.create(ebb::cluster::cluster_trigger_authentications(),
+                 auth("ClusterTriggerAuthentication", cta_name));
+  cluster.create(ebb::cluster::scaled_jobs(),
+                 scaled_job("zeta", {{"TriggerAuthentication", "redis-auth"},
+                                     {"ClusterTriggerAuthentication", cta_name}}));
+  cluster.create(ebb::cluster::scaled_jobs(),
+                 scaled_job("alpha", {{"TriggerAuthentication", "redis-auth"}}));
+  // A ScaledObject on the same TriggerAuthentication: its list is the other field.
+  cluster.create_deployment("beta");
+  Object so = scaled_object("beta", "beta");
+  so["spec"]["triggers"][0]["authenticationRef"] = {{"name", "redis-auth"}};
+  cluster.create(ebb::cluster::scaled_objects(), so);
+
+  OperatorRun run(cluster);
+  REQUIRE(run.wait_ready());
+  auto status_of = [&](const ebb::kube::Resource& resource, const std::string& name,
+                       const std::string& field) {
+    auto object = cluster.get(resource, name);
+    if (!object) return std::string("(missing)");
+    return object->value("status", Object::object()).value(field, std::string());
+  };
+  const auto& tas = ebb::cluster::trigger_authentications();
+  const auto& ctas = ebb::cluster::cluster_trigger_authentications();
+  eventually(
+      "TriggerAuthentication status.scaledjobs = alpha,zeta and scaledobjects = beta",
+      [&] {
+        return status_of(tas, "redis-auth", "scaledjobs") == "alpha,zeta" &&
+               status_of(tas, "redis-auth", "scaledobjects") == "beta";
+      },
+      30s, &run);
+  eventually(
+      "ClusterTriggerAuthentication status.scaledjobs = zeta",
+      [&] {
+        return status_of(ctas, cta_name, "scaledjobs") == "zeta" &&
+               status_of(ctas, cta_name, "scaledobjects").empty();
+      },
+      30s, &run);
+
+  // A ScaledJob created while the operator runs joins; one deleted leaves.
+  cluster.create(ebb::cluster::scaled_jobs(),
+                 scaled_job("mid", {{"ClusterTriggerAuthentication", cta_name}}));
+  eventually(
+      "mid joins the ClusterTriggerAuthentication's list",
+      [&] { return status_of(ctas, cta_name, "scaledjobs") == "mid,zeta"; }, 30s, &run);
+  cluster.remove(ebb::cluster::scaled_jobs(), "alpha");
+  eventually(
+      "alpha leaves the list", [&] { return status_of(tas, "redis-auth", "scaledjobs") == "zeta"; },
+      30s, &run);
+
+  // zeta stops using the auth objects, mid goes: the scaledjobs fields go, scaledobjects stays.
+  cluster.modify(ebb::cluster::scaled_jobs(), "zeta", [](Object& sj) {
+    sj["spec"]["triggers"][0].erase("authenticationRef");
+    sj["spec"]["triggers"] = Object::array({sj["spec"]["triggers"][0]});
+  });
+  cluster.remove(ebb::cluster::scaled_jobs(), "mid");
+  eventually(
+      "no ScaledJob users: status.scaledjobs goes",
+      [&] {
+        auto ta = cluster.get(tas, "redis-auth");
+        auto cta = cluster.get(ctas, cta_name);
+        return ta && cta && !ta->value("status", Object::object()).contains("scaledjobs") &&
+               !cta->value("status", Object::object()).contains("scaledjobs") &&
+               status_of(tas, "redis-auth", "scaledobjects") == "beta";
+      },
+      30s, &run);
+}
+
+TEST_CASE(
     "ClusterTriggerAuthentication Secrets are read from the operator's pod namespace "
     "(POD_NAMESPACE)",
     "[system][migration]") {

@@ -657,6 +657,74 @@ TEST_CASE("the admission webhook denies a duplicate scale target over TLS", "[sy
             .value_or(0) == 1);
 }
 
+TEST_CASE("the admission webhook validates ScaledJob triggers over TLS", "[system]") {
+  Cluster cluster;
+  const auto certs = ebb::test::make_test_certs(cluster.dir());
+  OperatorRun run(cluster, {"--webhook-cert-file", certs.server_cert_file,
+                            "--webhook-key-file=" + certs.server_key_file});
+  REQUIRE(run.wait_ready());
+  const Object trigger = {{"type", "redis"},
+                          {"name", "queue"},
+                          {"metadata", {{"address", "redis:6379"}, {"listName", "renders"}}}};
+  const Object sj = {
+      {"apiVersion", "keda.sh/v1alpha1"},
+      {"kind", "ScaledJob"},
+      {"metadata", {{"name", "render"}, {"namespace", cluster.ns()}}},
+      {"spec",
+       {{"jobTargetRef",
+         {{"template", {{"spec", {{"containers", {{{"name", "r"}, {"image", "busybox"}}}}}}}}}},
+        {"triggers", Object::array({trigger, trigger})}}}};
+  const Object review = {
+      {"apiVersion", "admission.k8s.io/v1"},
+      {"kind", "AdmissionReview"},
+      {"request",
+       {{"uid", "5a1c7a52-8f3e-4f7e-9a51-3c2b1d0e9f11"},
+        {"kind", {{"group", "keda.sh"}, {"version", "v1alpha1"}, {"kind", "ScaledJob"}}},
+        {"resource", {{"group", "keda.sh"}, {"version", "v1alpha1"}, {"resource", "scaledjobs"}}},
+        {"name", "render"},
+        {"namespace", cluster.ns()},
+        {"operation", "CREATE"},
+        {"userInfo", {{"username", "system:test"}}},
+        {"object", sj},
+        {"dryRun", false}}}};
+  ebb::net::HttpClientOptions options;
+  options.tls.ca_pem = certs.ca_pem;
+  ebb::net::HttpClient https(options);
+  const std::string url = "https://127.0.0.1:" + std::to_string(run.ports().webhook) +
+                          std::string(ebb::op::kScaledJobWebhookPath);
+  auto post = [&](const Object& body) {
+    auto response = https.send({.method = "POST",
+                                .url = url,
+                                .headers = {{"Content-Type", "application/json"}},
+                                .body = body.dump(),
+                                .timeout = std::chrono::seconds(10)});
+    REQUIRE(response);
+    REQUIRE(response->status == 200);
+    return Object::parse(response->body)["response"];
+  };
+  // The same trigger name twice: denied, with KEDA's message.
+  const auto denied = post(review);
+  CHECK(denied.value("uid", "") == "5a1c7a52-8f3e-4f7e-9a51-3c2b1d0e9f11");
+  CHECK(denied.value("allowed", true) == false);
+  CHECK(denied["status"].value("message", "") ==
+        "spec.triggers[1].name: triggerName \"queue\" is defined multiple times in the "
+        "ScaledObject/ScaledJob, but it must be unique");
+  // Distinct names: allowed.
+  Object fixed = review;
+  fixed["request"]["object"]["spec"]["triggers"][1]["name"] = "second";
+  CHECK(post(fixed).value("allowed", false) == true);
+
+  // As in KEDA, a denied ScaledJob counts in the ScaledObject errors counter and no ScaledJob
+  // review counts in the total.
+  const auto metrics = run.metrics();
+  CHECK(metric_value(
+            metrics, "keda_webhook_scaled_object_validation_errors_total",
+            "action=\"create\",namespace=\"" + cluster.ns() + "\",reason=\"incorrect-triggers\"")
+            .value_or(0) == 1);
+  CHECK_FALSE(metric_value(metrics, "keda_webhook_scaled_object_validations_total",
+                           "action=\"create\",namespace=\"" + cluster.ns() + "\""));
+}
+
 TEST_CASE("without certificate flags the webhook serves a self-signed certificate", "[system]") {
   Cluster cluster;
   OperatorRun run(cluster);

@@ -1,7 +1,7 @@
 // ScaledJobs (issue 15): the real ebb-metrics-adapter against the test API server (or a real
 // cluster with EBB_TEST_KUBECONFIG; nothing runs the Jobs there either, since the test finishes
-// them through /status) with a real redis-server as the queue. No operator: the adapter runs the
-// ScaledJob loop on its own.
+// them through /status) with a real redis-server, or the shared RabbitMQ, as the queue. No
+// operator: the adapter runs the ScaledJob loop on its own.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 
 #include "adapter_harness.h"
 #include "ebb/cluster/resources.h"
+#include "ebb/strings.h"
 
 using namespace ebb::systest;
 using ebb::kube::Object;
@@ -189,6 +190,23 @@ TEST_CASE("ScaledJob with its redis down: no Job is created, Ready=False and KED
       30s, adapter);
   std::this_thread::sleep_for(3s);
   CHECK(jobs_of(cluster, "broken").empty());
+  // KEDA's series for ScaledJobs: the polls' errors, and the trigger's with type="scaledjob"
+  // (the scaledObject label holds the ScaledJob's name, as in KEDA).
+  const std::string series = "metric=\"s0-redis-renders\",namespace=\"" + cluster.ns() +
+                             "\",scaledObject=\"broken\",scaler=\"redisScaler\","
+                             "triggerIndex=\"0\",type=\"scaledjob\"";
+  {
+    const auto metrics = adapter.metrics();
+    INFO(metrics);
+    CHECK(metric_value(metrics, "keda_scaled_job_errors_total",
+                       "namespace=\"" + cluster.ns() + "\",scaledJob=\"broken\"")
+              .value_or(0) >= 1);
+    CHECK(metric_value(metrics, "keda_scaler_detail_errors_total", series).value_or(0) >= 1);
+    CHECK_FALSE(metric_value(metrics, "keda_scaler_metrics_value", series));
+    CHECK(
+        metric_value(metrics, "keda_internal_scale_loop_latency_seconds",
+                     "namespace=\"" + cluster.ns() + "\",resource=\"broken\",type=\"scaledjob\""));
+  }
   // The queue comes back (empty: the server keeps nothing on disk), then gets three items.
   redis.start();
   REQUIRE(redis.cli({"RPUSH", "renders", "a", "b", "c"}) == "3");
@@ -202,4 +220,127 @@ TEST_CASE("ScaledJob with its redis down: no Job is created, Ready=False and KED
         return sj && condition_status(*sj, "Ready") == "True";
       },
       10s, adapter);
+  eventually_adapter(
+      "keda_scaler_metrics_value and keda_scaler_active of the ScaledJob's trigger",
+      [&] {
+        const auto metrics = adapter.metrics();
+        return metric_value(metrics, "keda_scaler_metrics_value", series) == 3.0 &&
+               metric_value(metrics, "keda_scaler_active", series) == 1.0;
+      },
+      10s, adapter);
+}
+
+TEST_CASE("ScaledJob pause annotation: no poll while paused, Paused=True, Jobs once unpaused",
+          "[system][adapter][scaledjob]") {
+  Cluster cluster;
+  const auto pki = make_adapter_pki(cluster.dir());
+  test::RedisServer redis;
+  REQUIRE(redis.cli({"RPUSH", "renders", "a", "b", "c"}) == "3");
+  Object sj = scaled_job("paused", redis.port(), "renders", 5, 1, 1);
+  sj["metadata"]["annotations"] = {{"autoscaling.keda.sh/paused", "true"}};
+  cluster.create(kScaledJobs, sj);
+  AdapterRun adapter(cluster, pki);
+  adapter.require_ready();
+
+  eventually_adapter(
+      "Paused=True/ScaledJobPaused and its Event",
+      [&] {
+        auto current = cluster.get(kScaledJobs, "paused");
+        if (!current) return false;
+        auto paused = condition(*current, "Paused");
+        return paused && paused->value("status", "") == "True" &&
+               paused->value("reason", "") == "ScaledJobPaused" &&
+               !cluster.events_for("paused", "ScaledJobPaused").empty();
+      },
+      30s, adapter);
+  // Three items wait, pollingInterval is 1 s: still no Job, and the trigger is not queried.
+  std::this_thread::sleep_for(3s);
+  CHECK(jobs_of(cluster, "paused").empty());
+  CHECK(adapter.metrics().find("scaledObject=\"paused\"") == std::string::npos);
+
+  // The annotation goes: Paused=False/ScaledJobUnpaused, and the three Jobs.
+  cluster.modify(kScaledJobs, "paused", [](Object& o) {
+    o["metadata"]["annotations"].erase("autoscaling.keda.sh/paused");
+  });
+  eventually_adapter(
+      "3 Jobs after the pause", [&] { return jobs_of(cluster, "paused").size() == 3; }, 30s,
+      adapter);
+  eventually_adapter(
+      "Paused=False/ScaledJobUnpaused and its Event",
+      [&] {
+        auto current = cluster.get(kScaledJobs, "paused");
+        if (!current) return false;
+        auto paused = condition(*current, "Paused");
+        return paused && paused->value("status", "") == "False" &&
+               paused->value("reason", "") == "ScaledJobUnpaused" &&
+               !cluster.events_for("paused", "ScaledJobUnpaused").empty();
+      },
+      10s, adapter);
+
+  // Paused again ("1" counts as true, as KEDA reads it): a fourth item makes no Job.
+  cluster.modify(kScaledJobs, "paused", [](Object& o) {
+    o["metadata"]["annotations"]["autoscaling.keda.sh/paused"] = "1";
+  });
+  eventually_adapter(
+      "Paused=True again",
+      [&] {
+        auto current = cluster.get(kScaledJobs, "paused");
+        return current && condition_status(*current, "Paused") == "True";
+      },
+      30s, adapter);
+  REQUIRE(redis.cli({"RPUSH", "renders", "d"}) == "4");
+  std::this_thread::sleep_for(3s);
+  CHECK(jobs_of(cluster, "paused").size() == 3);
+}
+
+TEST_CASE("ScaledJob on a RabbitMQ queue: one Job per message, capped at maxReplicaCount",
+          "[system][adapter][scaledjob]") {
+  Cluster cluster;
+  const auto pki = make_adapter_pki(cluster.dir());
+  const auto& shared = test::shared_servers();
+  const std::string queue = test::unique_name("ebb-sys-jobs");
+  rabbit_fill_queue(queue, 3);
+  // The password in the host URL comes from a Secret through a TriggerAuthentication.
+  cluster.create(
+      resources::secrets(),
+      {{"apiVersion", "v1"},
+       {"kind", "Secret"},
+       {"metadata", {{"name", "rabbit"}}},
+       {"data",
+        {{"host",
+          ebb::base64_encode("amqp://" + shared.rabbitmq_user + ":" + shared.rabbitmq_password +
+                             "@127.0.0.1:" + std::to_string(shared.rabbitmq_amqp_port) + "/")}}}});
+  cluster.create(
+      ebb::cluster::trigger_authentications(),
+      {{"apiVersion", "keda.sh/v1alpha1"},
+       {"kind", "TriggerAuthentication"},
+       {"metadata", {{"name", "rabbit-auth"}}},
+       {"spec",
+        {{"secretTargetRef", {{{"parameter", "host"}, {"name", "rabbit"}, {"key", "host"}}}}}}});
+  Object sj = scaled_job("consume", 1, "unused", 5, 1, 1);
+  sj["spec"]["triggers"] =
+      Object::array({{{"type", "rabbitmq"},
+                      {"metadata", {{"queueName", queue}, {"mode", "QueueLength"}, {"value", "1"}}},
+                      {"authenticationRef", {{"name", "rabbit-auth"}}}}});
+  cluster.create(kScaledJobs, sj);
+  AdapterRun adapter(cluster, pki);
+  adapter.require_ready();
+
+  eventually_adapter(
+      "3 Jobs for 3 messages", [&] { return jobs_of(cluster, "consume").size() == 3; }, 30s,
+      adapter);
+  // Seven more (ten waiting, three Jobs running): two more Jobs, capped at maxReplicaCount 5.
+  rabbit_fill_queue(queue, 7);
+  eventually_adapter(
+      "5 Jobs: capped at maxReplicaCount", [&] { return jobs_of(cluster, "consume").size() == 5; },
+      30s, adapter);
+  std::this_thread::sleep_for(3s);  // three polls at pollingInterval 1
+  CHECK(jobs_of(cluster, "consume").size() == 5);
+  auto current = cluster.get(kScaledJobs, "consume");
+  REQUIRE(current);
+  CHECK(condition_status(*current, "Ready") == "True");
+  CHECK(condition_status(*current, "Active") == "True");
+  // The password was only in the Secret: not in the adapter's log.
+  CHECK(adapter.log().find(shared.rabbitmq_password) == std::string::npos);
+  rabbit_call("DELETE", "/queues/%2F/" + queue);
 }

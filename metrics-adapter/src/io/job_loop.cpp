@@ -84,6 +84,7 @@ namespace {
 struct TriggerRuntime {
   std::size_t index = 0;
   std::string type, metric_name;
+  std::string scaler_label;  // the trigger's name, else KEDA's scaler name
   double target = 0;
   std::unique_ptr<scalers::Scaler> scaler;
   std::optional<std::string> build_error;
@@ -186,6 +187,8 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
       auto t = std::make_shared<TriggerRuntime>();
       t->index = i;
       t->type = sj.spec.triggers[i].type;
+      t->scaler_label = sj.spec.triggers[i].name.empty() ? registry().keda_name(t->type)
+                                                         : sj.spec.triggers[i].name;
       const cluster::TriggerMetric* metric = nullptr;
       for (const auto& m : inputs.metrics)
         if (m.index == i) metric = &m;
@@ -221,8 +224,14 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
     const std::string key = rt->key;
     deps.scheduler.schedule(
         scheduler_key(key), std::chrono::seconds(polling_interval),
-        [weak, key](std::chrono::milliseconds) {
-          if (auto self = weak.lock()) self->poll(key);
+        [weak, key](std::chrono::milliseconds lag) {
+          auto self = weak.lock();
+          if (!self) return;
+          if (self->options.on_poll_lag) {
+            const auto [ns, name] = kube::split_key(key);
+            self->options.on_poll_lag(ns, name, static_cast<double>(lag.count()) / 1000.0);
+          }
+          self->poll(key);
         },
         now ? PollScheduler::FirstRun::Now : PollScheduler::FirstRun::AtPhase);
   }
@@ -232,6 +241,7 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
     const auto generation = json_member(json_member(object, "metadata"), "generation");
     const std::int64_t gen = generation.is_number_integer() ? generation.get<std::int64_t>() : 0;
     std::shared_ptr<Runtime> rt = find(key);
+    const bool known = rt != nullptr;
     bool rebuild = !rt;
     if (!rt) {
       rt = std::make_shared<Runtime>();
@@ -249,6 +259,8 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
       rt->generation = gen;
     }
     if (rebuild) {
+      // The triggers may change: their series go, the next poll makes the new ones.
+      if (options.on_forget && known) options.on_forget(rt->ns, rt->name, false);
       build(*rt, object);
     } else {
       // Same spec: only metadata (annotations: paused) and status may have moved.
@@ -285,9 +297,12 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
       runtimes.erase(it);
     }
     deps.scheduler.unschedule(scheduler_key(key), true);
-    std::lock_guard lock(rt->mutex);
-    rt->removed = true;
-    rt->triggers.clear();
+    {
+      std::lock_guard lock(rt->mutex);
+      rt->removed = true;
+      rt->triggers.clear();
+    }
+    if (options.on_forget) options.on_forget(rt->ns, rt->name, true);
   }
 
   void auth_changed(const std::string& kind, const std::string& ns, const std::string& name) {
@@ -509,6 +524,7 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
       } else if (std::chrono::steady_clock::now() - started > options.poll_timeout) {
         o.error = "not queried: the poll used up its budget";
       } else {
+        const auto query_started = std::chrono::steady_clock::now();
         try {
           auto r = t->scaler->poll();
           if (r) {
@@ -519,6 +535,13 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
           }
         } catch (const std::exception& e) {
           o.error = std::string("scaler failed: ") + e.what();
+        }
+        if (options.on_trigger_polled) {
+          const std::chrono::duration<double> took =
+              std::chrono::steady_clock::now() - query_started;
+          options.on_trigger_polled(
+              MetricLabels{rt->ns, rt->name, t->metric_name, t->scaler_label, t->index}, o.value,
+              o.active, o.failed(), took.count());
         }
       }
       input.triggers.push_back(std::move(o));

@@ -283,6 +283,16 @@ int AdapterProcess::run() {
   job_options.on_error = [this](const std::string& ns, const std::string& name) {
     metrics_->scaled_job_error(ns, name);
   };
+  job_options.on_trigger_polled = [this](const MetricLabels& labels, std::optional<double> value,
+                                         bool active, bool failed, double seconds) {
+    metrics_->job_trigger_polled(labels, value, active, failed, seconds);
+  };
+  job_options.on_poll_lag = [this](const std::string& ns, const std::string& name, double seconds) {
+    metrics_->job_poll_lag(ns, name, seconds);
+  };
+  job_options.on_forget = [this](const std::string& ns, const std::string& name, bool removed) {
+    metrics_->forget_scaled_job(ns, name, removed);
+  };
   job_loop_ = std::make_unique<JobLoop>(
       JobLoopDeps{client(), pools_, *scheduler_, jobs_view_, pods_view_}, std::move(job_options));
 

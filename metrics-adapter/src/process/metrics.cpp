@@ -8,6 +8,7 @@ namespace ebb::adapter::process {
 namespace {
 
 constexpr const char* kType = "scaledobject";
+constexpr const char* kJobType = "scaledjob";
 constexpr const char* kMetricsPrefix = "/apis/external.metrics.k8s.io/v1beta1/namespaces/";
 
 // kube-apiserver's request duration buckets (the low end; metric reads are answered from a cache).
@@ -81,25 +82,19 @@ AdapterMetrics::AdapterMetrics(runtime::Metrics& metrics) {
            .Register(registry);
 }
 
-AdapterMetrics::Labels AdapterMetrics::scaler_labels(const MetricLabels& l) const {
+AdapterMetrics::Labels AdapterMetrics::scaler_labels(const MetricLabels& l,
+                                                     const char* type) const {
   return {{"namespace", l.ns},
           {"metric", l.metric},
           {"scaledObject", l.scaled_object},
           {"scaler", l.scaler},
           {"triggerIndex", std::to_string(l.trigger_index)},
-          {"type", kType}};
+          {"type", type}};
 }
 
-void AdapterMetrics::remember(const std::string& ns, const std::string& name,
-                              const Labels& labels) {
-  series_[{ns, name}].insert(labels);
-}
-
-void AdapterMetrics::scaler_queried(const MetricLabels& l, std::optional<double> value, bool active,
-                                    bool failed, double seconds) {
-  const Labels labels = scaler_labels(l);
-  std::lock_guard lock(mutex_);
-  remember(l.ns, l.scaled_object, labels);
+// Called with mutex_ held.
+void AdapterMetrics::record_query(const Labels& labels, std::optional<double> value, bool active,
+                                  bool failed, double seconds) {
   if (value) value_->Add(labels).Set(*value);
   latency_->Add(labels).Set(seconds);
   active_->Add(labels).Set(active ? 1 : 0);
@@ -107,10 +102,55 @@ void AdapterMetrics::scaler_queried(const MetricLabels& l, std::optional<double>
   if (failed) errors.Increment();
 }
 
-void AdapterMetrics::composite(const MetricLabels& l, double value, bool active) {
-  const Labels labels = scaler_labels(l);
+// Called with mutex_ held.
+void AdapterMetrics::remove_series(const std::set<Labels>& series) {
+  for (const auto& labels : series) {
+    if (value_->Has(labels)) value_->Remove(&value_->Add(labels));
+    if (latency_->Has(labels)) latency_->Remove(&latency_->Add(labels));
+    if (active_->Has(labels)) active_->Remove(&active_->Add(labels));
+    if (scaler_errors_->Has(labels)) scaler_errors_->Remove(&scaler_errors_->Add(labels));
+  }
+}
+
+void AdapterMetrics::scaler_queried(const MetricLabels& l, std::optional<double> value, bool active,
+                                    bool failed, double seconds) {
+  const Labels labels = scaler_labels(l, kType);
   std::lock_guard lock(mutex_);
-  remember(l.ns, l.scaled_object, labels);
+  series_[{l.ns, l.scaled_object}].insert(labels);
+  record_query(labels, value, active, failed, seconds);
+}
+
+void AdapterMetrics::job_trigger_polled(const MetricLabels& l, std::optional<double> value,
+                                        bool active, bool failed, double seconds) {
+  const Labels labels = scaler_labels(l, kJobType);
+  std::lock_guard lock(mutex_);
+  job_series_[{l.ns, l.scaled_object}].insert(labels);
+  record_query(labels, value, active, failed, seconds);
+}
+
+void AdapterMetrics::job_poll_lag(const std::string& ns, const std::string& name, double seconds) {
+  std::lock_guard lock(mutex_);
+  loop_latency_->Add({{"namespace", ns}, {"type", kJobType}, {"resource", name}}).Set(seconds);
+}
+
+void AdapterMetrics::forget_scaled_job(const std::string& ns, const std::string& name,
+                                       bool removed) {
+  std::lock_guard lock(mutex_);
+  if (auto it = job_series_.find({ns, name}); it != job_series_.end()) {
+    remove_series(it->second);
+    job_series_.erase(it);
+  }
+  if (!removed) return;
+  const Labels loop{{"namespace", ns}, {"type", kJobType}, {"resource", name}};
+  if (loop_latency_->Has(loop)) loop_latency_->Remove(&loop_latency_->Add(loop));
+  const Labels errors{{"namespace", ns}, {"scaledJob", name}};
+  if (job_errors_->Has(errors)) job_errors_->Remove(&job_errors_->Add(errors));
+}
+
+void AdapterMetrics::composite(const MetricLabels& l, double value, bool active) {
+  const Labels labels = scaler_labels(l, kType);
+  std::lock_guard lock(mutex_);
+  series_[{l.ns, l.scaled_object}].insert(labels);
   value_->Add(labels).Set(value);
   active_->Add(labels).Set(active ? 1 : 0);
 }
@@ -135,12 +175,7 @@ void AdapterMetrics::forget(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mutex_);
   auto it = series_.find({ns, name});
   if (it != series_.end()) {
-    for (const auto& labels : it->second) {
-      if (value_->Has(labels)) value_->Remove(&value_->Add(labels));
-      if (latency_->Has(labels)) latency_->Remove(&latency_->Add(labels));
-      if (active_->Has(labels)) active_->Remove(&active_->Add(labels));
-      if (scaler_errors_->Has(labels)) scaler_errors_->Remove(&scaler_errors_->Add(labels));
-    }
+    remove_series(it->second);
     series_.erase(it);
   }
   const Labels object{{"namespace", ns}, {"scaledObject", name}};

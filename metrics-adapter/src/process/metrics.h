@@ -9,6 +9,8 @@
 //   keda_scaled_job_errors_total{namespace, scaledJob}.
 //   forget() drops every series of one ScaledObject (KEDA deletes them on each reconcile; here
 //   the engine calls it when an object is rebuilt away or removed).
+// - The same scaler series and loop latency for ScaledJobs, with type="scaledjob" and the
+//   ScaledJob's name in the scaledObject label (as KEDA labels them), from the job loop.
 // - apiserver_request_total{verb, resource, code} and apiserver_request_duration_seconds{verb,
 //   resource} for the external metrics API, as an aggregated API server reports them.
 #pragma once
@@ -44,14 +46,22 @@ class AdapterMetrics : public EngineObserver {
 
   // keda_scaled_job_errors_total{namespace, scaledJob}: one poll of a ScaledJob met an error.
   void scaled_job_error(const std::string& ns, const std::string& name);
+  // JobLoopOptions::on_trigger_polled, on_poll_lag and on_forget: the scaler series with
+  // type="scaledjob". forget_scaled_job drops them (and, once removed, the errors counter too).
+  void job_trigger_polled(const MetricLabels& labels, std::optional<double> value, bool active,
+                          bool failed, double seconds);
+  void job_poll_lag(const std::string& ns, const std::string& name, double seconds);
+  void forget_scaled_job(const std::string& ns, const std::string& name, bool removed);
 
   // One answered request of the external metrics API (ExternalMetricsApiOptions::on_request).
   void api_request(const std::string& method, const std::string& path, int status, double seconds);
 
  private:
   using Labels = std::map<std::string, std::string>;
-  Labels scaler_labels(const MetricLabels& labels) const;
-  void remember(const std::string& ns, const std::string& name, const Labels& labels);
+  Labels scaler_labels(const MetricLabels& labels, const char* type) const;
+  void record_query(const Labels& labels, std::optional<double> value, bool active, bool failed,
+                    double seconds);
+  void remove_series(const std::set<Labels>& series);
 
   prometheus::Family<prometheus::Gauge>* value_;
   prometheus::Family<prometheus::Gauge>* latency_;
@@ -65,8 +75,9 @@ class AdapterMetrics : public EngineObserver {
   // Family::Add hands out references that Family::Remove invalidates: every Add-then-use and
   // every Remove happens under this lock.
   std::mutex mutex_;
-  // Label sets of L-labelled series per (namespace, scaledObject), for forget().
-  std::map<std::pair<std::string, std::string>, std::set<Labels>> series_;
+  // Label sets of L-labelled series per (namespace, scaledObject), for forget(), and per
+  // (namespace, scaledJob), for forget_scaled_job().
+  std::map<std::pair<std::string, std::string>, std::set<Labels>> series_, job_series_;
 };
 
 // "GET" + "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/s0-redis" -> {"LIST", "s0-redis"};

@@ -39,6 +39,12 @@ void OperatorMetrics::scaled_object_validation(const std::string& ns, const std:
         .Increment();
 }
 
+void OperatorMetrics::scaled_job_validation_denied(const std::string& ns, const std::string& action,
+                                                   const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  validation_errors_->Add({{"namespace", ns}, {"action", action}, {"reason", reason}}).Increment();
+}
+
 void OperatorMetrics::forget_scaled_object(const std::string& ns, const std::string& name) {
   std::lock_guard lock(mutex_);
   prometheus::Labels labels{{"namespace", ns}, {"scaledObject", name}};

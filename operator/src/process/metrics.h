@@ -44,6 +44,10 @@ class OperatorMetrics {
   // An AdmissionReview answered on the ScaledObject path (KEDA counts only those).
   void scaled_object_validation(const std::string& ns, const std::string& action, bool allowed,
                                 const std::string& reason);
+  // KEDA counts a denied ScaledJob under the ScaledObject errors counter (its webhook's
+  // verifyTriggers) and never counts ScaledJob reviews in the total.
+  void scaled_job_validation_denied(const std::string& ns, const std::string& action,
+                                    const std::string& reason);
   void forget_scaled_object(const std::string& ns, const std::string& name);
 
   // keda_resource_registered_total, keda_trigger_registered_total, keda_scaled_object_paused.

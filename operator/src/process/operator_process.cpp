@@ -1,10 +1,13 @@
 #include "process/operator_process.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ebb/cluster/resources.h"
@@ -55,6 +58,10 @@ runtime::ManagerOptions manager_options(const OperatorOptions& o) {
 class OperatorProcess {
  public:
   explicit OperatorProcess(OperatorOptions options) : o_(std::move(options)) {}
+  ~OperatorProcess() {
+    closing_ = true;
+    if (scaled_jobs_synced_thread_.joinable()) scaled_jobs_synced_thread_.join();
+  }
 
   int run();
 
@@ -62,7 +69,10 @@ class OperatorProcess {
   bool start_webhook();
   bool add_cert_rotation();
   void create_informers();
+  void create_scaled_job_informers(const std::vector<std::string>& scopes);
+  void start_scaled_job_informers();
   bool informers_synced() const;
+  bool scaled_jobs_synced() const;
   ClusterSnapshot snapshot() const;
 
   // --- informer handlers
@@ -70,7 +80,7 @@ class OperatorProcess {
   void enqueue_for_hpa(const Object& hpa);
   void enqueue_same_target(const Object& so);
   void enqueue_referencing(const std::string& kind, const std::string& ns, const std::string& name);
-  // status.scaledobjects of the auth objects these keys (the auth index's) name.
+  // status.scaledobjects/scaledjobs of the auth objects these keys (the auth index's) name.
   void enqueue_auth_status(const std::vector<std::string>& auth_keys);
 
   // --- the webhook
@@ -95,6 +105,13 @@ class OperatorProcess {
   kube::CacheView scaled_objects_, hpas_, trigger_auths_, cluster_trigger_auths_view_, deployments_, statefulsets_;
   std::vector<std::unique_ptr<kube::Informer>> informers_;
   kube::Informer* cluster_trigger_auths_ = nullptr;
+  // ScaledJobs, for status.scaledjobs of the auth objects only (the adapter runs them). Not part
+  // of readiness or of the controllers' cache gate: a cluster without the ScaledJob CRD is still
+  // served; until they have listed, status.scaledjobs is left as it is.
+  kube::CacheView scaled_jobs_;
+  std::vector<std::unique_ptr<kube::Informer>> scaled_job_informers_;
+  std::thread scaled_jobs_synced_thread_;
+  std::atomic<bool> closing_{false};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -135,8 +152,9 @@ int OperatorProcess::run() {
   };
   controller_ = std::make_unique<runtime::Controller>(copts, *reconciler_, manager_->metrics());
   if (o_.label_selector.empty()) {
-    auth_status_ = std::make_unique<AuthStatusReconciler>(client, scaled_objects_, trigger_auths_,
-                                                          cluster_trigger_auths_view_);
+    auth_status_ = std::make_unique<AuthStatusReconciler>(
+        client, scaled_objects_, scaled_jobs_, trigger_auths_, cluster_trigger_auths_view_,
+        [this] { return scaled_jobs_synced(); });
     runtime::ControllerOptions aopts;
     aopts.name = "triggerauthentication";
     aopts.workers = 1;
@@ -165,6 +183,11 @@ int OperatorProcess::run() {
   if (auth_status_controller_) manager_->add_controller(*auth_status_controller_);
   manager_->add_runnable("informers", runtime::Manager::RunWhen::always, [this] {
     for (auto& informer : informers_) informer->start();
+    start_scaled_job_informers();
+  });
+  manager_->add_stop_step("", [this] {
+    closing_ = true;
+    if (scaled_jobs_synced_thread_.joinable()) scaled_jobs_synced_thread_.join();
   });
   if (!add_cert_rotation()) return 1;
   if (!manager_->start_servers()) return 1;
@@ -359,6 +382,69 @@ void OperatorProcess::create_informers() {
       .on_delete = cta_changed,
   });
   cluster_trigger_auths_ = &cta;
+  // Only the auth status controller reads them, and it runs without a label selector only.
+  if (o_.label_selector.empty()) create_scaled_job_informers(scopes);
+}
+
+namespace {
+
+// What status.scaledjobs needs of a ScaledJob: its name and its triggers' authenticationRefs.
+// The Job template, the largest part, is dropped.
+void scaled_job_transform(Object& sj) {
+  kube::strip_bookkeeping(sj);
+  Object triggers = json_at(sj, {"spec", "triggers"});
+  sj.erase("status");
+  sj["spec"] = Object{{"triggers", triggers.is_array() ? triggers : Object::array()}};
+}
+
+}  // namespace
+
+void OperatorProcess::create_scaled_job_informers(const std::vector<std::string>& scopes) {
+  kube::Client& client = manager_->client();
+  for (const auto& ns : scopes) {
+    kube::InformerOptions options;
+    options.namespace_name = ns;
+    options.transform = scaled_job_transform;
+    auto informer = std::make_unique<kube::Informer>(client, ebb::cluster::scaled_jobs(), options);
+    informer->add_index(kAuthIndex, auth_reference_keys);
+    informer->add_handlers({
+        .on_add = [this](const Object& o) { enqueue_auth_status(auth_reference_keys(o)); },
+        .on_update =
+            [this](const Object& a, const Object& b) {
+              if (auto before = auth_reference_keys(a), after = auth_reference_keys(b);
+                  before != after) {
+                enqueue_auth_status(before);
+                enqueue_auth_status(after);
+              }
+            },
+        .on_delete = [this](const Object& o) { enqueue_auth_status(auth_reference_keys(o)); },
+    });
+    scaled_jobs_.add(&informer->cache());
+    scaled_job_informers_.push_back(std::move(informer));
+  }
+}
+
+// Once every ScaledJob informer has listed, each auth object is looked at again: the passes
+// before that left status.scaledjobs alone.
+void OperatorProcess::start_scaled_job_informers() {
+  if (scaled_job_informers_.empty()) return;
+  for (auto& informer : scaled_job_informers_) informer->start();
+  scaled_jobs_synced_thread_ = std::thread([this] {
+    const auto stop = [this] { return closing_ || manager_->stopping(); };
+    while (!stop() && !scaled_jobs_synced())
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (stop()) return;
+    for (const auto& key : trigger_auths_.keys())
+      enqueue_auth_status({"TriggerAuthentication/" + key});
+    for (const auto& key : cluster_trigger_auths_view_.keys())
+      enqueue_auth_status({"ClusterTriggerAuthentication/" + key});
+  });
+}
+
+bool OperatorProcess::scaled_jobs_synced() const {
+  return !scaled_job_informers_.empty() &&
+         std::all_of(scaled_job_informers_.begin(), scaled_job_informers_.end(),
+                     [](const auto& i) { return i->has_synced(); });
 }
 
 bool OperatorProcess::informers_synced() const {
@@ -526,6 +612,7 @@ AdmissionLookups OperatorProcess::admission_lookups() {
 
 net::ServerResponse OperatorProcess::serve_webhook(const net::ServerRequest& request) {
   const bool known = request.path == kScaledObjectWebhookPath ||
+                     request.path == kScaledJobWebhookPath ||
                      request.path == kTriggerAuthenticationWebhookPath ||
                      request.path == kClusterTriggerAuthenticationWebhookPath;
   if (!known) return net::ServerResponse::text(404, "not found\n");
@@ -555,6 +642,8 @@ net::ServerResponse OperatorProcess::serve_webhook(const net::ServerRequest& req
   if (request.path == kScaledObjectWebhookPath)
     metrics_->scaled_object_validation(outcome->ns, outcome->action, outcome->allowed,
                                        outcome->reason);
+  else if (request.path == kScaledJobWebhookPath && !outcome->allowed)
+    metrics_->scaled_job_validation_denied(outcome->ns, outcome->action, outcome->reason);
   const auto& req = review["request"];
   const std::string name = req.value("name", "");
   if (outcome->allowed) {

@@ -29,9 +29,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "ebb/adapter/engine.h"
 #include "ebb/adapter/scheduler.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/event_recorder.h"
@@ -64,6 +66,15 @@ struct JobLoopOptions {
   kube::EventRecorderOptions events{"keda.sh/ebb-metrics-adapter", "", 4096};
   // keda_scaled_job_errors_total: one call per poll that met an error.
   std::function<void(const std::string& ns, const std::string& name)> on_error;
+  // KEDA's scaler series for ScaledJobs (type="scaledjob"): one call per trigger queried in a
+  // poll (labels.scaled_object is the ScaledJob's name), with the value when it succeeded.
+  std::function<void(const MetricLabels& labels, std::optional<double> value, bool active,
+                     bool failed, double seconds)>
+      on_trigger_polled;
+  // The poll started this late (keda_internal_scale_loop_latency_seconds, type="scaledjob").
+  std::function<void(const std::string& ns, const std::string& name, double seconds)> on_poll_lag;
+  // Drop the series of a ScaledJob: its triggers changed (removed == false) or it is gone.
+  std::function<void(const std::string& ns, const std::string& name, bool removed)> on_forget;
 };
 
 struct JobLoopDeps {

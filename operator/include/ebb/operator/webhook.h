@@ -1,4 +1,4 @@
-// The validating admission webhook for ScaledObject, TriggerAuthentication and
+// The validating admission webhook for ScaledObject, ScaledJob, TriggerAuthentication and
 // ClusterTriggerAuthentication (keda-compat §3.8): AdmissionReview (admission.k8s.io/v1) in,
 // AdmissionReview out. Pure apart from the lookups the caller provides, so it is tested without
 // a server; the operator serves it over HTTPS at KEDA's paths. The reconciler enforces the same
@@ -35,6 +35,7 @@ struct AdmissionLookups {
 
 // Paths (KEDA's, so existing webhook configurations keep working).
 inline constexpr std::string_view kScaledObjectWebhookPath = "/validate-keda-sh-v1alpha1-scaledobject";
+inline constexpr std::string_view kScaledJobWebhookPath = "/validate-keda-sh-v1alpha1-scaledjob";
 inline constexpr std::string_view kTriggerAuthenticationWebhookPath =
     "/validate-keda-sh-v1alpha1-triggerauthentication";
 inline constexpr std::string_view kClusterTriggerAuthenticationWebhookPath =
@@ -48,7 +49,7 @@ struct AdmissionOutcome {
   std::vector<std::string> warnings;
 };
 
-// nullopt for a path that is not one of the three above. A malformed review gets a response
+// nullopt for a path that is not one of the four above. A malformed review gets a response
 // that denies with a message (or a 400-worthy error when there is no request uid at all).
 std::optional<AdmissionOutcome> review(std::string_view path, const Json& admission_review,
                                        const AdmissionLookups& lookups);
