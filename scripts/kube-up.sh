@@ -28,9 +28,16 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
 pids=()
+# kube-apiserver's graceful shutdown can wait on open watches for a long time: TERM, then KILL
+# whatever is still running after 15 s.
 stop() {
-  local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  local i pid
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    pid=${pids[$i]}
+    kill -TERM "$pid" 2>/dev/null || continue
+    for _ in $(seq 1 75); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
 }
 trap stop EXIT
