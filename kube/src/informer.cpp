@@ -1,5 +1,7 @@
 #include "ebb/kube/informer.h"
 
+#include <charconv>
+#include <optional>
 #include <random>
 
 namespace ebb::kube {
@@ -406,13 +408,41 @@ void Informer::run() {
       failures = 0;  // the server ended the watch (timeoutSeconds): resume at once
       continue;
     }
-    if (watched.error().gone()) {
-      need_list = true;  // our version fell out of the server's window
+    if (watched.error().gone() || watched.error().too_large_resource_version()) {
+      need_list = true;  // our version fell out of the server's window, or is ahead of it
       continue;
     }
-    // Connection dropped, 5xx, 429, ...: resume from the last version after a backoff.
+    // Connection dropped, 5xx, 429, ...: resume from the last version after a backoff, unless
+    // the server came back with less history than we saw.
     if (!sleep_for(options_.backoff.delay(failures++, rng))) return;
+    if (server_went_back()) need_list = true;
   }
+}
+
+// After a failed watch the server may be a different one: restarted empty, or on an etcd
+// restored from a backup. Its resourceVersions then start below ours, and a watch resumed from
+// ours is accepted and stays silent until the server's history passes it (kube-apiserver only
+// refuses a too-new version on lists and gets). One cheap list (limit 1, no resourceVersion: the
+// server's current version) tells: lower than ours means relist. resourceVersions are opaque by
+// contract; this only compares the decimal integers every etcd-backed server hands out, and
+// treats anything else, or a failed list, as "no evidence" (the watch resumes as before).
+bool Informer::server_went_back() {
+  const std::string ours = last_resource_version();
+  const auto as_number = [](const std::string& rv) -> std::optional<std::uint64_t> {
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(rv.data(), rv.data() + rv.size(), n);
+    if (rv.empty() || ec != std::errc{} || end != rv.data() + rv.size()) return std::nullopt;
+    return n;
+  };
+  const auto mine = as_number(ours);
+  if (!mine) return false;
+  ListOptions probe{.label_selector = options_.label_selector,
+                    .field_selector = options_.field_selector,
+                    .limit = 1};
+  auto current = client_.list(resource_, options_.namespace_name, probe);
+  if (!current) return false;
+  const auto theirs = as_number(current->resource_version);
+  return theirs && *theirs < *mine;
 }
 
 void Informer::resync_loop() {

@@ -81,6 +81,9 @@ TEST_CASE("informer: resume after a drop, skip replays, relist on 410, each chan
   auto* api = transport.get();
   api->lists.push_back(R"({"metadata":{"resourceVersion":"10"},"items":[)" + pod("a", "10") + "]}");
   api->watches.push_back({event("ADDED", pod("b", "11")) + event("MODIFIED", pod("a", "12")), true});
+  // After the drop, the informer asks for the server's current version (limit=1): ahead of its
+  // 12, so it resumes the watch.
+  api->lists.push_back(R"({"metadata":{"resourceVersion":"13"},"items":[]})");
   api->watches.push_back({event("MODIFIED", pod("a", "12")) + event("DELETED", pod("b", "13")) +
                               event("BOOKMARK", R"({"metadata":{"resourceVersion":"14"}})"),
                           false});
@@ -137,6 +140,64 @@ TEST_CASE("informer: resume after a drop, skip replays, relist on 410, each chan
   CHECK_THAT(watch_urls[2], Catch::Contains("resourceVersion=14"));  // from the bookmark
   CHECK_THAT(watch_urls[3], Catch::Contains("resourceVersion=20"));  // after the relist
   CHECK_THAT(api->urls.front(), Catch::Contains("limit=500"));
+  std::vector<std::string> probes;
+  for (const auto& url : api->urls)
+    if (url.find("limit=1&") != std::string::npos || url.ends_with("limit=1")) probes.push_back(url);
+  CHECK(probes.size() == 1);  // only after the drop: a server-ended watch or a 410 needs none
+}
+
+TEST_CASE("informer: after a drop, a server whose version is below ours (restored) is relisted") {
+  auto transport = std::make_unique<FakeApi>();
+  auto* api = transport.get();
+  api->lists.push_back(R"({"metadata":{"resourceVersion":"500"},"items":[)" + pod("a", "500") + "]}");
+  api->watches.push_back({"", true});  // dropped: the server went away
+  // Back, from an older etcd backup: its current version 40 is below our 500. Resuming the watch
+  // at 500 would be accepted and silent; the informer relists instead.
+  api->lists.push_back(R"({"metadata":{"resourceVersion":"40"},"items":[]})");
+  api->lists.push_back(R"({"metadata":{"resourceVersion":"40"},"items":[)" + pod("b", "39") + "]}");
+
+  RestOptions rest_options;
+  rest_options.qps = 0;
+  Config config;
+  config.server = "https://api.test";
+  Client client(std::make_shared<RestClient>(config, rest_options, std::move(transport)));
+  InformerOptions options;
+  options.backoff = Backoff{1ms, 2.0, 5ms, 0.5};
+  Informer informer(client, resources::pods(), options);
+  std::mutex mutex;
+  std::vector<std::string> seen;
+  informer.add_handlers({
+      [&](const Object& o) {
+        std::lock_guard lock(mutex);
+        seen.push_back("add " + meta_string(o, "name"));
+      },
+      nullptr,
+      [&](const Object& o) {
+        std::lock_guard lock(mutex);
+        seen.push_back("delete " + meta_string(o, "name"));
+      },
+  });
+  informer.start();
+  REQUIRE(informer.wait_for_sync(2s));
+  for (int i = 0; i < 200 && informer.last_resource_version() != "40"; ++i) std::this_thread::sleep_for(10ms);
+  informer.stop();
+  {
+    std::lock_guard lock(mutex);
+    CHECK(seen == std::vector<std::string>{"add a", "add b", "delete a"});
+  }
+  CHECK(informer.lists() == 2);
+  CHECK(informer.last_resource_version() == "40");
+}
+
+TEST_CASE("api errors: 'Too large resource version' is told apart from other timeouts") {
+  const auto too_large = error_from_response(
+      "GET /api/v1/pods", 504,
+      R"({"kind":"Status","status":"Failure","message":"Too large resource version: 500, current: 40","reason":"Timeout","details":{"causes":[{"reason":"ResourceVersionTooLarge","message":"Too large resource version"}],"retryAfterSeconds":1},"code":504})");
+  CHECK(too_large.too_large_resource_version());
+  CHECK_FALSE(too_large.gone());
+  const auto timeout = error_from_response(
+      "GET /api/v1/pods", 504, R"({"kind":"Status","message":"request timed out","reason":"Timeout","code":504})");
+  CHECK_FALSE(timeout.too_large_resource_version());
 }
 
 TEST_CASE("informer: resync re-delivers cached objects as updates") {

@@ -188,3 +188,54 @@ TEST_CASE("informer integration: stop() on a quiet watch returns at once, not at
   CHECK(took < 1s);
   CHECK(informer.watches() == 1);  // ended by the cancel, not by a watch that ended and resumed
 }
+
+TEST_CASE(
+    "informer integration: a server back with less history (restarted empty, etcd restored) is "
+    "relisted, not watched blind",
+    "[faults]") {
+  EBB_NEEDS_TEST_SERVER();
+  // Two test servers one after the other on the same port: the second starts its
+  // resourceVersions from scratch, below the version the informer holds from the first.
+  auto first = std::make_unique<testapi::TestApiServer>();
+  const std::string url = first->url();
+  const auto port = static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+  Config config;
+  config.server = url;
+  config.token = TokenSource::fixed("test-token");
+  const std::string ns = "ebb-it-went-back";
+  auto cm = resources::configmaps();
+  auto namespace_and_map = [&](Client& client, const std::string& name, int writes) {
+    REQUIRE(client.create(resources::namespaces(),
+                          Object{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}));
+    REQUIRE(client.create(cm, configmap(ns, name, "1")));
+    for (int v = 2; v <= writes; ++v)
+      REQUIRE(client.patch(cm, ns, name, PatchType::merge, {{"data", {{"v", std::to_string(v)}}}}));
+  };
+  Client client(config);
+  namespace_and_map(client, "old", 20);
+
+  Recorder recorder;
+  Informer informer(client, cm, options_for(ns));
+  informer.add_handlers(recorder.handlers());
+  informer.start();
+  REQUIRE(informer.wait_for_sync(5s));
+  REQUIRE(recorder.wait_for(1));
+  const auto held = std::stoull(informer.last_resource_version());
+
+  first->stop();
+  first.reset();
+  testapi::TestApiServer second(testapi::TestApiServerOptions{.port = port});
+  Client fresh(config);
+  namespace_and_map(fresh, "new", 1);
+  const auto created = fresh.get(cm, ns, "new");
+  REQUIRE(created);
+  REQUIRE(std::stoull(meta_string(*created, "resourceVersion")) < held);
+
+  // Resuming the watch from `held` would be accepted and stay silent: the informer must notice
+  // the server went back, relist, and report "old" gone and "new" there.
+  CHECK(recorder.wait_for(3, 15s));
+  informer.stop();
+  CHECK(recorder.snapshot() == History{{"old", {"add 20", "delete 20"}}, {"new", {"add 1"}}});
+  CHECK(informer.lists() == 2);
+  CHECK(informer.cache().size() == 1);
+}

@@ -21,6 +21,12 @@ struct ApiError {
   bool conflict() const { return code == 409 && reason != "AlreadyExists"; }
   // The requested resourceVersion is older than the server keeps: relist.
   bool gone() const { return code == 410 || reason == "Expired" || reason == "Gone"; }
+  // The requested resourceVersion is newer than the server has: 504 Timeout, "Too large
+  // resource version: N, current: M" (every server version says it in the message). The server
+  // went back in time (etcd restored) or its cache lags; only a list without resourceVersion helps.
+  bool too_large_resource_version() const {
+    return code == 504 && message.find("Too large resource version") != std::string::npos;
+  }
   bool invalid() const { return code == 422; }
   bool too_many_requests() const { return code == 429; }
   bool unauthorized() const { return code == 401; }

@@ -146,6 +146,7 @@ class Informer {
  private:
   void run();
   ApiResult<void> relist();
+  bool server_went_back();  // after a failed watch: is the server's resourceVersion below ours?
   void apply(WatchEvent& event);
   void resync_loop();
   void dispatch_add(const Object& o);
