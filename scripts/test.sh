@@ -53,9 +53,8 @@ fi
 # TSan documentation recommends (at -O0 these run several times slower).
 tsan_targets=(ebb_kube_tests ebb_kube_informer_tests ebb_kube_leader_election_tests ebb-lease-holder
   ebb_runtime_controller_test ebb_adapter_scheduler_test ebb_adapter_engine_test
-  ebb_scalers_unit_bounded_pool_test ebb_scalers_unit_formula_test ebb_scalers_it_redis_test
-  kafka_mock_server)
-tsan_tests='^(kube: |kube informer: |kube leader_election: |runtime controller_test: |adapter scheduler_test: |adapter engine_test: |unit bounded_pool_test: |unit formula_test: |integration redis_test: )'
+  ebb_scalers_unit_bounded_pool_test ebb_scalers_unit_formula_test ebb_scalers_it_redis_test)
+tsan_tests='^(kube:|kube informer:|kube leader_election:|runtime controller_test:|adapter scheduler_test:|adapter engine_test:|unit bounded_pool_test:|unit formula_test:|integration redis_test:)'
 build_targets=()
 if [[ $sanitize == thread ]]; then
   build_dir=${build_dir:-build-tsan}
@@ -88,7 +87,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 started=$(date +%s%N)
-ebb_servers_start "$build_dir/test-servers" "$env_file" "$build_dir/bin/kafka_mock_server"
+kafka_mock=$build_dir/bin/kafka_mock_server
+[[ $sanitize == thread ]] && kafka_mock=none  # see tests/servers.sh
+ebb_servers_start "$build_dir/test-servers" "$env_file" "$kafka_mock"
 echo "test servers ready in $(( ($(date +%s%N) - started) / 1000000 )) ms (logs: $build_dir/test-servers)"
 export EBB_TEST_ENV_FILE=$env_file
 

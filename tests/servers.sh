@@ -16,7 +16,9 @@
 #
 # The env file holds KEY=value lines (valid shell too); tests read it through EBB_TEST_ENV_FILE
 # (tests/support/support.h, shared_servers()). The Kafka mock binary defaults to
-# $EBB_KAFKA_MOCK_BIN, else bin/kafka_mock_server next to the env file (the build directory).
+# $EBB_KAFKA_MOCK_BIN, else bin/kafka_mock_server next to the env file (the build directory);
+# "none" starts no Kafka (the ThreadSanitizer run: librdkafka is not instrumented, and its mock
+# cluster dies under TSan's runtime; no TSan test uses Kafka).
 # Topics it pre-creates: $EBB_KAFKA_MOCK_TOPICS (default "orders:3"); others are auto-created
 # with 4 partitions on first produce (the mock supports no CreateTopics).
 #
@@ -350,12 +352,15 @@ ebb_servers_start() {
 
   # RabbitMQ first: it takes ~8 s, and everything else starts while it boots.
   _ebb_start_rabbitmq "$state/rabbitmq" || return 1
-  _ebb_start_kafka "$state/kafka" "$kafka_bin" || return 1
+  if [[ $kafka_bin != none ]]; then _ebb_start_kafka "$state/kafka" "$kafka_bin" || return 1; fi
   _ebb_start_redis_cluster "$state/redis-cluster" || return 1
   _ebb_start_redis_sentinel "$state/redis-sentinel" || return 1
 
-  _ebb_wait kafka 20 test -s "$state/kafka/bootstrap" || return 1
-  EBB_TEST_KAFKA_BOOTSTRAP=$(head -n 1 "$state/kafka/bootstrap")
+  EBB_TEST_KAFKA_BOOTSTRAP=""
+  if [[ $kafka_bin != none ]]; then
+    _ebb_wait kafka 20 test -s "$state/kafka/bootstrap" || return 1
+    EBB_TEST_KAFKA_BOOTSTRAP=$(head -n 1 "$state/kafka/bootstrap")
+  fi
   _ebb_create_redis_cluster "$state/redis-cluster" || return 1
   _ebb_wait redis-sentinel 20 _ebb_sentinel_ready || return 1
   _ebb_wait redis-replica 20 _ebb_replica_linked "$_ebb_replica_port" || return 1

@@ -191,7 +191,7 @@ struct SharedServers {
   std::uint16_t rabbitmq_https_port = 0;
   std::string rabbitmq_ca_file, rabbitmq_client_cert_file, rabbitmq_client_key_file;  // PEM files
   std::string rabbitmq_cert_user;  // the client certificate's CN
-  std::string kafka_bootstrap;                    // "127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3"
+  std::string kafka_bootstrap;  // "127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3"; "" without Kafka
   std::vector<std::uint16_t> redis_cluster_ports; // 3 masters
   std::uint16_t redis_sentinel_port = 0;
   std::string redis_sentinel_master;              // "mymaster"
