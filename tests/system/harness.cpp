@@ -68,7 +68,7 @@ std::vector<Object> yaml_documents(const std::string& text, const std::string& o
 
 testapi::TestApiServerOptions server_options(const ClusterOptions& cluster) {
   testapi::TestApiServerOptions options;
-  options.preregister_keda = crd_files().empty();
+  options.preregister_keda = cluster.install_crds && crd_files().empty();
   options.access_policy = cluster.access_policy;
   options.extension_apiserver_authentication = cluster.extension_apiserver_authentication;
   return options;
@@ -97,7 +97,7 @@ std::unique_ptr<kube::Client> Cluster::new_client(kube::RestOptions options) con
 
 Cluster::Cluster() : Cluster(ClusterOptions{}) {}
 
-Cluster::Cluster(ClusterOptions options) {
+Cluster::Cluster(ClusterOptions options) : install_crds_(options.install_crds) {
   kubeconfig_ = real_cluster_kubeconfig();
   if (!kubeconfig_.empty()) {
     auto config = kube::load_kubeconfig({kubeconfig_});
@@ -136,7 +136,7 @@ void Cluster::prepare_server() {
     auto crd = client_->get(kube::resources::custom_resource_definitions(), "", "scaledobjects.keda.sh");
     if (!crd) FAIL("EBB_TEST_KUBECONFIG: the keda.sh CRDs are not installed (kubectl apply --server-side -f crds/): "
                    << crd.error().message);
-  } else {
+  } else if (install_crds_) {
     install_crds();
   }
 }
@@ -145,16 +145,22 @@ Cluster::~Cluster() {
   if (client_) (void)client_->remove(kube::resources::namespaces(), "", ns_);
 }
 
+std::vector<Object> crd_documents() {
+  std::vector<Object> crds;
+  for (const auto& file : crd_files()) {
+    for (auto& doc : yaml_documents(test::read_file(file.string()), file.filename().string()))
+      if (doc.value("kind", "") == "CustomResourceDefinition") crds.push_back(std::move(doc));
+  }
+  return crds;
+}
+
 void Cluster::install_crds() {
-  const auto files = crd_files();
-  if (files.empty()) return;  // preregister_keda serves keda.sh without CRDs
-  for (const auto& file : files) {
-    for (const auto& doc : yaml_documents(test::read_file(file.string()), file.filename().string())) {
-      if (doc.value("kind", "") != "CustomResourceDefinition") continue;
-      auto created = client_->create(kube::resources::custom_resource_definitions(), doc);
-      if (!created && created.error().code != 409)
-        FAIL("install " << file.filename().string() << ": " << created.error().message);
-    }
+  const auto crds = crd_documents();
+  if (crds.empty()) return;  // preregister_keda serves keda.sh without CRDs
+  for (const auto& crd : crds) {
+    auto created = client_->create(kube::resources::custom_resource_definitions(), crd);
+    if (!created && created.error().code != 409)
+      FAIL("install " << crd["metadata"].value("name", "") << ": " << created.error().message);
   }
   // The resources are served once discovery lists them.
   eventually("keda.sh/v1alpha1 served after installing crds/", [&] {

@@ -53,7 +53,13 @@ struct ClusterOptions {
   // ebb-test-apiserver, which a test can kill -9 and start again on the same port. The harness
   // makes the namespace and installs crds/ there as it does in-process; server() is null.
   std::string server_url;
+  // false: the in-process server starts without keda.sh (no crds/, nothing preregistered), for a
+  // test that installs other CRDs first (migration from KEDA's); Cluster::install_crds() later.
+  bool install_crds = true;
 };
+
+// The CustomResourceDefinitions of crds/, as the harness installs them.
+std::vector<Object> crd_documents();
 
 class Cluster {
  public:
@@ -75,6 +81,8 @@ class Cluster {
   // Creates the namespace and installs crds/ (the constructor does it): again after a
   // ClusterOptions::server_url server restarted empty.
   void prepare_server();
+  // Creates crds/'s CRDs (existing ones are left alone) and waits until keda.sh is served.
+  void install_crds();
 
   // --- objects
   Object create(const kube::Resource& resource, const Object& object);
@@ -92,10 +100,10 @@ class Cluster {
   std::vector<Object> events_for(const std::string& name, const std::string& reason);
 
  private:
-  void install_crds();
   test::TempDir dir_{"ebb-system"};
   std::unique_ptr<testapi::TestApiServer> server_;
   bool external_ = false;  // ClusterOptions::server_url
+  bool install_crds_ = true;  // ClusterOptions::install_crds
   kube::Config config_;
   std::string ns_;
   std::unique_ptr<kube::Client> client_;

@@ -55,43 +55,62 @@ Object keda_made_hpa(const Object& so, const std::string& target, const std::str
   return hpa;
 }
 
+// Removes the value limits of a CRD schema node and its children (properties, items, ...), not
+// the structure.
+void drop_value_limits(Object& node) {
+  if (!node.is_object()) return;
+  for (const char* limit : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                            "minItems", "maxItems", "minLength", "maxLength", "enum", "pattern",
+                            "x-kubernetes-validations"})
+    node.erase(limit);
+  if (auto properties = node.find("properties"); properties != node.end())
+    for (auto& [name, child] : properties->items()) drop_value_limits(child);
+  for (const char* child : {"items", "additionalProperties", "not"})
+    if (node.contains(child)) drop_value_limits(node[child]);
+  for (const char* list : {"allOf", "anyOf", "oneOf"})
+    if (node.contains(list))
+      for (auto& child : node[list]) drop_value_limits(child);
+}
+
+// KEDA's four CRDs as a cluster running KEDA 2.19 or older has them (v1.26 clusters run 2.12 at
+// most): the same names, version, subresources and structure as crds/, which follow KEDA's
+// current CRDs, but without the value limits (minimums, enums, minItems, the min <= max rule)
+// KEDA added to its schemas in 2.20, and with KEDA's labels instead of Ebb's.
+std::vector<Object> crds_before_keda_2_20() {
+  std::vector<Object> crds = crd_documents();
+  REQUIRE(crds.size() == 4);
+  for (auto& crd : crds) {
+    crd["metadata"]["labels"] = {{"app.kubernetes.io/part-of", "keda-operator"},
+                                 {"app.kubernetes.io/version", "2.12.1"}};
+    crd["metadata"]["annotations"] = {{"controller-gen.kubebuilder.io/version", "v0.12.0"}};
+    for (auto& version : crd["spec"]["versions"])
+      drop_value_limits(version["schema"]["openAPIV3Schema"]);
+  }
+  return crds;
+}
+
 }  // namespace
 
 TEST_CASE(
-    "migration from KEDA: migrate check lists what Ebb cannot serve, the operator adopts KEDA's "
-    "HPA in place",
+    "migration from KEDA: from KEDA's CRDs, migrate check lists what Ebb cannot serve, Ebb's CRDs "
+    "keep every object, the operator adopts KEDA's HPA in place",
     "[system][migration]") {
   EBB_SYSTEM_NEEDS_TEST_SERVER();  // reads the request log to prove the HPA was never deleted
-  Cluster cluster;
+  Cluster cluster(ClusterOptions{.install_crds = false});
   const std::string ns = cluster.ns();
   const std::string unsupported = unsupported_trigger_type();
 
-  // KEDA's state. ScaledJobs come from KEDA's own CRD, which Ebb's crds/ do not have.
-  const Object scaled_job_crd = {
-      {"apiVersion", "apiextensions.k8s.io/v1"},
-      {"kind", "CustomResourceDefinition"},
-      {"metadata", {{"name", "scaledjobs.keda.sh"}}},
-      {"spec",
-       {{"group", "keda.sh"},
-        {"scope", "Namespaced"},
-        {"names",
-         {{"kind", "ScaledJob"},
-          {"listKind", "ScaledJobList"},
-          {"plural", "scaledjobs"},
-          {"singular", "scaledjob"}}},
-        {"versions",
-         {{{"name", "v1alpha1"},
-           {"served", true},
-           {"storage", true},
-           {"schema",
-            {{"openAPIV3Schema",
-              {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}}}}}}}}}};
-  auto crd = cluster.client().create(resources::custom_resource_definitions(), scaled_job_crd);
-  REQUIRE((crd || crd.error().code == 409));
+  // KEDA's state, on KEDA's CRDs: installed by KEDA's manifest, not by Ebb.
+  for (const auto& crd : crds_before_keda_2_20()) {
+    auto created = cluster.client().create(resources::custom_resource_definitions(), crd,
+                                           {.field_manager = "kubectl-client-side-apply"});
+    REQUIRE(created);
+  }
   const ebb::kube::Resource scaled_jobs{"keda.sh", "v1alpha1", "scaledjobs", "ScaledJob", true, {}};
-  eventually("keda.sh ScaledJobs served", [&] {
+  eventually("keda.sh served by KEDA's CRDs", [&] {
     auto rest = cluster.client().rest().call({.method = "GET", .path = "/apis/keda.sh/v1alpha1"});
-    return rest.ok() && rest->body.find("\"scaledjobs\"") != std::string::npos;
+    return rest.ok() && rest->body.find("\"scaledjobs\"") != std::string::npos &&
+           rest->body.find("\"clustertriggerauthentications\"") != std::string::npos;
   });
   cluster.create(
       scaled_jobs,
@@ -122,6 +141,17 @@ TEST_CASE(
     cluster.create(ebb::cluster::scaled_objects(), legacy);
   }
 
+  // Objects KEDA's CRDs of that time stored and Ebb's (KEDA's current) schema refuses.
+  cluster.create_deployment("inverted", 1);
+  const Object inverted = cluster.create(ebb::cluster::scaled_objects(),
+                                         scaled_object("inverted", "inverted", "inverted", 5, 2));
+  const Object kiam = cluster.create(
+      ebb::cluster::trigger_authentications(),
+      {{"apiVersion", "keda.sh/v1alpha1"},
+       {"kind", "TriggerAuthentication"},
+       {"metadata", {{"name", "kiam"}}},
+       {"spec", {{"podIdentity", {{"provider", "aws-kiam"}}}}}});
+
   // The check before the switch: it names each object Ebb cannot serve and why, and counts the
   // HPA that will be adopted.
   auto check = ebb::test::run_command(
@@ -140,9 +170,42 @@ TEST_CASE(
     CHECK(check.out.find("ScaledObject " + ns +
                          "/legacy: spec.triggers[0].type: unsupported trigger type \"" +
                          unsupported + "\"") != std::string::npos);
+  CHECK(check.out.find("ScaledObject " + ns +
+                       "/inverted: spec: Invalid value: \"object\": minReplicaCount must be less "
+                       "than or equal to maxReplicaCount") != std::string::npos);
+  CHECK(check.out.find("TriggerAuthentication " + ns + "/kiam: spec.podIdentity.provider") !=
+        std::string::npos);
   auto usage = ebb::test::run_command(
       {EBB_CLI_BIN, "migrate", "check", "--kubeconfig", "/nonexistent/kubeconfig"});
   CHECK(usage.exit_code == 2);
+
+  // Step 3 of docs/migrating-from-keda.md: Ebb's CRDs applied server-side over KEDA's. Every
+  // stored object stays, with its uid.
+  for (auto crd : crd_documents()) {
+    crd.erase("status");
+    auto applied = cluster.client().apply(resources::custom_resource_definitions(), crd,
+                                          "kubectl", /*force=*/true);
+    INFO(crd["metadata"].value("name", ""));
+    REQUIRE(applied);
+    CHECK(applied->at("metadata").value("labels", Object::object()).value(
+              "app.kubernetes.io/part-of", "") == "ebb");
+  }
+  cluster.install_crds();  // waits until keda.sh is served again
+  for (const auto& [resource, before] :
+       {std::pair{ebb::cluster::scaled_objects(), so}, std::pair{ebb::cluster::scaled_objects(), inverted},
+        std::pair{ebb::cluster::trigger_authentications(), kiam}}) {
+    auto after = cluster.get(resource, before["metadata"]["name"]);
+    REQUIRE(after);
+    CHECK(after->at("metadata")["uid"] == before["metadata"]["uid"]);
+    CHECK(after->at("spec") == before["spec"]);
+  }
+  // Why the check matters: without ratcheting (Kubernetes before 1.30) every later write of an
+  // object the new schema refuses fails, status included, so it must be mended first.
+  auto status_write = cluster.client().patch(
+      ebb::cluster::scaled_objects(), ns, "inverted", ebb::kube::PatchType::merge,
+      {{"status", {{"hpaName", "keda-hpa-inverted"}}}}, {.subresource = "status"});
+  REQUIRE_FALSE(status_write);
+  CHECK(status_write.error().code == 422);
 
   // The switch: Ebb's operator runs (KEDA's is at 0). It adopts KEDA's HPA as its own.
   if (auto* server = cluster.server()) server->clear_request_log();
