@@ -133,7 +133,7 @@ const std::vector<std::vector<std::string>>& variations() {
   static const std::vector<std::vector<std::string>> v{
       {},
       {"--set", "certificates.mode=certManager"},
-      {"--set", "certificates.mode=selfSigned"},
+      {"--set", "webhooks.enabled=false"},
       {"--set", "certificates.mode=supplied", "--set",
        "certificates.supplied.metricsAdapterSecretName=my-adapter-tls", "--set",
        "certificates.supplied.webhookSecretName=my-webhook-tls", "--set",
@@ -279,6 +279,9 @@ TEST_CASE("every rendered document is a named object, unique per kind and namesp
     }
     for (const auto* kind : {"Deployment", "ServiceAccount", "Service", "ClusterRole", "PodDisruptionBudget"})
       CHECK_FALSE(of_kind(docs, kind).empty());
+    // Whatever the values, the API server verifies the adapter's certificate.
+    for (const auto& apiservice : of_kind(docs, "APIService"))
+      CHECK_FALSE(apiservice["spec"].contains("insecureSkipTLSVerify"));
   }
 }
 
@@ -720,21 +723,17 @@ TEST_CASE("certificates: supplied and self-signed modes") {
     CHECK(missing.exit_code != 0);
     CHECK_THAT(missing.err, Catch::Contains("certificates.supplied.caBundle"));
   }
-  SECTION("selfSigned: the processes make their own; no webhook, APIService unverified") {
-    auto docs = render({"--set", "certificates.mode=selfSigned"});
-    CHECK(of_kind(docs, "Secret").empty());
-    CHECK(of_kind(docs, "ValidatingWebhookConfiguration").empty());
-    CHECK(of_kind(docs, "APIService")[0]["spec"]["insecureSkipTLSVerify"] == true);
-    const auto ad_args = args_of(*find(docs, "Deployment", "ebb-metrics-adapter"), "metrics-adapter");
-    CHECK(arg_value(ad_args, "--cert-dir") == "/tmp/certs");
-    CHECK(arg_value(ad_args, "--tls-cert-file").empty());
-    CHECK(arg_value(args_of(*find(docs, "Deployment", "ebb-operator"), "operator"), "--webhook-cert-file").empty());
+  SECTION("selfSigned, which skipped TLS verification, is refused with what to use instead") {
+    auto removed = run_renderer({"--set", "certificates.mode=selfSigned"});
+    CHECK(removed.exit_code != 0);
+    CHECK_THAT(removed.err, Catch::Contains("certificates.mode=selfSigned was removed"));
+    CHECK_THAT(removed.err, Catch::Contains("use operator"));
   }
   SECTION("an unknown mode is refused with the list of modes") {
     auto bad = run_renderer({"--set", "certificates.mode=acme"});
     CHECK(bad.exit_code != 0);
     CHECK_THAT(bad.err, Catch::Contains("certificates.mode must be one of operator, generate, "
-                                        "supplied, certManager, selfSigned"));
+                                        "supplied, certManager"));
   }
 }
 

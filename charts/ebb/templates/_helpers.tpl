@@ -92,7 +92,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- define "ebb.validateValues" -}}
-{{- $modes := list "operator" "generate" "supplied" "certManager" "selfSigned" -}}
+{{- $modes := list "operator" "generate" "supplied" "certManager" -}}
+{{- if eq .Values.certificates.mode "selfSigned" -}}
+{{- fail "certificates.mode=selfSigned was removed (it skipped TLS verification of the metrics adapter): use operator, the default, which makes the certificates itself and has them verified" -}}
+{{- end -}}
 {{- if not (has .Values.certificates.mode $modes) -}}
 {{- fail (printf "certificates.mode must be one of %s, not %q" (join ", " $modes) .Values.certificates.mode) -}}
 {{- end -}}
