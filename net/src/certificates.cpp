@@ -1,5 +1,7 @@
 #include "ebb/net/certificates.h"
 
+#include "openssl_util.h"
+
 #include <arpa/inet.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -18,35 +20,7 @@
 namespace ebb::net {
 namespace {
 
-template <class T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
-void general_names_free(GENERAL_NAMES* names) {
-  GENERAL_NAMES_free(names);
-}
-using NamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES, general_names_free>>;
-
-// The reason of the most recent OpenSSL error (never data), and an empty error queue after.
-std::string openssl_error() {
-  const unsigned long code = ERR_peek_last_error();
-  std::string reason =
-      code != 0 && ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown error";
-  ERR_clear_error();
-  return reason;
-}
-
-std::string bio_string(BIO* bio) {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
-}
+using namespace detail;
 
 BioPtr read_bio(const std::string& pem) {
   return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
@@ -79,28 +53,37 @@ bool is_ip(const std::string& host, unsigned char* buffer = nullptr) {
   return inet_pton(AF_INET, host.c_str(), out) == 1 || inet_pton(AF_INET6, host.c_str(), out) == 1;
 }
 
+std::string strip_brackets(const std::string& host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    return host.substr(1, host.size() - 2);
+  return host;
+}
+
 Result<NamesPtr> general_names(const std::vector<std::string>& hosts, const std::string& what) {
   NamesPtr names(sk_GENERAL_NAME_new_null());
   if (!names) return fail(what + ": " + openssl_error());
-  for (const auto& host : hosts) {
+  for (const auto& raw : hosts) {
+    const std::string host = strip_brackets(raw);  // "[::1]", as a URL writes an IPv6 host
     GENERAL_NAME* name = GENERAL_NAME_new();
     if (!name) return fail(what + ": " + openssl_error());
     if (is_ip(host)) {
       ASN1_OCTET_STRING* ip = a2i_IPADDRESS(host.c_str());
       if (!ip) {
         GENERAL_NAME_free(name);
-        return fail(what + ": invalid IP address \"" + host + "\"");
+        return fail(what + ": invalid IP address \"" + raw + "\"");
       }
       GENERAL_NAME_set0_value(name, GEN_IPADD, ip);
     } else {
+      // Letters, digits, '-', '.', and '_' / '*' (service records, wildcards); anything else
+      // (',' or ':' above all) could smuggle another name into the extension's text form.
       const bool valid =
           !host.empty() && host.size() <= 253 && std::all_of(host.begin(), host.end(), [](char c) {
             return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '-' || c == '.';
+                   c == '-' || c == '.' || c == '_' || c == '*';
           });
       if (!valid) {
         GENERAL_NAME_free(name);
-        return fail(what + ": invalid DNS name \"" + host + "\"");
+        return fail(what + ": invalid host name \"" + raw + "\"");
       }
       ASN1_IA5STRING* dns = ASN1_IA5STRING_new();
       if (!dns || ASN1_STRING_set(dns, host.data(), static_cast<int>(host.size())) != 1) {
@@ -116,10 +99,12 @@ Result<NamesPtr> general_names(const std::vector<std::string>& hosts, const std:
 }
 
 // A new certificate for a new key: serial, validity, subject; issuer and signature come later.
+// Back-dated by `backdate`: a peer whose clock is slightly behind still accepts a fresh one.
 Result<std::pair<X509Ptr, PkeyPtr>> new_certificate(const std::string& common_name,
                                                     const std::string& organization,
                                                     std::chrono::seconds validity,
-                                                    const std::string& what) {
+                                                    const std::string& what,
+                                                    std::chrono::seconds backdate = std::chrono::minutes(1)) {
   if (validity.count() <= 0) return fail(what + ": the validity must be positive");
   PkeyPtr key(EVP_EC_gen("P-256"));
   X509Ptr cert(X509_new());
@@ -131,11 +116,10 @@ Result<std::pair<X509Ptr, PkeyPtr>> new_certificate(const std::string& common_na
   serial_bytes[0] &= 0x7f;  // positive
   serial_bytes[0] |= 0x01;  // and never a leading zero byte
   BnPtr serial(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr));
-  // Back-dated a minute: a peer whose clock is slightly behind still accepts a fresh certificate.
   bool ok =
       serial && X509_set_version(x, X509_VERSION_3) == 1 &&
       BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(x)) != nullptr &&
-      X509_gmtime_adj(X509_getm_notBefore(x), -60) != nullptr &&
+      X509_gmtime_adj(X509_getm_notBefore(x), -static_cast<long>(backdate.count())) != nullptr &&
       X509_gmtime_adj(X509_getm_notAfter(x), static_cast<long>(validity.count())) != nullptr &&
       X509_set_pubkey(x, key.get()) == 1;
   X509_NAME* subject = X509_get_subject_name(x);
@@ -310,6 +294,38 @@ bool key_matches_certificate(const std::string& cert_pem, const std::string& key
   const bool ok = X509_check_private_key(certs.front().get(), key.get()) == 1;
   ERR_clear_error();
   return ok;
+}
+
+Result<std::pair<std::string, std::string>> make_self_signed_certificate(
+    const std::vector<std::string>& hosts) {
+  const std::string what = "self-signed certificate";
+  if (hosts.empty()) return fail(what + ": no host names");
+  ERR_clear_error();
+  auto sans = general_names(hosts, what);
+  if (!sans) return unexpected(sans.error());
+  // An hour back: these are made at start-up, before anyone could fix a skewed clock.
+  auto made = new_certificate(strip_brackets(hosts.front()), "", std::chrono::hours(24 * 365), what,
+                              std::chrono::hours(1));
+  if (!made) return unexpected(made.error());
+  auto& [cert, key] = *made;
+  X509* x = cert.get();
+  if (X509_set_issuer_name(x, X509_get_subject_name(x)) != 1)
+    return fail(what + ": " + openssl_error());
+  // Its own CA, so that clients can trust exactly this certificate as a root (OpenSSL and Go both
+  // accept that), and a server certificate for the listed names.
+  auto ext = add_extensions(x, x,
+                            {{NID_basic_constraints, "critical,CA:TRUE"},
+                             {NID_key_usage, "critical,digitalSignature,keyCertSign"},
+                             {NID_ext_key_usage, "serverAuth"},
+                             {NID_subject_key_identifier, "hash"}},
+                            what);
+  if (!ext) return unexpected(ext.error());
+  if (X509_add1_ext_i2d(x, NID_subject_alt_name, sans->get(), 0, X509V3_ADD_DEFAULT) != 1 ||
+      X509_sign(x, key.get(), EVP_sha256()) == 0)
+    return fail(what + ": " + openssl_error());
+  auto pem = to_pem(x, key.get(), what);
+  if (!pem) return unexpected(pem.error());
+  return std::pair{std::move(pem->cert_pem), std::move(pem->key_pem)};
 }
 
 }  // namespace ebb::net

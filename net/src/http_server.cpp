@@ -17,6 +17,8 @@
 // it; connections are closed only by their current owner, under the server mutex.
 #include "ebb/net/http_server.h"
 
+#include "openssl_util.h"
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -75,56 +77,7 @@ constexpr std::size_t kMaxDrainBytes = 64u << 20;
 // ---------------------------------------------------------------------------------------------
 // OpenSSL helpers.
 
-template <class T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
-
-void general_names_free(GENERAL_NAMES* names) {
-  GENERAL_NAMES_free(names);
-}
-using NamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES, general_names_free>>;
-
-// The reason of the most recent OpenSSL error (never data), and an empty error queue after.
-std::string openssl_error() {
-  const unsigned long code = ERR_peek_last_error();
-  std::string reason =
-      code != 0 && ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "unknown error";
-  ERR_clear_error();
-  return reason;
-}
-
-std::string bio_string(BIO* bio) {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
-}
-
-std::string strip_brackets(std::string_view host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  return std::string(host);
-}
-
-bool is_ip_literal(const std::string& host) {
-  error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
-
-bool valid_dns_name(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '*';
-  });
-}
+using namespace detail;
 
 // The first UTF-8 value of every `nid` entry in `name`.
 std::vector<std::string> name_entries(const X509_NAME* name, int nid) {
@@ -1208,94 +1161,6 @@ std::size_t HttpServer::connections_accepted() const {
 
 void HttpServer::stop(std::chrono::milliseconds grace) {
   impl_->stop(grace);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Self-signed certificates.
-
-Result<std::pair<std::string, std::string>> make_self_signed_certificate(
-    const std::vector<std::string>& hosts) {
-  const std::string what = "self-signed certificate";
-  if (hosts.empty()) return fail(what + ": no host names");
-  ERR_clear_error();
-  NamesPtr names(sk_GENERAL_NAME_new_null());
-  if (!names) return fail(what + ": " + openssl_error());
-  for (const auto& raw : hosts) {
-    const std::string host = strip_brackets(raw);
-    GENERAL_NAME* name = GENERAL_NAME_new();
-    if (!name) return fail(what + ": " + openssl_error());
-    if (is_ip_literal(host)) {
-      ASN1_OCTET_STRING* ip = a2i_IPADDRESS(host.c_str());
-      if (!ip) {
-        GENERAL_NAME_free(name);
-        return fail(what + ": invalid IP address " + quoted(raw));
-      }
-      GENERAL_NAME_set0_value(name, GEN_IPADD, ip);
-    } else {
-      if (!valid_dns_name(host)) {
-        GENERAL_NAME_free(name);
-        return fail(what + ": invalid host name " + quoted(raw));
-      }
-      ASN1_IA5STRING* dns = ASN1_IA5STRING_new();
-      if (!dns || ASN1_STRING_set(dns, host.data(), static_cast<int>(host.size())) != 1) {
-        ASN1_IA5STRING_free(dns);
-        GENERAL_NAME_free(name);
-        return fail(what + ": " + openssl_error());
-      }
-      GENERAL_NAME_set0_value(name, GEN_DNS, dns);
-    }
-    sk_GENERAL_NAME_push(names.get(), name);
-  }
-
-  PkeyPtr key(EVP_EC_gen("P-256"));
-  X509Ptr cert(X509_new());
-  if (!key || !cert) return fail(what + ": " + openssl_error());
-  X509* x = cert.get();
-  unsigned char serial_bytes[16];
-  if (RAND_bytes(serial_bytes, sizeof serial_bytes) != 1)
-    return fail(what + ": " + openssl_error());
-  serial_bytes[0] &= 0x7f;  // positive
-  BnPtr serial(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr));
-  bool ok = serial && X509_set_version(x, X509_VERSION_3) == 1 &&
-            BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(x)) != nullptr &&
-            X509_gmtime_adj(X509_getm_notBefore(x), -3600) != nullptr &&
-            X509_gmtime_adj(X509_getm_notAfter(x), 365L * 24 * 3600) != nullptr &&
-            X509_set_pubkey(x, key.get()) == 1;
-  const std::string cn = strip_brackets(hosts.front()).substr(0, 64);  // ub-common-name
-  X509_NAME* subject = X509_get_subject_name(x);
-  ok = ok &&
-       X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-                                  reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
-                                  0) == 1 &&
-       X509_set_issuer_name(x, subject) == 1;
-  if (!ok) return fail(what + ": " + openssl_error());
-  // Its own CA, so that clients can trust exactly this certificate as a root (OpenSSL and Go both
-  // accept that), and a server certificate for the listed names.
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
-  for (const auto& [nid, value] :
-       {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
-        std::pair{NID_key_usage, "critical,digitalSignature,keyCertSign"},
-        std::pair{NID_ext_key_usage, "serverAuth"},
-        std::pair{NID_subject_key_identifier, "hash"}}) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    if (!ext) return fail(what + ": " + openssl_error());
-    const int added = X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    if (added != 1) return fail(what + ": " + openssl_error());
-  }
-  if (X509_add1_ext_i2d(x, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1 ||
-      X509_sign(x, key.get(), EVP_sha256()) == 0) {
-    return fail(what + ": " + openssl_error());
-  }
-  BioPtr cert_bio(BIO_new(BIO_s_mem())), key_bio(BIO_new(BIO_s_mem()));
-  if (!cert_bio || !key_bio || PEM_write_bio_X509(cert_bio.get(), x) != 1 ||
-      PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
-          1) {
-    return fail(what + ": " + openssl_error());
-  }
-  return std::pair{bio_string(cert_bio.get()), bio_string(key_bio.get())};
 }
 
 }  // namespace ebb::net

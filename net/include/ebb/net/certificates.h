@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ebb/result.h"
@@ -28,6 +29,12 @@ Result<CertificateAndKey> make_certificate_authority(const std::string& common_n
 Result<CertificateAndKey> issue_serving_certificate(const CertificateAndKey& ca,
                                                     const std::vector<std::string>& names,
                                                     std::chrono::seconds validity);
+
+// A self-signed certificate (EC P-256, 1 year, its own CA) for `hosts` (DNS names and IP
+// addresses, "[::1]" too, as subjectAltNames; CN = the first): {cert PEM, key PEM}. For a process
+// that serves TLS before it has been given a certificate.
+Result<std::pair<std::string, std::string>> make_self_signed_certificate(
+    const std::vector<std::string>& hosts);
 
 struct CertificateInfo {
   std::chrono::system_clock::time_point not_before, not_after;

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "ebb/net/certificates.h"  // make_self_signed_certificate
 #include "ebb/result.h"
 
 namespace ebb::net {
@@ -121,8 +122,5 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// A self-signed certificate (EC P-256, 1 year) for `hosts` (DNS names and IP addresses as
-// subjectAltNames): {cert PEM, key PEM}.
-Result<std::pair<std::string, std::string>> make_self_signed_certificate(const std::vector<std::string>& hosts);
 
 }  // namespace ebb::net
