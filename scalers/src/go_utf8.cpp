@@ -59,4 +59,28 @@ void append_utf8(std::string& out, char32_t cp) {
   }
 }
 
+bool gjson_wildcard_match(std::string_view str, std::string_view pattern) {
+  std::size_t p = 0, i = 0;
+  std::size_t star = std::string_view::npos, resume = 0;
+  while (i < str.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = i;
+    } else if (p < pattern.size() && pattern[p] == '?') {
+      ++p;
+      i += go_decode_rune(str, i).second;
+    } else if (p < pattern.size() && pattern[p] == str[i]) {
+      ++p;
+      ++i;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      i = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
 }  // namespace ebb::scalers

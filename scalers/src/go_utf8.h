@@ -24,4 +24,10 @@ bool go_is_space(char32_t r);
 // U+FFFD first.
 void append_utf8(std::string& out, char32_t cp);
 
+// tidwall/match, the matcher of GJSON's wildcard path components (metrics-api's valueLocation,
+// kubernetes-resource's): '*' any run of bytes, '?' any one rune. Iterative, backtracking only to
+// the last '*': the recursive form took exponential time on patterns with many '*' (a poll that
+// never returned; found by fuzz/metrics_value_fuzz.cpp).
+bool gjson_wildcard_match(std::string_view str, std::string_view pattern);
+
 }  // namespace ebb::scalers

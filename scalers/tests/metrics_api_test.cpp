@@ -286,6 +286,9 @@ TEST_CASE("metrics-api: the GJSON subset") {
       {doc, Format::Json, "obj.nil", std::nullopt, wrong_type("obj.nil", "Null")},
       {doc, Format::Json, "services.web*.load", 0.25},
       {doc, Format::Json, "services.d?.load", 4},
+      // '?' is one rune, as in tidwall/match: "é" is two bytes.
+      {R"({"café": 3})", Format::Json, "caf?", 3},
+      {R"({"café": 3})", Format::Json, "caf??", std::nullopt, wrong_type("caf??", "Null")},
       {doc, Format::Json, "neg", -2},
       {doc, Format::Json, "neg.x", std::nullopt, wrong_type("neg.x", "Null")},
       // GJSON reads 1e400 as +Inf; nlohmann::json refuses it: an error either way.

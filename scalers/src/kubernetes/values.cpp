@@ -426,33 +426,6 @@ std::vector<Component> json_components(std::string_view path) {
   return out;
 }
 
-// tidwall/match: * any run, ? any one rune. Iterative, backtracking only to the last '*': the
-// recursive form took exponential time on patterns with many '*' (as metrics_api's glob did,
-// found by fuzzing).
-bool wildcard_match(std::string_view str, std::string_view pattern) {
-  std::size_t p = 0, i = 0;
-  std::size_t star = std::string_view::npos, resume = 0;
-  while (i < str.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = i;
-    } else if (p < pattern.size() && pattern[p] == '?') {
-      ++p;
-      i += go_decode_rune(str, i).second;
-    } else if (p < pattern.size() && pattern[p] == str[i]) {
-      ++p;
-      ++i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      i = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 // A JSON value as gjson sees it: numbers keep their text (Float() and Int() read it), objects
 // keep every member in order, duplicates included (gjson returns the first).
 // (Members are a struct of their own, not std::pair: clang rejects a std::pair holding the type
@@ -667,7 +640,7 @@ const JsonValue* gjson_get(const JsonValue& doc, const std::vector<Component>& p
     if (current->type == JsonValue::Type::Object) {
       const JsonValue* next = nullptr;
       for (const auto& [key, member] : current->members)
-        if (part.wild ? wildcard_match(key, part.text) : key == part.text) {
+        if (part.wild ? gjson_wildcard_match(key, part.text) : key == part.text) {
           next = &member;
           break;
         }

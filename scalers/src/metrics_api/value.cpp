@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ebb/strings.h"
+#include "go_utf8.h"
 #include "metrics_api/exposition.h"
 #include "metrics_api/xml.h"
 
@@ -85,30 +86,6 @@ Result<std::vector<Component>, std::string> split_gjson_path(std::string_view pa
   return out;
 }
 
-// tidwall/match: '*' any run, '?' any one character. Iterative, backtracking only to the last
-// '*': the recursive form took exponential time on patterns with many '*' (a poll that never
-// returned; found by fuzz/metrics_value_fuzz.cpp).
-bool glob(std::string_view pattern, std::string_view s) {
-  std::size_t p = 0, i = 0;
-  std::size_t star = std::string_view::npos, resume = 0;
-  while (i < s.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = i;
-    } else if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == s[i])) {
-      ++p;
-      ++i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      i = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isdigit(static_cast<unsigned char>(c));
@@ -138,7 +115,7 @@ Found walk_json(const ordered_json& doc, const std::vector<Component>& path) {
     } else if (node->is_object()) {
       const ordered_json* next = nullptr;
       for (auto it = node->begin(); it != node->end(); ++it) {
-        if (c.wildcard ? glob(c.text, it.key()) : it.key() == c.text) {
+        if (c.wildcard ? gjson_wildcard_match(it.key(), c.text) : it.key() == c.text) {
           next = &it.value();
           break;
         }
