@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "adapter_harness.h"
@@ -73,6 +74,50 @@ void finish(Cluster& cluster, const std::string& job, bool succeeded, const std:
     if (!written.error().conflict()) FAIL("finish job " << job << ": " << written.error().message);
   }
   FAIL("finish job " << job << ": conflicts");
+}
+
+std::string image_of(const Object& job) {
+  return job["spec"]["template"]["spec"]["containers"][0].value("image", "");
+}
+
+std::string generation_of(const Object& job) {
+  return job["metadata"]
+      .value("annotations", Object::object())
+      .value("scaledjob.keda.sh/generation", "");
+}
+
+void set_image(Cluster& cluster, const std::string& sj, const std::string& image) {
+  cluster.modify(kScaledJobs, sj, [&](Object& o) {
+    o["spec"]["jobTargetRef"]["template"]["spec"]["containers"][0]["image"] = image;
+  });
+}
+
+// Jobs not being deleted: on a real cluster without the garbage collector a Job deleted with
+// Foreground propagation stays, with a deletionTimestamp and the foregroundDeletion finalizer.
+std::vector<Object> live_jobs_of(Cluster& cluster, const std::string& sj) {
+  auto jobs = jobs_of(cluster, sj);
+  jobs.erase(
+      std::remove_if(jobs.begin(), jobs.end(),
+                     [](const Object& j) { return j["metadata"].contains("deletionTimestamp"); }),
+      jobs.end());
+  return jobs;
+}
+
+// The propagationPolicy of each DELETE of a Job the test API server saw, by Job name.
+std::map<std::string, std::string> job_deletes(Cluster& cluster) {
+  std::map<std::string, std::string> out;
+  const std::string prefix = "/apis/batch/v1/namespaces/" + cluster.ns() + "/jobs/";
+  for (const auto& r : cluster.server()->request_log()) {
+    if (r.method != "DELETE" || r.path.rfind(prefix, 0) != 0) continue;
+    const auto body = Object::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
+    out[r.path.substr(prefix.size())] =
+        body.is_object() ? body.value("propagationPolicy", "(none)") : "(unreadable body)";
+  }
+  return out;
+}
+
+std::string note_of(const std::vector<Object>& events) {
+  return events.empty() ? "" : events.front().value("note", "");
 }
 
 }  // namespace
@@ -343,4 +388,122 @@ TEST_CASE("ScaledJob on a RabbitMQ queue: one Job per message, capped at maxRepl
   // The password was only in the Secret: not in the adapter's log.
   CHECK(adapter.log().find(shared.rabbitmq_password) == std::string::npos);
   rabbit_call("DELETE", "/queues/%2F/" + queue);
+}
+
+TEST_CASE(
+    "ScaledJob rollout on a spec change: immediate deletes the old generation's Jobs with its "
+    "propagationPolicy, also after a restart, gradual keeps them",
+    "[system][adapter][scaledjob]") {
+  Cluster cluster;
+  const auto pki = make_adapter_pki(cluster.dir());
+  test::RedisServer redis;
+  // rollout unset (immediate, background), gradual, immediate with foreground propagation: two
+  // items each. The history limits keep every finished Job: the only deletes are the rollout's.
+  Object defaulted = scaled_job("roll-default", redis.port(), "l-default", 10, 10, 10);
+  Object gradual = scaled_job("roll-gradual", redis.port(), "l-gradual", 10, 10, 10);
+  gradual["spec"]["rollout"] = {{"strategy", "gradual"}};
+  Object foreground = scaled_job("roll-fg", redis.port(), "l-fg", 10, 10, 10);
+  foreground["spec"]["rollout"] = {{"strategy", "immediate"}, {"propagationPolicy", "foreground"}};
+  for (const char* list : {"l-default", "l-gradual", "l-fg"})
+    REQUIRE(redis.cli({"RPUSH", list, "a", "b"}) == "2");
+  for (const auto& sj : {defaulted, gradual, foreground}) cluster.create(kScaledJobs, sj);
+  AdapterRun adapter(cluster, pki);
+  adapter.require_ready();
+
+  std::map<std::string, std::set<std::string>> first;  // the generation-1 Jobs of each
+  for (const char* sj : {"roll-default", "roll-gradual", "roll-fg"}) {
+    eventually_adapter(
+        std::string("2 Jobs of ") + sj, [&] { return jobs_of(cluster, sj).size() == 2; }, 30s,
+        adapter);
+    for (const auto& job : jobs_of(cluster, sj)) {
+      CHECK(generation_of(job) == "1");
+      CHECK(image_of(job) == "busybox");
+    }
+    first[sj] = names(jobs_of(cluster, sj));
+  }
+
+  set_image(cluster, "roll-default", "busybox:1.36");
+  set_image(cluster, "roll-gradual", "busybox:1.36");
+
+  // Immediate: both old Jobs go, and the two items get two Jobs of generation 2.
+  eventually_adapter(
+      "roll-default: the generation-1 Jobs deleted, 2 Jobs of generation 2",
+      [&] {
+        const auto jobs = jobs_of(cluster, "roll-default");
+        if (jobs.size() != 2) return false;
+        for (const auto& job : jobs)
+          if (first["roll-default"].count(job["metadata"].value("name", "")) ||
+              generation_of(job) != "2" || image_of(job) != "busybox:1.36")
+            return false;
+        return true;
+      },
+      30s, adapter);
+  CHECK(note_of(cluster.events_for("roll-default", "ScaledJobRolloutCleanupStarted")) ==
+        "Deleting 2 jobs owned by the previous version of the scaledJob");
+  CHECK(note_of(cluster.events_for("roll-default", "ScaledJobRolloutCleanupCompleted")) ==
+        "Deleted 2 jobs owned by the previous version of the scaledJob");
+  CHECK(cluster.events_for("roll-default", "ScaledJobRolloutCleanupFailed").empty());
+  if (cluster.server()) {
+    const auto deletes = job_deletes(cluster);
+    for (const auto& name : first["roll-default"]) {
+      INFO(name);
+      CHECK(deletes.count(name));
+      if (deletes.count(name)) CHECK(deletes.at(name) == "Background");
+    }
+  }
+
+  // Gradual: the running Jobs stay (and still count: two items, two Jobs, nothing new)...
+  std::this_thread::sleep_for(3s);  // three polls at pollingInterval 1
+  CHECK(names(jobs_of(cluster, "roll-gradual")) == first["roll-gradual"]);
+  CHECK(cluster.events_for("roll-gradual", "ScaledJobRolloutCleanupStarted").empty());
+  // ...and a third item gets a Job from the new template.
+  REQUIRE(redis.cli({"RPUSH", "l-gradual", "c"}) == "3");
+  eventually_adapter(
+      "roll-gradual: a third Job", [&] { return jobs_of(cluster, "roll-gradual").size() == 3; },
+      30s, adapter);
+  for (const auto& job : jobs_of(cluster, "roll-gradual")) {
+    const bool old = first["roll-gradual"].count(job["metadata"].value("name", "")) > 0;
+    INFO(job["metadata"].value("name", ""));
+    CHECK(generation_of(job) == (old ? "1" : "2"));
+    CHECK(image_of(job) == (old ? "busybox" : "busybox:1.36"));
+  }
+
+  // A change while the adapter is down: its first poll after the start cleans up, as KEDA's
+  // reconcile does for every ScaledJob when the operator starts.
+  REQUIRE(adapter.terminate() == 0);
+  set_image(cluster, "roll-fg", "busybox:1.36");
+  adapter.restart();
+  adapter.require_ready();
+  eventually_adapter(
+      "roll-fg: the generation-1 Jobs deleted after the restart",
+      [&] {
+        for (const auto& job : live_jobs_of(cluster, "roll-fg"))
+          if (first["roll-fg"].count(job["metadata"].value("name", ""))) return false;
+        return !cluster.events_for("roll-fg", "ScaledJobRolloutCleanupCompleted").empty();
+      },
+      30s, adapter);
+  CHECK(note_of(cluster.events_for("roll-fg", "ScaledJobRolloutCleanupStarted")) ==
+        "Deleting 2 jobs owned by the previous version of the scaledJob");
+  if (cluster.server()) {
+    const auto deletes = job_deletes(cluster);
+    for (const auto& name : first["roll-fg"]) {
+      INFO(name);
+      CHECK(deletes.count(name));
+      if (deletes.count(name)) CHECK(deletes.at(name) == "Foreground");
+    }
+    // Deleted at once here (no garbage collector): the two items get generation-2 Jobs.
+    eventually_adapter(
+        "roll-fg: 2 Jobs of generation 2",
+        [&] {
+          const auto jobs = jobs_of(cluster, "roll-fg");
+          return jobs.size() == 2 && std::all_of(jobs.begin(), jobs.end(), [](const Object& j) {
+                   return generation_of(j) == "2" && image_of(j) == "busybox:1.36";
+                 });
+        },
+        30s, adapter);
+  }
+  // The others were cleaned up already (or are gradual): the restart deletes nothing of theirs.
+  std::this_thread::sleep_for(2s);
+  CHECK(jobs_of(cluster, "roll-default").size() == 2);
+  CHECK(jobs_of(cluster, "roll-gradual").size() == 3);
 }
