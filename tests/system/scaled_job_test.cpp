@@ -116,6 +116,53 @@ std::map<std::string, std::string> job_deletes(Cluster& cluster) {
   return out;
 }
 
+void set_pod_status(Cluster& cluster, const std::string& pod, const std::string& phase,
+                    const Object& conditions);
+
+// What the Job controller and the kubelet would make for `job`: a Pod with the Job's pod labels
+// (job-name is what KEDA selects on), then its status through /status (a create's status is
+// reset by kube-apiserver).
+void make_pod(Cluster& cluster, const std::string& sj, const std::string& job,
+              const std::string& phase, const Object& conditions) {
+  const std::string name = job + "-pod";
+  cluster.create(resources::pods(),
+                 {{"apiVersion", "v1"},
+                  {"kind", "Pod"},
+                  {"metadata",
+                   {{"name", name},
+                    {"labels",
+                     {{"scaledjob.keda.sh/name", sj},
+                      {"job-name", job},
+                      {"batch.kubernetes.io/job-name", job}}}}},
+                  {"spec", {{"containers", {{{"name", "worker"}, {"image", "busybox"}}}}}}});
+  set_pod_status(cluster, name, phase, conditions);
+}
+
+void set_pod_status(Cluster& cluster, const std::string& pod, const std::string& phase,
+                    const Object& conditions) {
+  auto client = cluster.new_client();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto current = client->get(resources::pods(), cluster.ns(), pod);
+    REQUIRE(current);
+    Object o = *current;
+    o["status"]["phase"] = phase;
+    o["status"]["conditions"] = conditions;
+    auto written = client->update_status(resources::pods(), o);
+    if (written) return;
+    if (!written.error().conflict()) FAIL("pod status " << pod << ": " << written.error().message);
+  }
+  FAIL("pod status " << pod << ": conflicts");
+}
+
+Object pod_conditions(std::initializer_list<std::pair<const char*, bool>> conditions) {
+  Object out = Object::array();
+  for (const auto& [type, status] : conditions)
+    out.push_back({{"type", type},
+                   {"status", status ? "True" : "False"},
+                   {"lastTransitionTime", "2026-01-01T00:00:00Z"}});
+  return out;
+}
+
 std::string note_of(const std::vector<Object>& events) {
   return events.empty() ? "" : events.front().value("note", "");
 }
@@ -506,4 +553,61 @@ TEST_CASE(
   std::this_thread::sleep_for(2s);
   CHECK(jobs_of(cluster, "roll-default").size() == 2);
   CHECK(jobs_of(cluster, "roll-gradual").size() == 3);
+}
+
+TEST_CASE(
+    "ScaledJob pendingPodConditions: a Job counts as pending until one of its pods has all the "
+    "listed conditions True, and pending Jobs hold back new ones (accurate strategy)",
+    "[system][adapter][scaledjob]") {
+  Cluster cluster;
+  const auto pki = make_adapter_pki(cluster.dir());
+  test::RedisServer redis;
+  // The accurate strategy creates `queue - pending` Jobs: a Job that stops being pending frees a
+  // place for a new one (its item is assumed taken off the queue).
+  Object conditioned = scaled_job("cond", redis.port(), "l-cond", 10, 10, 10);
+  conditioned["spec"]["scalingStrategy"] = {{"strategy", "accurate"},
+                                            {"pendingPodConditions", {"Ready", "PodScheduled"}}};
+  Object phased = scaled_job("phase", redis.port(), "l-phase", 10, 10, 10);
+  phased["spec"]["scalingStrategy"] = {{"strategy", "accurate"}};
+  REQUIRE(redis.cli({"RPUSH", "l-cond", "a", "b"}) == "2");
+  REQUIRE(redis.cli({"RPUSH", "l-phase", "a", "b"}) == "2");
+  cluster.create(kScaledJobs, conditioned);
+  cluster.create(kScaledJobs, phased);
+  AdapterRun adapter(cluster, pki);
+  adapter.require_ready();
+
+  for (const char* sj : {"cond", "phase"})
+    eventually_adapter(
+        std::string("2 Jobs of ") + sj, [&] { return jobs_of(cluster, sj).size() == 2; }, 30s,
+        adapter);
+  // No pods yet: all four Jobs pending, nothing more.
+  std::this_thread::sleep_for(3s);  // three polls at pollingInterval 1
+  CHECK(jobs_of(cluster, "cond").size() == 2);
+  CHECK(jobs_of(cluster, "phase").size() == 2);
+
+  // Pods that lack one listed condition: a Running phase does not matter when conditions are
+  // listed, so both Jobs stay pending.
+  const auto cond_jobs = names(jobs_of(cluster, "cond"));
+  const std::string a = *cond_jobs.begin(), b = *std::next(cond_jobs.begin());
+  make_pod(cluster, "cond", a, "Running", pod_conditions({{"Ready", true}}));
+  make_pod(cluster, "cond", b, "Running",
+           pod_conditions({{"Ready", true}, {"PodScheduled", false}}));
+  // Without pendingPodConditions a Running pod is what ends pending: one more Job.
+  make_pod(cluster, "phase", *names(jobs_of(cluster, "phase")).begin(), "Running", Object::array());
+  eventually_adapter(
+      "phase: a third Job once a pod runs", [&] { return jobs_of(cluster, "phase").size() == 3; },
+      30s, adapter);
+  std::this_thread::sleep_for(2s);  // the pod informer has both cond pods by now, and 2 polls
+  CHECK(jobs_of(cluster, "cond").size() == 2);
+
+  // All listed conditions True on a's pod: a is no longer pending, one new Job; then b and the
+  // new one are pending and hold the count at three.
+  set_pod_status(cluster, a + "-pod", "Running",
+                 pod_conditions({{"Ready", true}, {"PodScheduled", true}}));
+  eventually_adapter(
+      "cond: a third Job once a pod has every listed condition",
+      [&] { return jobs_of(cluster, "cond").size() == 3; }, 30s, adapter);
+  std::this_thread::sleep_for(3s);
+  CHECK(jobs_of(cluster, "cond").size() == 3);
+  CHECK(jobs_of(cluster, "phase").size() == 3);
 }
