@@ -611,3 +611,71 @@ TEST_CASE(
   CHECK(jobs_of(cluster, "cond").size() == 3);
   CHECK(jobs_of(cluster, "phase").size() == 3);
 }
+
+TEST_CASE(
+    "ScaledJob envSourceContainerName: a FromEnv parameter comes from the named container of the "
+    "job template, else from the first, and a missing container is a clear error",
+    "[system][adapter][scaledjob]") {
+  Cluster cluster;
+  const auto pki = make_adapter_pki(cluster.dir());
+  test::RedisServer redis;
+  const std::string good = "127.0.0.1:" + std::to_string(redis.port());
+  const std::string bad = "127.0.0.1:1";  // nothing listens: a trigger reading it fails
+  // The good address comes through a ConfigMap (envFrom) in one template, as a value in the other.
+  cluster.create(resources::configmaps(), {{"apiVersion", "v1"},
+                                           {"kind", "ConfigMap"},
+                                           {"metadata", {{"name", "queue"}}},
+                                           {"data", {{"REDIS_ADDR", good}}}});
+  auto container = [](const std::string& name, const std::string& address) {
+    return Object{{"name", name},
+                  {"image", "busybox"},
+                  {"env", {{{"name", "REDIS_ADDR"}, {"value", address}}}}};
+  };
+  auto from_env = [&](const std::string& name, const std::string& list, Object containers) {
+    Object sj = scaled_job(name, redis.port(), list, 10, 10, 10);
+    sj["spec"]["jobTargetRef"]["template"]["spec"]["containers"] = std::move(containers);
+    auto& metadata = sj["spec"]["triggers"][0]["metadata"];
+    metadata.erase("address");
+    metadata["addressFromEnv"] = "REDIS_ADDR";
+    return sj;
+  };
+  Object named = from_env("env-named", "l-named",
+                          Object::array({container("sidecar", bad), container("worker", good)}));
+  named["spec"]["envSourceContainerName"] = "worker";
+  Object first_container =
+      from_env("env-first", "l-first",
+               Object::array({{{"name", "worker"},
+                               {"image", "busybox"},
+                               {"envFrom", {{{"configMapRef", {{"name", "queue"}}}}}}},
+                              container("sidecar", bad)}));
+  Object missing = from_env("env-missing", "l-missing", Object::array({container("worker", good)}));
+  missing["spec"]["envSourceContainerName"] = "nope";
+  for (const char* list : {"l-named", "l-first", "l-missing"})
+    REQUIRE(redis.cli({"RPUSH", list, "a", "b"}) == "2");
+  for (const auto& sj : {named, first_container, missing}) cluster.create(kScaledJobs, sj);
+  AdapterRun adapter(cluster, pki);
+  adapter.require_ready();
+
+  for (const char* sj : {"env-named", "env-first"}) {
+    eventually_adapter(
+        std::string("2 Jobs of ") + sj, [&] { return jobs_of(cluster, sj).size() == 2; }, 30s,
+        adapter);
+    auto current = cluster.get(kScaledJobs, sj);
+    REQUIRE(current);
+    CHECK(condition_status(*current, "Ready") == "True");
+  }
+  eventually_adapter(
+      "env-missing: Ready=False and a KEDAScalerFailed event naming the container",
+      [&] {
+        auto current = cluster.get(kScaledJobs, "env-missing");
+        if (!current || condition_status(*current, "Ready") != "False") return false;
+        for (const auto& e : cluster.events_for("env-missing", "KEDAScalerFailed"))
+          if (e.value("note", "").find("couldn't find container with name nope") !=
+              std::string::npos)
+            return true;
+        return false;
+      },
+      30s, adapter);
+  std::this_thread::sleep_for(2s);
+  CHECK(jobs_of(cluster, "env-missing").empty());
+}
