@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <optional>
 
 #include "ebb/api/decode.h"
 #include "ebb/api/validate.h"
@@ -253,6 +254,30 @@ class Responder {
   std::string uid_;
 };
 
+// -- ScaledObject and ScaledJob ---------------------------------------------------------------
+
+// The opening both reviews share: the object decoded leniently (the CRD on the server may be
+// newer than Ebb), its namespace defaulted to the request's and recorded on the outcome; nullopt
+// once a 400 has been answered because it cannot be read.
+template <typename T>
+std::optional<T> decode_for_review(const Request& request, std::string_view kind,
+                                   Result<T, FieldErrors> (*decode)(const Json&,
+                                                                    const api::DecodeOptions&,
+                                                                    FieldErrors*),
+                                   AdmissionOutcome& outcome, Responder& respond) {
+  api::DecodeOptions decode_options;
+  decode_options.strict = false;
+  auto decoded = decode(*request.object, decode_options, nullptr);
+  if (!decoded) {
+    respond.bad_request("cannot read the " + std::string(kind) + ": " + joined(decoded.error()));
+    return std::nullopt;
+  }
+  T object = std::move(decoded).value();
+  if (object.metadata.namespace_.empty()) object.metadata.namespace_ = request.ns;
+  if (outcome.ns.empty()) outcome.ns = object.metadata.namespace_;
+  return object;
+}
+
 // -- ScaledObject ------------------------------------------------------------------------------
 
 void review_scaled_object(const Request& request, const AdmissionLookups& lookups,
@@ -267,21 +292,13 @@ void review_scaled_object(const Request& request, const AdmissionLookups& lookup
     return;
   }
 
-  api::DecodeOptions decode_options;
-  decode_options.strict = false;  // the CRD on the server may be newer than Ebb
-  auto decoded = api::decode_scaled_object(object, decode_options);
-  if (!decoded) {
-    respond.bad_request("cannot read the ScaledObject: " + joined(decoded.error()));
-    return;
-  }
-  auto so = std::move(decoded).value();
-  Json so_json = object;
-  if (so.metadata.namespace_.empty()) {
-    so.metadata.namespace_ = request.ns;
-    so_json["metadata"]["namespace"] = request.ns;
-  }
+  auto decoded = decode_for_review<api::ScaledObject>(request, "ScaledObject",
+                                                      &api::decode_scaled_object, outcome, respond);
+  if (!decoded) return;
+  auto& so = *decoded;
   const auto& ns = so.metadata.namespace_;
-  if (outcome.ns.empty()) outcome.ns = ns;
+  Json so_json = object;  // what the conflict checks read, with the namespace defaulted too
+  so_json["metadata"]["namespace"] = ns;
 
   const auto result =
       api::validate(so, scalers::validation_options(lookups.registry ? *lookups.registry : scalers::Registry::builtin()));
@@ -324,19 +341,12 @@ void review_scaled_job(const Request& request, const AdmissionLookups& lookups,
     respond.allow();
     return;
   }
-  api::DecodeOptions decode_options;
-  decode_options.strict = false;  // the CRD on the server may be newer than Ebb
-  auto decoded = api::decode_scaled_job(object, decode_options);
-  if (!decoded) {
-    respond.bad_request("cannot read the ScaledJob: " + joined(decoded.error()));
-    return;
-  }
-  auto sj = std::move(decoded).value();
-  if (sj.metadata.namespace_.empty()) sj.metadata.namespace_ = request.ns;
-  if (outcome.ns.empty()) outcome.ns = sj.metadata.namespace_;
+  auto sj = decode_for_review<api::ScaledJob>(request, "ScaledJob", &api::decode_scaled_job,
+                                              outcome, respond);
+  if (!sj) return;
 
   const auto& registry = lookups.registry ? *lookups.registry : scalers::Registry::builtin();
-  const auto result = api::validate(sj, scalers::validation_options(registry));
+  const auto result = api::validate(*sj, scalers::validation_options(registry));
   auto warnings = strings(result.warnings);
   if (result.ok()) {
     respond.allow(std::move(warnings));

@@ -703,3 +703,71 @@ TEST_CASE("test API server kill -9 and restart: the processes survive and work a
   CHECK(adapter.running());
   CHECK(op->running());
 }
+
+// ---------------------------------------------------------------------------------------------
+// A ScaledJob rollout whose first Job delete is refused: KEDA's reconcile returns the error and
+// runs again, so the cleanup must not be forgotten after one failure.
+
+TEST_CASE("ScaledJob rollout: a refused Job delete is reported and retried on the next poll",
+          "[system][adapter][scaledjob][faults]") {
+  EBB_SYSTEM_NEEDS_TEST_SERVER();
+  Cluster cluster;
+  const auto pki = make_adapter_pki(cluster.dir());
+  auto* server = cluster.server();
+  test::RedisServer redis;
+  const auto scaled_jobs = ebb::cluster::scaled_jobs();
+  REQUIRE(redis.cli({"RPUSH", "renders", "a", "b"}) == "2");
+  cluster.create(
+      scaled_jobs,
+      {{"apiVersion", "keda.sh/v1alpha1"},
+       {"kind", "ScaledJob"},
+       {"metadata", {{"name", "render"}}},
+       {"spec",
+        {{"jobTargetRef",
+          {{"template",
+            {{"spec", {{"containers", {{{"name", "worker"}, {"image", "busybox"}}}}}}}}}},
+         {"pollingInterval", 1},
+         {"triggers",
+          {{{"type", "redis"},
+            {"metadata",
+             {{"address", "127.0.0.1:" + std::to_string(redis.port())},
+              {"listName", "renders"},
+              {"listLength", "1"}}}}}}}}});
+  auto job_names = [&] {
+    std::set<std::string> out;
+    for (const auto& job : cluster.list(ebb::kube::resources::jobs()))
+      if (job["metadata"].value("labels", Object::object()).value("scaledjob.keda.sh/name", "") ==
+          "render")
+        out.insert(job["metadata"].value("name", ""));
+    return out;
+  };
+  AdapterRun adapter(cluster, pki);
+  adapter.require_ready();
+  eventually_adapter(
+      "2 Jobs", [&] { return job_names().size() == 2; }, 30s, adapter);
+  const auto old_jobs = job_names();
+
+  server->inject({.kind = Fault::Kind::Error,
+                  .status = 403,
+                  .count = 1,
+                  .method = "^DELETE$",
+                  .path = "/jobs/render-"});
+  cluster.modify(scaled_jobs, "render", [](Object& o) {
+    o["spec"]["jobTargetRef"]["template"]["spec"]["containers"][0]["image"] = "busybox:1.36";
+  });
+  eventually_adapter(
+      "ScaledJobRolloutCleanupFailed, then the old Jobs deleted on a later poll",
+      [&] {
+        for (const auto& name : job_names())
+          if (old_jobs.count(name)) return false;
+        return !cluster.events_for("render", "ScaledJobRolloutCleanupCompleted").empty();
+      },
+      30s, adapter);
+  const auto failed = cluster.events_for("render", "ScaledJobRolloutCleanupFailed");
+  REQUIRE(failed.size() == 1);
+  CHECK(failed.front().value("type", "") == "Warning");
+  CHECK(failed.front().value("note", "").rfind("Failed to delete job render-", 0) == 0);
+  int refused = 0;
+  for (const auto& r : server->request_log()) refused += r.method == "DELETE" && r.code == 403;
+  CHECK(refused == 1);
+}

@@ -757,6 +757,26 @@ TEST_CASE("/healthz and /readyz and /metrics respond with the reconcile counters
 
   cluster.create(kScaledObjects, scaled_object("orders-so", "orders"));
   cluster.create(kScaledObjects, scaled_object("broken-so", "missing-deployment"));
+  // A ScaledJob with two triggers: KEDA counts it under its own type, and its triggers with the
+  // ScaledObjects'.
+  cluster.create(
+      ebb::cluster::scaled_jobs(),
+      {{"apiVersion", "keda.sh/v1alpha1"},
+       {"kind", "ScaledJob"},
+       {"metadata", {{"name", "renders"}}},
+       {"spec",
+        {{"jobTargetRef",
+          {{"template",
+            {{"spec", {{"containers", {{{"name", "worker"}, {"image", "busybox"}}}}}}}}}},
+         {"triggers",
+          {{{"type", "redis"},
+            {"metadata", {{"address", "redis.default.svc:6379"}, {"listName", "renders"}}}},
+           {{"type", "cron"},
+            {"metadata",
+             {{"timezone", "UTC"},
+              {"start", "0 8 * * *"},
+              {"end", "0 9 * * *"},
+              {"desiredReplicas", "1"}}}}}}}}});
   wait_ready_so(cluster, "orders-so", run);
   std::string metrics;
   // A missing target is not an error but a recheck later (result requeue_after).
@@ -775,7 +795,30 @@ TEST_CASE("/healthz and /readyz and /metrics respond with the reconcile counters
   CHECK(metrics.find("keda_build_info{") != std::string::npos);
   CHECK(metric_value(metrics, "keda_resource_registered_total",
                      "namespace=\"" + cluster.ns() + "\",type=\"scaled_object\"") == 2);
-  CHECK(metric_value(metrics, "keda_trigger_registered_total", "type=\"redis\"") == 2);
+  eventually(
+      "/metrics counts the ScaledJob and its triggers",
+      [&] {
+        metrics = run.metrics();
+        return metric_value(metrics, "keda_resource_registered_total",
+                            "namespace=\"" + cluster.ns() + "\",type=\"scaled_job\"") == 1;
+      },
+      30s, &run);
+  CHECK(metric_value(metrics, "keda_trigger_registered_total", "type=\"redis\"") == 3);
+  CHECK(metric_value(metrics, "keda_trigger_registered_total", "type=\"cron\"") == 1);
+  // Deleted: no longer counted.
+  cluster.remove(ebb::cluster::scaled_jobs(), "renders");
+  eventually(
+      "/metrics drops the deleted ScaledJob",
+      [&] {
+        metrics = run.metrics();
+        return metric_value(metrics, "keda_resource_registered_total",
+                            "namespace=\"" + cluster.ns() + "\",type=\"scaled_job\"")
+                       .value_or(0) == 0 &&
+               metric_value(metrics, "keda_trigger_registered_total", "type=\"redis\"") == 2 &&
+               metric_value(metrics, "keda_trigger_registered_total", "type=\"cron\"")
+                       .value_or(0) == 0;
+      },
+      30s, &run);
   CHECK(metric_value(metrics, "keda_scaled_object_paused", "namespace=\"" + cluster.ns() + "\",scaledObject=\"orders-so\"") == 0);
   CHECK(metric_value(metrics, "leader_election_master_status", "name=\"ebb-operator\"") == 1);
 

@@ -251,12 +251,14 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
     } else {
       std::lock_guard lock(rt->mutex);
       rebuild = rt->generation != gen;
-      if (rebuild && rt->generation >= 0) rt->rollout_pending = true;
     }
     {
       std::lock_guard lock(rt->mutex);
       rt->object = object;
       rt->generation = gen;
+      // KEDA runs its rollout cleanup on every reconcile, so on the first one after a start
+      // too: a spec changed while this process was down leaves the old generation's Jobs.
+      if (rebuild) rt->rollout_pending = true;
     }
     if (rebuild) {
       // The triggers may change: their series go, the next poll makes the new ones.
@@ -415,18 +417,19 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
     }
   }
 
-  // KEDA's deletePreviousVersionScaleJobs, for "immediate" (the default).
-  void rollout_cleanup(const api::ScaledJob& sj, const std::string& key) {
-    if (sj.spec.rollout_strategy_or_default() == "gradual") return;
+  // KEDA's deletePreviousVersionScaleJobs, for "immediate" (the default). False when a delete
+  // failed: the next poll tries again, as KEDA's reconcile is retried on its error.
+  bool rollout_cleanup(const api::ScaledJob& sj, Runtime& rt) {
+    if (sj.spec.rollout_strategy_or_default() == "gradual") return true;
     const auto generation = std::to_string(sj.metadata.generation.value_or(0));
     std::vector<std::string> stale;
-    for (const auto& job : deps.jobs.indexed(kJobsByScaledJobIndex, key)) {
+    for (const auto& job : deps.jobs.indexed(kJobsByScaledJobIndex, rt.key)) {
       const auto& annotations = json_member(json_member(*job, "metadata"), "annotations");
       const auto& g = json_member(annotations, std::string(api::kScaledJobGenerationAnnotation));
       if (!g.is_string() || g.get<std::string>() != generation)
         stale.push_back(kube::meta_string(*job, "name"));
     }
-    if (stale.empty()) return;
+    if (stale.empty()) return true;
     record(sj, {"Normal", "ScaledJobRolloutCleanupStarted",
                 "Deleting " + std::to_string(stale.size()) +
                     " jobs owned by the previous version of the scaledJob"});
@@ -438,12 +441,16 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
       if (!error.empty()) {
         record(sj, {"Warning", "ScaledJobRolloutCleanupFailed",
                     "Failed to delete job " + name + ": " + error});
-        return;
+        return false;
       }
+      // A Job the last poll created is still expected (counted as running until the informer
+      // has it and a poll sees it there): deleted, it must stop counting at once.
+      rt.expected.erase(name);
     }
     record(sj, {"Normal", "ScaledJobRolloutCleanupCompleted",
                 "Deleted " + std::to_string(stale.size()) +
                     " jobs owned by the previous version of the scaledJob"});
+    return true;
   }
 
   // --- the poll -----------------------------------------------------------------------------
@@ -502,10 +509,10 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
       return;
     }
 
-    if (rollout) {
-      rollout_cleanup(*sj, key);
+    if (rollout && rollout_cleanup(*sj, *rt)) {
       std::lock_guard lock(rt->mutex);
-      rt->rollout_pending = false;
+      // Not when the object changed again meanwhile: that generation needs its own cleanup.
+      if (rt->generation == sj->metadata.generation.value_or(0)) rt->rollout_pending = false;
     }
 
     // Query every trigger within the poll's budget.

@@ -62,6 +62,9 @@ std::vector<MetricFamily> OperatorMetrics::cluster_families(const ClusterSnapsho
   for (const auto& [ns, n] : s.scaled_objects_by_namespace)
     resources.metric.push_back(
         gauge_sample({{"namespace", ns_label(ns)}, {"type", "scaled_object"}}, n));
+  for (const auto& [ns, n] : s.scaled_jobs_by_namespace)
+    resources.metric.push_back(
+        gauge_sample({{"namespace", ns_label(ns)}, {"type", "scaled_job"}}, n));
   for (const auto& [ns, n] : s.trigger_authentications_by_namespace)
     resources.metric.push_back(
         gauge_sample({{"namespace", ns_label(ns)}, {"type", "trigger_authentication"}}, n));

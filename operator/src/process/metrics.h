@@ -27,9 +27,10 @@ inline constexpr const char* kControllerName = "scaledobject";
 // What the informer caches say at scrape time.
 struct ClusterSnapshot {
   std::map<std::string, int> scaled_objects_by_namespace;
+  std::map<std::string, int> scaled_jobs_by_namespace;
   std::map<std::string, int> trigger_authentications_by_namespace;
   int cluster_trigger_authentications = 0;
-  std::map<std::string, int> triggers_by_type;
+  std::map<std::string, int> triggers_by_type;  // ScaledObjects' and ScaledJobs' (as KEDA)
   std::vector<std::tuple<std::string, std::string, bool>> paused;  // namespace, name, paused
 };
 

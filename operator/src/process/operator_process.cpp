@@ -238,7 +238,8 @@ void OperatorProcess::enqueue_referencing(const std::string& kind, const std::st
 // read them from other threads, so the list never changes once they run.
 namespace {
 
-// Index of ScaledObjects by trigger type (keda_trigger_registered_total) and of the paused ones
+// Index of ScaledObjects and ScaledJobs by trigger type (keda_trigger_registered_total, which
+// KEDA counts over both kinds) and of the paused ScaledObjects
 // (keda_scaled_object_paused), so the metrics read counts instead of every object.
 constexpr const char* kTriggerTypeIndex = "trigger-type";
 constexpr const char* kPausedIndex = "paused";
@@ -407,6 +408,7 @@ void OperatorProcess::create_scaled_job_informers(const std::vector<std::string>
     options.transform = scaled_job_transform;
     auto informer = std::make_unique<kube::Informer>(client, ebb::cluster::scaled_jobs(), options);
     informer->add_index(kAuthIndex, auth_reference_keys);
+    informer->add_index(kTriggerTypeIndex, trigger_types_of);
     informer->add_handlers({
         .on_add = [this](const Object& o) { enqueue_auth_status(auth_reference_keys(o)); },
         .on_update =
@@ -456,6 +458,10 @@ ClusterSnapshot OperatorProcess::snapshot() const {
   ClusterSnapshot s;
   for (const auto& [ns, n] : scaled_objects_.namespace_counts()) s.scaled_objects_by_namespace[ns] = static_cast<int>(n);
   for (const auto& [value, n] : scaled_objects_.index_counts(kTriggerTypeIndex))
+    s.triggers_by_type[value.substr(0, value.rfind('#'))] += static_cast<int>(n);
+  for (const auto& [ns, n] : scaled_jobs_.namespace_counts())
+    s.scaled_jobs_by_namespace[ns] = static_cast<int>(n);
+  for (const auto& [value, n] : scaled_jobs_.index_counts(kTriggerTypeIndex))
     s.triggers_by_type[value.substr(0, value.rfind('#'))] += static_cast<int>(n);
   std::set<std::string> paused;
   for (const auto& key : scaled_objects_.indexed_keys(kPausedIndex, "true")) paused.insert(key);

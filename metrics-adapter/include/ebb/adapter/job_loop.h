@@ -19,9 +19,11 @@
 //   status written (Ready, Active, lastActiveTime, triggersActivity, externalMetricNames), Events.
 // - autoscaling.keda.sh/paused: no poll; Paused=True/ScaledJobPaused (and False/ScaledJobUnpaused
 //   when the annotation goes), with KEDA's events.
-// - A new generation with rollout strategy other than "gradual": the Jobs whose
-//   scaledjob.keda.sh/generation annotation differs are deleted first (propagation per
-//   rollout.propagationPolicy), with ScaledJobRolloutCleanup{Started,Completed,Failed} events.
+// - A new generation, or the first poll after a start (KEDA's reconcile on start), with rollout
+//   strategy other than "gradual": the Jobs whose scaledjob.keda.sh/generation annotation
+//   differs are deleted first (propagation per rollout.propagationPolicy), with
+//   ScaledJobRolloutCleanup{Started,Completed,Failed} events; after a failed delete the next
+//   poll tries again.
 // Nothing here scans all Jobs or Pods: both informers watch only objects labelled
 // scaledjob.keda.sh/name and are read through their indexes.
 #pragma once
