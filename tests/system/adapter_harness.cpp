@@ -277,6 +277,36 @@ void eventually_adapter(const std::string& what, const std::function<bool()>& pr
                           << (op != nullptr ? "\n--- operator log (tail) ---\n" + tail(op->log(), 3000) : std::string()));
 }
 
+std::vector<int> attempted_scale_values(Cluster& cluster, const std::string& deployment) {
+  std::vector<int> out;
+  for (const auto& w : scale_writes(*cluster.server(), cluster.ns(), deployment))
+    out.push_back(w.replicas);
+  return out;
+}
+
+std::vector<int> successful_scale_values(Cluster& cluster, const std::string& deployment) {
+  std::vector<int> out;
+  for (const auto& w : scale_writes(*cluster.server(), cluster.ns(), deployment))
+    if (w.code >= 200 && w.code < 300) out.push_back(w.replicas);
+  return out;
+}
+
+std::string served(const ApiResponse& r) {
+  if (r.status != 200) return "";
+  auto body = r.json();
+  if (!body || !body->contains("items") || !(*body)["items"].is_array() || (*body)["items"].empty())
+    return "";
+  return (*body)["items"][0].value("value", "");
+}
+
+std::vector<int> seen(ReplicaSampler& sampler) {
+  sampler.sync();
+  INFO("deployment " << sampler.deployment()
+                     << (sampler.errors().empty() ? "" : ": " + sampler.errors()));
+  CHECK(sampler.errors().empty());
+  return sampler.values();
+}
+
 std::vector<ScaleWrite> scale_writes(const testapi::TestApiServer& server, const std::string& ns,
                                      const std::string& deployment) {
   std::vector<ScaleWrite> out;

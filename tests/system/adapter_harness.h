@@ -127,6 +127,13 @@ struct ScaleWrite {
 };
 std::vector<ScaleWrite> scale_writes(const testapi::TestApiServer& server, const std::string& ns,
                                      const std::string& deployment);
+// spec.replicas of every /scale write to `deployment` the server logged (answered or not), and of
+// the successful ones, in order.
+std::vector<int> attempted_scale_values(Cluster& cluster, const std::string& deployment);
+std::vector<int> successful_scale_values(Cluster& cluster, const std::string& deployment);
+
+// items[0].value of an ExternalMetricValueList answer; "" for anything else.
+std::string served(const ApiResponse& r);
 
 // --- the target itself (both modes; the only way to see /scale writes on a real cluster)
 
@@ -172,6 +179,10 @@ class ReplicaSampler {
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
+
+// What the sampler has seen of the target up to now (a read after this call included); a failed
+// read fails the test.
+std::vector<int> seen(ReplicaSampler& sampler);
 
 // A ScaledObject named `name` on Deployment `target` with one trigger (type + metadata), polled
 // every `polling_interval` seconds with `cooldown` seconds of cooldown.

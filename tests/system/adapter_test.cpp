@@ -68,14 +68,6 @@ std::string metric_name_of(const Object& so) {
   return names[0].get<std::string>();
 }
 
-// items[0].value of an ExternalMetricValueList answer; "" for anything else.
-std::string served(const ApiResponse& r) {
-  if (r.status != 200) return "";
-  auto body = r.json();
-  if (!body || !body->contains("items") || !(*body)["items"].is_array() || (*body)["items"].empty()) return "";
-  return (*body)["items"][0].value("value", "");
-}
-
 // Sum of the samples of `name` whose label text contains every fragment.
 double sample_sum(const std::string& text, const std::string& name, const std::vector<std::string>& fragments) {
   double sum = 0;
@@ -101,22 +93,6 @@ std::string lease_holder(Cluster& cluster) {
   auto lease = cluster.get(resources::leases(), kLeaseName);
   if (!lease || !lease->contains("spec")) return "";
   return (*lease)["spec"].value("holderIdentity", "");
-}
-
-// Successful writes of spec.replicas to the Deployment's /scale, in order.
-std::vector<int> successful_scale_values(Cluster& cluster, const std::string& deployment) {
-  std::vector<int> out;
-  for (const auto& w : scale_writes(*cluster.server(), cluster.ns(), deployment))
-    if (w.code >= 200 && w.code < 300) out.push_back(w.replicas);
-  return out;
-}
-
-// What the sampler has seen of the target up to now (a read after this call included).
-std::vector<int> seen(ReplicaSampler& sampler) {
-  sampler.sync();
-  INFO("deployment " << sampler.deployment() << (sampler.errors().empty() ? "" : ": " + sampler.errors()));
-  CHECK(sampler.errors().empty());
-  return sampler.values();
 }
 
 std::size_t count_lines(const std::string& text, const std::string& needle) {

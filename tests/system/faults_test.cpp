@@ -45,15 +45,6 @@ void wait_ready_so(Cluster& cluster, const std::string& name, const OperatorRun&
       [&] { return is_ready(cluster.scaled_object(name)); }, timeout, &op);
 }
 
-// items[0].value of an ExternalMetricValueList answer; "" for anything else.
-std::string served(const ApiResponse& r) {
-  if (r.status != 200) return "";
-  auto body = r.json();
-  if (!body || !body->contains("items") || !(*body)["items"].is_array() || (*body)["items"].empty())
-    return "";
-  return (*body)["items"][0].value("value", "");
-}
-
 // Sum of the samples of `name` whose labels contain `fragment`.
 double sample_sum(const std::string& text, const std::string& name, const std::string& fragment) {
   double sum = 0;
@@ -69,29 +60,6 @@ double sample_sum(const std::string& text, const std::string& name, const std::s
     }
   }
   return sum;
-}
-
-// spec.replicas of every /scale write to `deployment` the server logged (answered or not), and
-// of the successful ones.
-std::vector<int> attempted_scale_values(Cluster& cluster, const std::string& deployment) {
-  std::vector<int> out;
-  for (const auto& w : scale_writes(*cluster.server(), cluster.ns(), deployment))
-    out.push_back(w.replicas);
-  return out;
-}
-std::vector<int> successful_scale_values(Cluster& cluster, const std::string& deployment) {
-  std::vector<int> out;
-  for (const auto& w : scale_writes(*cluster.server(), cluster.ns(), deployment))
-    if (w.code >= 200 && w.code < 300) out.push_back(w.replicas);
-  return out;
-}
-
-std::vector<int> seen(ReplicaSampler& sampler) {
-  sampler.sync();
-  INFO("deployment " << sampler.deployment()
-                     << (sampler.errors().empty() ? "" : ": " + sampler.errors()));
-  CHECK(sampler.errors().empty());
-  return sampler.values();
 }
 
 bool has_finalizer(const std::optional<Object>& so) {
