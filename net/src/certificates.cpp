@@ -159,6 +159,23 @@ Result<CertificateAndKey> to_pem(X509* cert, EVP_PKEY* key, const std::string& w
   return CertificateAndKey{bio_string(cert_bio.get()), bio_string(key_bio.get())};
 }
 
+// The rest of a certificate made by new_certificate: issuer (`issuer`'s subject; the certificate
+// itself for a self-signed one), extensions, subjectAltNames when given, the signature with
+// `issuer_key`; then the certificate and its own key as PEM.
+Result<CertificateAndKey> finish_certificate(
+    X509* cert, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
+    const std::vector<std::pair<int, const char*>>& extensions, GENERAL_NAMES* sans,
+    const std::string& what) {
+  if (X509_set_issuer_name(cert, X509_get_subject_name(issuer)) != 1)
+    return fail(what + ": " + openssl_error());
+  auto ext = add_extensions(cert, issuer, extensions, what);
+  if (!ext) return unexpected(ext.error());
+  if ((sans && X509_add1_ext_i2d(cert, NID_subject_alt_name, sans, 0, X509V3_ADD_DEFAULT) != 1) ||
+      X509_sign(cert, issuer_key, EVP_sha256()) == 0)
+    return fail(what + ": " + openssl_error());
+  return to_pem(cert, key, what);
+}
+
 std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* time) {
   struct tm tm {};
   if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) return {};
@@ -175,17 +192,11 @@ Result<CertificateAndKey> make_certificate_authority(const std::string& common_n
   auto made = new_certificate(common_name, organization, validity, what);
   if (!made) return unexpected(made.error());
   auto& [cert, key] = *made;
-  X509* x = cert.get();
-  if (X509_set_issuer_name(x, X509_get_subject_name(x)) != 1)
-    return fail(what + ": " + openssl_error());
-  auto ext = add_extensions(x, x,
+  return finish_certificate(cert.get(), key.get(), cert.get(), key.get(),
                             {{NID_basic_constraints, "critical,CA:TRUE"},
                              {NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign"},
                              {NID_subject_key_identifier, "hash"}},
-                            what);
-  if (!ext) return unexpected(ext.error());
-  if (X509_sign(x, key.get(), EVP_sha256()) == 0) return fail(what + ": " + openssl_error());
-  return to_pem(x, key.get(), what);
+                            nullptr, what);
 }
 
 Result<CertificateAndKey> issue_serving_certificate(const CertificateAndKey& ca,
@@ -203,26 +214,18 @@ Result<CertificateAndKey> issue_serving_certificate(const CertificateAndKey& ca,
     ERR_clear_error();
     return fail(what + ": the CA key does not match the CA certificate");
   }
+  auto sans = general_names(names, what);
+  if (!sans) return unexpected(sans.error());
   auto made = new_certificate(names.front(), "", validity, what);
   if (!made) return unexpected(made.error());
   auto& [cert, key] = *made;
-  X509* x = cert.get();
-  if (X509_set_issuer_name(x, X509_get_subject_name(issuer)) != 1)
-    return fail(what + ": " + openssl_error());
-  auto ext = add_extensions(x, issuer,
+  return finish_certificate(cert.get(), key.get(), issuer, ca_key.get(),
                             {{NID_basic_constraints, "critical,CA:FALSE"},
                              {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
                              {NID_ext_key_usage, "serverAuth,clientAuth"},
                              {NID_subject_key_identifier, "hash"},
                              {NID_authority_key_identifier, "keyid:always"}},
-                            what);
-  if (!ext) return unexpected(ext.error());
-  auto sans = general_names(names, what);
-  if (!sans) return unexpected(sans.error());
-  if (X509_add1_ext_i2d(x, NID_subject_alt_name, sans->get(), 0, X509V3_ADD_DEFAULT) != 1 ||
-      X509_sign(x, ca_key.get(), EVP_sha256()) == 0)
-    return fail(what + ": " + openssl_error());
-  return to_pem(x, key.get(), what);
+                            sans->get(), what);
 }
 
 Result<std::vector<std::string>> split_certificates(const std::string& pem) {
@@ -308,22 +311,14 @@ Result<std::pair<std::string, std::string>> make_self_signed_certificate(
                               std::chrono::hours(1));
   if (!made) return unexpected(made.error());
   auto& [cert, key] = *made;
-  X509* x = cert.get();
-  if (X509_set_issuer_name(x, X509_get_subject_name(x)) != 1)
-    return fail(what + ": " + openssl_error());
   // Its own CA, so that clients can trust exactly this certificate as a root (OpenSSL and Go both
   // accept that), and a server certificate for the listed names.
-  auto ext = add_extensions(x, x,
-                            {{NID_basic_constraints, "critical,CA:TRUE"},
-                             {NID_key_usage, "critical,digitalSignature,keyCertSign"},
-                             {NID_ext_key_usage, "serverAuth"},
-                             {NID_subject_key_identifier, "hash"}},
-                            what);
-  if (!ext) return unexpected(ext.error());
-  if (X509_add1_ext_i2d(x, NID_subject_alt_name, sans->get(), 0, X509V3_ADD_DEFAULT) != 1 ||
-      X509_sign(x, key.get(), EVP_sha256()) == 0)
-    return fail(what + ": " + openssl_error());
-  auto pem = to_pem(x, key.get(), what);
+  auto pem = finish_certificate(cert.get(), key.get(), cert.get(), key.get(),
+                                {{NID_basic_constraints, "critical,CA:TRUE"},
+                                 {NID_key_usage, "critical,digitalSignature,keyCertSign"},
+                                 {NID_ext_key_usage, "serverAuth"},
+                                 {NID_subject_key_identifier, "hash"}},
+                                sans->get(), what);
   if (!pem) return unexpected(pem.error());
   return std::pair{std::move(pem->cert_pem), std::move(pem->key_pem)};
 }
