@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "ebb/adapter/freshness.h"
+#include "ebb/adapter/status_writer.h"
 #include "ebb/api/annotations.h"
 #include "ebb/api/decode.h"
 #include "ebb/api/status.h"
@@ -431,7 +432,10 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     if (schedule)
       deps.scheduler.schedule(rt.key, interval, task_for(rt.key),
                               first_now ? PollScheduler::FirstRun::Now : PollScheduler::FirstRun::AtPhase);
-    if (unschedule) deps.scheduler.unschedule(rt.key);
+    if (unschedule) {
+      deps.scheduler.unschedule(rt.key);
+      if (deps.status_writer) deps.status_writer->cancel(rt.key);
+    }
   }
 
   // --- polls ----------------------------------------------------------------------------------
@@ -638,7 +642,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
           if (still) {
             std::optional<std::map<std::string, MetricHealth>> health;
             if (policy->fallback) health = health_now;
-            auto report = deps.actuator.execute(*so, *decision, health, now);
+            auto report = deps.actuator.execute(*so, *decision, health, now, deps.status_writer);
             std::lock_guard lock(rt->mutex);
             if (!report.skipped_not_leader) {
               const bool stamped_by_scale = decision->scale && decision->scale->stamp_last_active && report.scaled_to;
@@ -928,6 +932,7 @@ void Engine::remove(const kube::Object& scaled_object) {
   }
   Impl::stop_watches(*rt);
   if (scheduled) impl_->deps.scheduler.unschedule(key);
+  if (impl_->deps.status_writer) impl_->deps.status_writer->cancel(key);
   if (impl_->deps.observer) impl_->deps.observer->forget(rt->ns, rt->name);
 }
 

@@ -17,6 +17,7 @@
 #include "ebb/adapter/external_metrics_api.h"
 #include "ebb/adapter/job_loop.h"
 #include "ebb/adapter/scheduler.h"
+#include "ebb/adapter/status_writer.h"
 #include "ebb/cluster/objects.h"
 #include "ebb/cluster/resources.h"
 #include "ebb/kube/client.h"
@@ -190,6 +191,7 @@ class AdapterProcess {
   std::unique_ptr<PollScheduler> scheduler_;
   std::unique_ptr<KubeActuator> kube_actuator_;
   std::unique_ptr<LoggingActuator> actuator_;
+  std::unique_ptr<StatusWriter> status_writer_;
   std::unique_ptr<Engine> engine_;
   // ScaledJobs: their loop, and the Jobs and Pods they own (only those labelled
   // scaledjob.keda.sh/name are watched), read through indexes.
@@ -270,8 +272,11 @@ int AdapterProcess::run() {
   engine_options.workloads = &workloads_;
   engine_options.trigger_authentications = &trigger_auths_;
   engine_options.cluster_trigger_authentications = &cluster_trigger_auths_;
+  // Status and Event writes leave the poll workers: a slow API server must not slow polling.
+  status_writer_ = std::make_unique<StatusWriter>(*actuator_);
   engine_ = std::make_unique<Engine>(
-      EngineDeps{client(), pools_, *scheduler_, *actuator_, metrics_.get()}, engine_options);
+      EngineDeps{client(), pools_, *scheduler_, *actuator_, metrics_.get(), status_writer_.get()},
+      engine_options);
 
   JobLoopOptions job_options;
   job_options.poll_timeout = o_.poll_timeout;
@@ -312,6 +317,12 @@ int AdapterProcess::run() {
     for (auto& informer : workload_informers_) informer->stop();
   });
   manager_->add_stop_step("polls stopped", [this] { scheduler_->stop(); });
+  // What the last polls handed over gets a moment to be written while this replica still leads;
+  // anything left is written again by the next leader's polls (status is level-based).
+  manager_->add_stop_step("status writes stopped", [this] {
+    status_writer_->wait_idle(std::chrono::seconds(2));
+    status_writer_->stop();
+  });
   // Informers start on their own thread: the auth informers list first so that building the
   // ScaledObjects' scalers is not followed by a rebuild for every referenced auth object.
   manager_->add_runnable("informers", runtime::Manager::RunWhen::always,
