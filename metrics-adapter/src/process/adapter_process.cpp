@@ -209,6 +209,7 @@ class AdapterProcess {
   std::vector<std::unique_ptr<kube::Informer>> auth_informers_, workload_informers_, so_informers_;
   mutable std::mutex informers_mutex_;
   kube::CacheView trigger_auths_, cluster_trigger_auths_, deployments_, statefulsets_;
+  kube::CacheView scaled_objects_;  // filled under informers_mutex_ before any event
   cluster::WorkloadCaches workloads_{&deployments_, &statefulsets_};
 
   std::unique_ptr<net::HttpServer> api_server_;
@@ -272,6 +273,7 @@ int AdapterProcess::run() {
   engine_options.workloads = &workloads_;
   engine_options.trigger_authentications = &trigger_auths_;
   engine_options.cluster_trigger_authentications = &cluster_trigger_auths_;
+  engine_options.scaled_objects = &scaled_objects_;
   // Status and Event writes leave the poll workers: a slow API server must not slow polling.
   status_writer_ = std::make_unique<StatusWriter>(*actuator_);
   engine_ = std::make_unique<Engine>(
@@ -596,8 +598,11 @@ void AdapterProcess::start_informers() {
     kube::InformerOptions options;
     options.namespace_name = ns;
     options.label_selector = o_.label_selector;
+    // What Ebb never reads (managedFields, last-applied) is not cached.
+    options.transform = kube::strip_bookkeeping;
     auto informer =
         std::make_unique<kube::Informer>(client(), ebb::cluster::scaled_objects(), options);
+    scaled_objects_.add(&informer->cache());
     kube::Informer* self = informer.get();
     informer->add_handlers({
         .on_add = [this, self](const Object& o) { engine_->upsert(o, self->has_synced()); },

@@ -89,6 +89,9 @@ struct EngineOptions {
   const cluster::WorkloadCaches* workloads = nullptr;
   const kube::CacheView* trigger_authentications = nullptr;
   const kube::CacheView* cluster_trigger_authentications = nullptr;
+  // The informers' cache of the ScaledObjects the engine is fed from: a rebuild for an auth
+  // change reads the object there. Null: the engine keeps each object as text for that.
+  const kube::CacheView* scaled_objects = nullptr;
   // Tests and benches: the wall clock the decision and the freshness rule use.
   std::function<TimePoint()> now = [] { return Clock::now(); };
 };
