@@ -1,6 +1,7 @@
 // The actuator: the pure status patch, and KubeActuator against the in-process test API server
 // with the project's CRDs installed (crds/), so the status subresource, schema pruning and
 // resourceVersion conflicts are the server's, and a Deployment gives a real /scale.
+// StatusWriter (status_writer.h): the same server, answering or hanging.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "ebb/adapter/actuator.h"
+#include "ebb/adapter/status_writer.h"
 #include "ebb/api/decode.h"
 #include "ebb/cluster/resources.h"
 #include "ebb/cluster/scale_target.h"
@@ -895,4 +897,149 @@ TEST_CASE("KubeActuator: a custom resource target resolved through discovery", "
   auto scale = f.client->get_scale(workers, f.ns, "w");
   REQUIRE(scale.ok());
   CHECK(scale->replicas == 0);
+}
+
+// =============================================================================================
+// StatusWriter: status and Events off the poll workers
+
+namespace {
+
+Condition active_cond(const std::string& status, const std::string& reason) {
+  return Condition{"Active", status, reason, reason + " message"};
+}
+
+StatusWriterOptions quick_writer(std::size_t threads = 1) {
+  StatusWriterOptions o;
+  o.threads = threads;
+  o.retry = kube::Backoff{std::chrono::milliseconds(50), 2.0, std::chrono::milliseconds(200), 0.0};
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "StatusWriter: submit never waits for a hanging API server, and the newest state is written "
+    "once it answers",
+    "[actuator][status_writer][faults]") {
+  Fixture f;
+  f.deployment("worker", 0);
+  const auto so = f.scaled_object("orders", "worker");
+  KubeActuator actuator(*f.client, {});
+  StatusWriter writer(actuator, quick_writer());
+  // The first status PATCH reaches the server and is never answered; the connection closes
+  // after 2 s, a transport error: transient.
+  f.server.inject({.kind = Fault::Kind::Timeout,
+                   .hang = std::chrono::milliseconds(2000),
+                   .count = 1,
+                   .method = "^PATCH$",
+                   .path = "/status$"});
+  StatusUpdate first;
+  first.active = active_cond("True", "ScalerActive");
+  writer.submit(so, first, {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // its PATCH hangs now
+  REQUIRE(writer.stats().in_flight == 1);
+
+  const auto begin = std::chrono::steady_clock::now();
+  StatusUpdate second;
+  second.active = active_cond("False", "ScalerNotActive");
+  second.last_active = kT0;
+  writer.submit(so, second,
+                {Event{"Normal", "KEDAScaleTargetDeactivated", "Deactivated shop/worker"}});
+  StatusUpdate third;
+  third.active = active_cond("False", "ScalerCooldown");
+  writer.submit(so, third, {});
+  const auto took = std::chrono::steady_clock::now() - begin;
+  CHECK(took < std::chrono::milliseconds(100));  // the hang is the writer's, not the caller's
+
+  REQUIRE(writer.wait_idle(std::chrono::seconds(15)));
+  const json status = f.status_of("orders");
+  // Newest wins field by field: the third's Active, the second's lastActiveTime.
+  CHECK(condition_of(status, "Active")["reason"] == "ScalerCooldown");
+  CHECK(status["lastActiveTime"] == kT0Text);
+  const auto patches = f.requests("PATCH", "/scaledobjects/orders/status");
+  REQUIRE(patches.size() == 2);  // the hung one, then one for all three updates
+  CHECK(patches[0].code == 0);
+  CHECK(patches[1].code == 200);
+  const auto events = f.events_about("orders");
+  REQUIRE(events.size() == 1);  // recorded once
+  CHECK(events[0]["reason"] == "KEDAScaleTargetDeactivated");
+  const auto stats = writer.stats();
+  CHECK(stats.retried == 1);
+  CHECK(stats.coalesced == 1);
+  CHECK(stats.written == 1);
+  CHECK(stats.pending == 0);
+}
+
+TEST_CASE("StatusWriter: 5xx answers are retried with backoff until the write lands",
+          "[actuator][status_writer][faults]") {
+  Fixture f;
+  f.deployment("worker", 0);
+  const auto so = f.scaled_object("orders", "worker");
+  KubeActuator actuator(*f.client, {});
+  StatusWriter writer(actuator, quick_writer(2));
+  f.server.inject({.kind = Fault::Kind::Error,
+                   .status = 500,
+                   .count = 3,
+                   .method = "^PATCH$",
+                   .path = "/status$"});
+  StatusUpdate u;
+  u.active = active_cond("False", "ScalerNotActive");
+  writer.submit(so, u, {});
+  REQUIRE(writer.wait_idle(std::chrono::seconds(15)));
+  CHECK(condition_of(f.status_of("orders"), "Active")["reason"] == "ScalerNotActive");
+  const auto patches = f.requests("PATCH", "/scaledobjects/orders/status");
+  REQUIRE(patches.size() == 4);
+  CHECK(patches[3].code == 200);
+  CHECK(writer.stats().retried == 3);
+  CHECK(writer.stats().written == 1);
+
+  SECTION("an update the status already holds is no request") {
+    f.server.clear_request_log();
+    writer.submit(f.read("orders"), u, {});
+    CHECK(writer.wait_idle(std::chrono::seconds(5)));
+    CHECK(f.requests("PATCH", "/scaledobjects/orders/status").empty());
+    CHECK(writer.stats().written == 1);
+  }
+}
+
+TEST_CASE(
+    "StatusWriter: cancel() drops what is pending and stops retries, and a deleted object is given "
+    "up",
+    "[actuator][status_writer][faults]") {
+  Fixture f;
+  f.deployment("worker", 0);
+  const auto so = f.scaled_object("orders", "worker");
+  KubeActuator actuator(*f.client, {});
+  StatusWriter writer(actuator, quick_writer());
+
+  SECTION("cancel while a write hangs") {
+    f.server.inject({.kind = Fault::Kind::Timeout,
+                     .hang = std::chrono::milliseconds(1000),
+                     .count = 1,
+                     .method = "^PATCH$",
+                     .path = "/status$"});
+    StatusUpdate a;
+    a.active = active_cond("True", "ScalerActive");
+    writer.submit(so, a, {});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    StatusUpdate b;
+    b.active = active_cond("False", "ScalerNotActive");
+    writer.submit(so, b, {});
+    writer.cancel("shop/orders");
+    REQUIRE(writer.wait_idle(std::chrono::seconds(10)));
+    CHECK_FALSE(condition_of(f.status_of("orders"), "Active").is_object());  // neither was written
+    CHECK(f.requests("PATCH", "/scaledobjects/orders/status").size() == 1);  // the hung one only
+    CHECK(writer.stats().dropped == 2);
+    CHECK(writer.stats().retried == 0);
+  }
+  SECTION("the object is gone") {
+    REQUIRE(f.client->remove(ebb::cluster::scaled_objects(), f.ns, "orders").ok());
+    StatusUpdate a;
+    a.active = active_cond("True", "ScalerActive");
+    writer.submit(so, a, {});
+    REQUIRE(writer.wait_idle(std::chrono::seconds(10)));
+    CHECK(f.requests("PATCH", "/scaledobjects/orders/status").size() == 1);
+    CHECK(writer.stats().dropped == 1);
+    CHECK(writer.stats().retried == 0);
+  }
 }

@@ -20,6 +20,7 @@
 #include "ebb/api/decode.h"
 #include "ebb/cluster/resources.h"
 #include "ebb/kube/client.h"
+#include "ebb/kube/informer.h"
 #include "ebb/scalers/connection_pools.h"
 #include "ebb/strings.h"
 #include "ebb/time.h"
@@ -534,8 +535,31 @@ TEST_CASE("auth_changed rebuilds the objects that reference that authentication"
   json trigger = redis_trigger(redis.port(), "orders");
   trigger["authenticationRef"] = {{"name", "redis-auth"}, {"kind", "TriggerAuthentication"}};
   env.scaled_object("orders", "worker", json::array({trigger}), {{"pollingInterval", 3600}});
-  env.start();
-  env.engine->upsert(env.accept("orders", {"s0-redis-orders"}, 1), false);
+  // The process gives the engine its informers' cache to read the object back from; without
+  // one the engine keeps each object as text.
+  const bool from_cache = GENERATE(false, true);
+  INFO("object read back from " << (from_cache ? "the informer's cache" : "the engine's text"));
+  std::unique_ptr<kube::Informer> informer;
+  kube::CacheView view;
+  adapter::EngineOptions options;
+  if (from_cache) {
+    kube::InformerOptions informer_options;
+    informer_options.namespace_name = env.ns;
+    informer = std::make_unique<kube::Informer>(*env.client, ebb::cluster::scaled_objects(),
+                                                informer_options);
+    view.add(&informer->cache());
+    informer->start();
+    REQUIRE(informer->wait_for_sync(std::chrono::seconds(10)));
+    options.scaled_objects = &view;
+  }
+  env.start(options);
+  const json accepted = env.accept("orders", {"s0-redis-orders"}, 1);
+  if (from_cache)
+    REQUIRE(eventually([&] {
+      auto cached = view.find(env.ns + "/orders");
+      return cached && kube::resource_version(*cached) == kube::resource_version(accepted);
+    }));
+  env.engine->upsert(accepted, false);
 
   auto wrong = env.read("s0-redis-orders", "orders");
   REQUIRE_FALSE(wrong.ok());

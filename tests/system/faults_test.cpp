@@ -13,8 +13,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -501,6 +503,98 @@ TEST_CASE("adapter leader kill -9 while 20 targets change: each gets exactly the
   CHECK(scaled_lines(first.log()) == by_first);
   CHECK(scaled_lines(second.log()) == by_second);
   CHECK(second.running());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A slow or hanging API server for status writes: polling keeps its interval (issue 16). The
+// adapter's status and Event writes run on their own threads; before, each object's first poll
+// wrote its status on a poll worker and a hanging PATCH held that worker.
+
+TEST_CASE(
+    "status PATCHes that hang do not slow polling: every object is still polled at its interval",
+    "[system][adapter][faults]") {
+  EBB_SYSTEM_NEEDS_TEST_SERVER();
+  Cluster cluster;
+  const auto pki = make_adapter_pki(cluster.dir());
+  OperatorRun op(cluster);
+  REQUIRE(op.wait_ready());
+  auto* server = cluster.server();
+  test::RedisServer redis;
+  constexpr int kCount = 24;  // 6 per poll worker (--max-concurrent-polls=4)
+  const auto name = [](int i) { return "h" + std::to_string(i); };
+  for (int i = 0; i < kCount; ++i) {
+    cluster.create_deployment(name(i), 0);
+    cluster.create(kScaledObjects,
+                   scaled_object_with(name(i) + "-so", name(i), "redis",
+                                      redis_trigger_metadata(redis.port(), name(i)), 0, 10, 1, 60));
+  }
+  for (int i = 0; i < kCount; ++i) wait_ready_so(cluster, name(i) + "-so", op);
+
+  // From here every ScaledObject status PATCH (the operator is done: only the adapter's come)
+  // reaches the server and hangs 5 s unanswered, then its connection closes.
+  server->inject({.kind = Fault::Kind::Timeout,
+                  .hang = 5s,
+                  .count = 1 << 30,
+                  .method = "^PATCH$",
+                  .path = "/scaledobjects/[^/]+/status$"});
+  // Every poll of a redis list trigger is one EVAL naming the list: MONITOR timestamps them.
+  const std::string monitor_log = cluster.dir() + "/monitor.log";
+  auto monitor = test::Process::start(
+      {"redis-cli", "-h", "127.0.0.1", "-p", std::to_string(redis.port()), "monitor"}, monitor_log);
+  AdapterRun adapter(cluster, pki, {"--max-concurrent-polls=4"});
+  adapter.require_ready();
+  const auto unix_now = [] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  std::this_thread::sleep_for(2s);  // every object's first poll, and its status write hanging
+  const double from = unix_now();
+  std::this_thread::sleep_for(4s);  // four slots of each object
+  const double to = unix_now();
+  monitor.stop();
+
+  std::map<std::string, int> polls;  // list -> polls in [from, to)
+  {
+    std::ifstream in(monitor_log);
+    std::string line;
+    const std::regex eval(R"re(^(\d+\.\d+) \[\d+ [0-9.:]+\] "EVAL" ".*" "1" "(h\d+)"\s*$)re");
+    std::smatch m;
+    while (std::getline(in, line))
+      if (std::regex_match(line, m, eval)) {
+        const double t = std::stod(m[1]);
+        if (t >= from && t < to) ++polls[m[2]];
+      }
+  }
+  std::size_t hung = 0;
+  for (const auto& r : server->request_log())
+    if (r.method == "PATCH" && r.path.find("/scaledobjects/") != std::string::npos && r.code == 0)
+      ++hung;
+  WARN("status PATCHes hanging: " << hung << "; polls per object in 4 s:" << [&] {
+    std::string out;
+    for (const auto& [list, n] : polls) out += " " + list + "=" + std::to_string(n);
+    return out;
+  }());
+  CHECK(hung >= 1);  // the adapter did try to write, and those writes hung
+  for (int i = 0; i < kCount; ++i) {
+    INFO(name(i));
+    // Four slots in the window: a late start may move one across its edge, nothing more.
+    CHECK(polls[name(i)] >= 3);
+    CHECK(polls[name(i)] <= 5);
+  }
+
+  // The server answers again: the writes that failed are retried and every status lands.
+  server->clear_faults();
+  eventually_adapter(
+      "every ScaledObject's Active condition written after the server answers again",
+      [&] {
+        for (int i = 0; i < kCount; ++i) {
+          const auto so = cluster.scaled_object(name(i) + "-so");
+          if (!so || !condition(*so, "Active")) return false;
+        }
+        return true;
+      },
+      60s, adapter, &op);
+  CHECK(adapter.running());
 }
 
 // ---------------------------------------------------------------------------------------------

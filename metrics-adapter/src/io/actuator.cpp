@@ -78,7 +78,8 @@ std::optional<json> status_patch(const json& current_status, const StatusUpdate&
 }
 
 ExecutionReport Actuator::execute(const api::ScaledObject& so, const Decision& decision,
-                                  const std::optional<std::map<std::string, MetricHealth>>& health, TimePoint now) {
+                                  const std::optional<std::map<std::string, MetricHealth>>& health,
+                                  TimePoint now, StatusSink* sink) {
   ExecutionReport report;
   if (decision.skipped) return report;
   if (!leader()) {
@@ -109,6 +110,13 @@ ExecutionReport Actuator::execute(const api::ScaledObject& so, const Decision& d
   update.last_active = stamp_now ? std::optional<TimePoint>(now) : decision.last_active;
   update.health = health;
   update.triggers_activity = decision.triggers_activity;
+  if (sink) {
+    if (!update.empty() || !events.empty()) {
+      report.status_queued = true;
+      sink->submit(so, std::move(update), events);
+    }
+    return report;
+  }
   if (!update.empty()) {
     auto written = update_status(so, update);
     if (written)

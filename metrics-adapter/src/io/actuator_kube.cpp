@@ -207,7 +207,10 @@ Result<void> KubeActuator::update_status(const api::ScaledObject& so, const Stat
       continue;
     }
     if (e.not_found()) return fail("ScaledObject " + so_key(so) + " no longer exists: status not written");
-    return unexpected(api_error("PATCH status of ScaledObject " + so_key(so), e));
+    auto error = api_error("PATCH status of ScaledObject " + so_key(so), e);
+    // Conflicts that outlasted the retries here pass: a later write from a fresh read succeeds.
+    if (e.conflict()) error.transient = true;
+    return unexpected(std::move(error));
   }
 }
 

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "ebb/adapter/freshness.h"
+#include "ebb/adapter/status_writer.h"
 #include "ebb/api/annotations.h"
 #include "ebb/api/decode.h"
 #include "ebb/api/status.h"
@@ -85,8 +86,9 @@ struct ObjectRuntime {
   std::optional<std::int64_t> generation;  // the generation the triggers were built for
 
   mutable std::mutex mutex;
-  // The latest object from the informer, as compact JSON text (a rebuild for an auth change
-  // parses it again; a parsed tree would cost several times the memory), and what is read from it.
+  // The latest object from the informer, as compact JSON text, for a rebuild on an auth change;
+  // empty when the engine reads it back from the informer's cache (EngineOptions::scaled_objects)
+  // instead. And what is read from it.
   std::string object_text;
   std::optional<api::ScaledObject> so;
   std::optional<ScalingPolicy> policy;
@@ -127,10 +129,10 @@ struct ObjectRuntime {
   }
 };
 
-
 // Reads everything the engine needs from the object into the runtime (under its mutex).
-void apply_snapshot(ObjectRuntime& rt, const kube::Object& object) {
-  rt.object_text = object.dump();
+// `keep_text`: keep the object as text for a rebuild (no cache to read it back from).
+void apply_snapshot(ObjectRuntime& rt, const kube::Object& object, bool keep_text) {
+  if (keep_text) rt.object_text = object.dump();
   rt.so.reset();
   rt.policy.reset();
   rt.object_error.reset();
@@ -160,6 +162,9 @@ void apply_snapshot(ObjectRuntime& rt, const kube::Object& object) {
   auto active = api::get_condition(status, api::kConditionActive);
   rt.status_active = active && active->status == "True";
   rt.so = std::move(decoded).value();
+  // The decoded copy of the whole document: nothing here encodes the object again, and it was
+  // the largest part of a runtime (issue 16: memory per object).
+  rt.so->raw = nullptr;
   rt.may_act = !rt.object_error && api::adapter_may_act(object);
 }
 
@@ -295,7 +300,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     rt->ns = kube::meta_string(object, "namespace");
     rt->name = kube::meta_string(object, "name");
     rt->generation = generation_of(object);
-    apply_snapshot(*rt, object);
+    apply_snapshot(*rt, object, !options.scaled_objects);
     rt->last_build_attempt = options.now();
     if (rt->so) rt->triggers = build_triggers(*rt->so, json_member(object, "status"));
     for (auto& t : rt->triggers) start_watch(*t, rt->key);
@@ -431,7 +436,10 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     if (schedule)
       deps.scheduler.schedule(rt.key, interval, task_for(rt.key),
                               first_now ? PollScheduler::FirstRun::Now : PollScheduler::FirstRun::AtPhase);
-    if (unschedule) deps.scheduler.unschedule(rt.key);
+    if (unschedule) {
+      deps.scheduler.unschedule(rt.key);
+      if (deps.status_writer) deps.status_writer->cancel(rt.key);
+    }
   }
 
   // --- polls ----------------------------------------------------------------------------------
@@ -638,7 +646,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
           if (still) {
             std::optional<std::map<std::string, MetricHealth>> health;
             if (policy->fallback) health = health_now;
-            auto report = deps.actuator.execute(*so, *decision, health, now);
+            auto report = deps.actuator.execute(*so, *decision, health, now, deps.status_writer);
             std::lock_guard lock(rt->mutex);
             if (!report.skipped_not_leader) {
               const bool stamped_by_scale = decision->scale && decision->scale->stamp_last_active && report.scaled_to;
@@ -886,7 +894,7 @@ void Engine::upsert(const kube::Object& scaled_object, bool after_sync) {
   if (existing && existing->generation == generation) {
     {
       std::lock_guard lock(existing->mutex);
-      apply_snapshot(*existing, scaled_object);
+      apply_snapshot(*existing, scaled_object, !impl_->options.scaled_objects);
     }
     impl_->reschedule(*existing, after_sync, false);
     return;
@@ -928,6 +936,7 @@ void Engine::remove(const kube::Object& scaled_object) {
   }
   Impl::stop_watches(*rt);
   if (scheduled) impl_->deps.scheduler.unschedule(key);
+  if (impl_->deps.status_writer) impl_->deps.status_writer->cancel(key);
   if (impl_->deps.observer) impl_->deps.observer->forget(rt->ns, rt->name);
 }
 
@@ -943,7 +952,11 @@ void Engine::auth_changed(const std::string& kind, const std::string& ns, const 
   }
   for (const auto& existing : affected) {
     kube::Object object;
-    {
+    if (impl_->options.scaled_objects) {
+      auto cached = impl_->options.scaled_objects->find(existing->key);
+      if (!cached) continue;  // its delete event is on the way
+      object = *cached;
+    } else {
       std::lock_guard lock(existing->mutex);
       object = nlohmann::json::parse(existing->object_text, nullptr, false);
     }

@@ -17,6 +17,7 @@
 #include "ebb/adapter/external_metrics_api.h"
 #include "ebb/adapter/job_loop.h"
 #include "ebb/adapter/scheduler.h"
+#include "ebb/adapter/status_writer.h"
 #include "ebb/cluster/objects.h"
 #include "ebb/cluster/resources.h"
 #include "ebb/kube/client.h"
@@ -190,6 +191,7 @@ class AdapterProcess {
   std::unique_ptr<PollScheduler> scheduler_;
   std::unique_ptr<KubeActuator> kube_actuator_;
   std::unique_ptr<LoggingActuator> actuator_;
+  std::unique_ptr<StatusWriter> status_writer_;
   std::unique_ptr<Engine> engine_;
   // ScaledJobs: their loop, and the Jobs and Pods they own (only those labelled
   // scaledjob.keda.sh/name are watched), read through indexes.
@@ -207,6 +209,7 @@ class AdapterProcess {
   std::vector<std::unique_ptr<kube::Informer>> auth_informers_, workload_informers_, so_informers_;
   mutable std::mutex informers_mutex_;
   kube::CacheView trigger_auths_, cluster_trigger_auths_, deployments_, statefulsets_;
+  kube::CacheView scaled_objects_;  // filled under informers_mutex_ before any event
   cluster::WorkloadCaches workloads_{&deployments_, &statefulsets_};
 
   std::unique_ptr<net::HttpServer> api_server_;
@@ -270,8 +273,12 @@ int AdapterProcess::run() {
   engine_options.workloads = &workloads_;
   engine_options.trigger_authentications = &trigger_auths_;
   engine_options.cluster_trigger_authentications = &cluster_trigger_auths_;
+  engine_options.scaled_objects = &scaled_objects_;
+  // Status and Event writes leave the poll workers: a slow API server must not slow polling.
+  status_writer_ = std::make_unique<StatusWriter>(*actuator_);
   engine_ = std::make_unique<Engine>(
-      EngineDeps{client(), pools_, *scheduler_, *actuator_, metrics_.get()}, engine_options);
+      EngineDeps{client(), pools_, *scheduler_, *actuator_, metrics_.get(), status_writer_.get()},
+      engine_options);
 
   JobLoopOptions job_options;
   job_options.poll_timeout = o_.poll_timeout;
@@ -312,6 +319,12 @@ int AdapterProcess::run() {
     for (auto& informer : workload_informers_) informer->stop();
   });
   manager_->add_stop_step("polls stopped", [this] { scheduler_->stop(); });
+  // What the last polls handed over gets a moment to be written while this replica still leads;
+  // anything left is written again by the next leader's polls (status is level-based).
+  manager_->add_stop_step("status writes stopped", [this] {
+    status_writer_->wait_idle(std::chrono::seconds(2));
+    status_writer_->stop();
+  });
   // Informers start on their own thread: the auth informers list first so that building the
   // ScaledObjects' scalers is not followed by a rebuild for every referenced auth object.
   manager_->add_runnable("informers", runtime::Manager::RunWhen::always,
@@ -585,8 +598,11 @@ void AdapterProcess::start_informers() {
     kube::InformerOptions options;
     options.namespace_name = ns;
     options.label_selector = o_.label_selector;
+    // What Ebb never reads (managedFields, last-applied) is not cached.
+    options.transform = kube::strip_bookkeeping;
     auto informer =
         std::make_unique<kube::Informer>(client(), ebb::cluster::scaled_objects(), options);
+    scaled_objects_.add(&informer->cache());
     kube::Informer* self = informer.get();
     informer->add_handlers({
         .on_add = [this, self](const Object& o) { engine_->upsert(o, self->has_synced()); },

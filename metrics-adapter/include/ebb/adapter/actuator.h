@@ -20,7 +20,8 @@
 //   changes, and get observedGeneration = metadata.generation.
 // - execute(): carries out a Decision in this order: /scale (when decision.scale), then the
 //   status (lastActiveTime stamped when the scale succeeded and asks for it), then Events
-//   (decision.events, and the scale action's on_success / on_failure).
+//   (decision.events, and the scale action's on_success / on_failure). Given a StatusSink, the
+//   status and the Events go to it instead of being written on the calling thread.
 #pragma once
 
 #include <chrono>
@@ -60,10 +61,20 @@ struct StatusUpdate {
 std::optional<nlohmann::json> status_patch(const nlohmann::json& current_status, const StatusUpdate& update,
                                            std::int64_t generation, TimePoint now);
 
+// Where execute() hands the status update and the Events when they are not written on the
+// calling thread (StatusWriter, status_writer.h). submit() must not wait for the API server.
+class StatusSink {
+ public:
+  virtual ~StatusSink() = default;
+  virtual void submit(const api::ScaledObject& so, StatusUpdate update,
+                      std::vector<Event> events) = 0;
+};
+
 struct ExecutionReport {
   bool skipped_not_leader = false;
   std::optional<std::int32_t> scaled_to;     // /scale written
   std::optional<std::string> scale_error;    // /scale failed
+  bool status_queued = false;  // status and Events handed to the StatusSink, not written yet
   bool status_written = false;
   std::optional<std::string> status_error;
   std::vector<Event> events_recorded;
@@ -79,9 +90,11 @@ class Actuator {
   virtual void record(const api::ScaledObject& so, const Event& event) = 0;
 
   // `health` is the status.health to write (nullopt: leave it; KEDA writes it only while a
-  // valid fallback is configured).
+  // valid fallback is configured). With a `sink`, /scale is still written here, and the status
+  // update and the Events (the scale's outcome included) go to the sink.
   ExecutionReport execute(const api::ScaledObject& so, const Decision& decision,
-                          const std::optional<std::map<std::string, MetricHealth>>& health, TimePoint now);
+                          const std::optional<std::map<std::string, MetricHealth>>& health,
+                          TimePoint now, StatusSink* sink = nullptr);
 };
 
 struct KubeActuatorOptions {

@@ -16,7 +16,11 @@
 // - Scheduled at spec.pollingInterval (stable phase; FirstRun::Now for objects added after the
 //   initial sync and for rebuilds). A poll: every external trigger queried (bounded by
 //   poll_timeout), the cache updated, status.health counted (keda-compat §4.8), the target's
-//   replicas read, decide(), Actuator::execute().
+//   replicas read, decide(), Actuator::execute(). With a StatusWriter the poll writes /scale
+//   itself and hands the status and the Events to the writer, so a slow or hanging API server
+//   never holds polling back; what it hands over counts as written (the writer retries transient
+//   failures until the newest state is in), and what is pending for an object is dropped when
+//   the hand-off rule turns false or the object goes.
 // - Push (ARCHITECTURE.md decision 6): the scalers of push-capable trigger types
 //   (ScalerDefinition::push) are watched from the moment they are built (Scaler::watch) until
 //   the engine drops them (Scaler::stop_watch, when the object is rebuilt or removed). When one
@@ -85,9 +89,14 @@ struct EngineOptions {
   const cluster::WorkloadCaches* workloads = nullptr;
   const kube::CacheView* trigger_authentications = nullptr;
   const kube::CacheView* cluster_trigger_authentications = nullptr;
+  // The informers' cache of the ScaledObjects the engine is fed from: a rebuild for an auth
+  // change reads the object there. Null: the engine keeps each object as text for that.
+  const kube::CacheView* scaled_objects = nullptr;
   // Tests and benches: the wall clock the decision and the freshness rule use.
   std::function<TimePoint()> now = [] { return Clock::now(); };
 };
+
+class StatusWriter;
 
 struct EngineDeps {
   kube::Client& client;             // resolving trigger inputs (TA, Secrets, ConfigMaps, target env)
@@ -95,6 +104,8 @@ struct EngineDeps {
   PollScheduler& scheduler;
   Actuator& actuator;
   EngineObserver* observer = nullptr;
+  // Status and Event writes off the poll workers (status_writer.h); null: written by the poll.
+  StatusWriter* status_writer = nullptr;
 };
 
 class Engine : public MetricsProvider {
