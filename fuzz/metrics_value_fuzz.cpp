@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fuzz_input.h"
+#include "go_strconv.h"
 #include "metrics_api/value.h"
 #include "prometheus/query.h"
 
@@ -32,6 +33,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                         (data[0] & 0x10) != 0);
   if (answer.ok() && !std::isfinite(*answer))
     ebb::fuzz::fail("read_answer returned a non-finite value", body);
-  (void)prometheus::parse_go_float(location);
+  (void)go_parse_float(location);
   return 0;
 }
