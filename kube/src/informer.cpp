@@ -372,6 +372,7 @@ void Informer::apply(WatchEvent& event) {
 void Informer::run() {
   std::mt19937_64 rng(std::random_device{}());
   bool need_list = true;
+  bool probe_owed = false;  // after a failed watch: is the server's history still ours?
   int failures = 0;
   while (true) {
     {
@@ -384,7 +385,20 @@ void Informer::run() {
         continue;
       }
       need_list = false;
+      probe_owed = false;  // a relist reads the server as it is now
       failures = 0;
+    }
+    if (probe_owed) {
+      const auto went_back = server_went_back();
+      if (!went_back) {  // no answer yet (the server is still starting): ask again, not resume
+        if (!sleep_for(options_.backoff.delay(failures++, rng))) return;
+        continue;
+      }
+      probe_owed = false;
+      if (*went_back) {
+        need_list = true;
+        continue;
+      }
     }
     WatchOptions watch = options_.watch;
     watch.resource_version = last_resource_version();
@@ -415,7 +429,7 @@ void Informer::run() {
     // Connection dropped, 5xx, 429, ...: resume from the last version after a backoff, unless
     // the server came back with less history than we saw.
     if (!sleep_for(options_.backoff.delay(failures++, rng))) return;
-    if (server_went_back()) need_list = true;
+    probe_owed = true;
   }
 }
 
@@ -425,8 +439,11 @@ void Informer::run() {
 // refuses a too-new version on lists and gets). One cheap list (limit 1, no resourceVersion: the
 // server's current version) tells: lower than ours means relist. resourceVersions are opaque by
 // contract; this only compares the decimal integers every etcd-backed server hands out, and
-// treats anything else, or a failed list, as "no evidence" (the watch resumes as before).
-bool Informer::server_went_back() {
+// treats anything else as "no evidence" (the watch resumes as before); nullopt when the list
+// failed. No selectors: they do not change the version returned, and on servers that page
+// through etcd for a selector (before 1.31's list from the watch cache) one that matches nothing
+// would make the small list a scan.
+std::optional<bool> Informer::server_went_back() {
   const std::string ours = last_resource_version();
   const auto as_number = [](const std::string& rv) -> std::optional<std::uint64_t> {
     std::uint64_t n = 0;
@@ -436,11 +453,8 @@ bool Informer::server_went_back() {
   };
   const auto mine = as_number(ours);
   if (!mine) return false;
-  ListOptions probe{.label_selector = options_.label_selector,
-                    .field_selector = options_.field_selector,
-                    .limit = 1};
-  auto current = client_.list(resource_, options_.namespace_name, probe);
-  if (!current) return false;
+  auto current = client_.list(resource_, options_.namespace_name, ListOptions{.limit = 1});
+  if (!current) return std::nullopt;
   const auto theirs = as_number(current->resource_version);
   return theirs && *theirs < *mine;
 }

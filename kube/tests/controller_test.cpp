@@ -24,6 +24,9 @@ std::string event(const std::string& type, const std::string& object) {
   return R"({"type":")" + type + R"(","object":)" + object + "}\n";
 }
 
+// A scripted list that fails as a connection refused would.
+constexpr const char* kRefuse = "<refused>";
+
 // Lists and watches scripted in order; records each request's URL.
 class FakeApi final : public Transport {
  public:
@@ -42,6 +45,10 @@ class FakeApi final : public Transport {
     urls.push_back(request.url);
     net::HttpResponse response;
     if (lists.empty()) return fail("no list scripted");
+    if (lists.front() == kRefuse) {  // the server is not answering yet
+      lists.pop_front();
+      return fail("connection refused", true);
+    }
     response.status = 200;
     response.body = lists.front();
     lists.pop_front();
@@ -151,6 +158,8 @@ TEST_CASE("informer: after a drop, a server whose version is below ours (restore
   auto* api = transport.get();
   api->lists.push_back(R"({"metadata":{"resourceVersion":"500"},"items":[)" + pod("a", "500") + "]}");
   api->watches.push_back({"", true});  // dropped: the server went away
+  // Not answering at first: the question is asked again before any watch resumes.
+  api->lists.push_back(kRefuse);
   // Back, from an older etcd backup: its current version 40 is below our 500. Resuming the watch
   // at 500 would be accepted and silent; the informer relists instead.
   api->lists.push_back(R"({"metadata":{"resourceVersion":"40"},"items":[]})");
@@ -158,6 +167,7 @@ TEST_CASE("informer: after a drop, a server whose version is below ours (restore
 
   RestOptions rest_options;
   rest_options.qps = 0;
+  rest_options.max_attempts = 1;  // the informer, not the client, must ask again
   Config config;
   config.server = "https://api.test";
   Client client(std::make_shared<RestClient>(config, rest_options, std::move(transport)));

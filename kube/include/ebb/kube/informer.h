@@ -146,7 +146,8 @@ class Informer {
  private:
   void run();
   ApiResult<void> relist();
-  bool server_went_back();  // after a failed watch: is the server's resourceVersion below ours?
+  // After a failed watch: is the server's resourceVersion below ours? nullopt: no answer.
+  std::optional<bool> server_went_back();
   void apply(WatchEvent& event);
   void resync_loop();
   void dispatch_add(const Object& o);
