@@ -647,8 +647,14 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
             std::optional<std::map<std::string, MetricHealth>> health;
             if (policy->fallback) health = health_now;
             auto report = deps.actuator.execute(*so, *decision, health, now, deps.status_writer);
-            std::lock_guard lock(rt->mutex);
-            if (!report.skipped_not_leader) {
+            std::unique_lock lock(rt->mutex);
+            if (!rt->may_act || rt->removed) {
+              // A pause, hand-back or removal between the check above and the submit cancelled
+              // the writer's entry before this poll's update reached it: cancel again, or the
+              // writer would keep retrying a status the adapter may no longer write.
+              lock.unlock();
+              if (deps.status_writer) deps.status_writer->cancel(rt->key);
+            } else if (!report.skipped_not_leader) {
               const bool stamped_by_scale = decision->scale && decision->scale->stamp_last_active && report.scaled_to;
               if (stamped_by_scale) {
                 rt->written_last_active = now;

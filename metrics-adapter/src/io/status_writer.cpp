@@ -104,6 +104,11 @@ struct StatusWriter::Impl {
                {{"object", key}, {"dropped", static_cast<std::int64_t>(drop)}});
   }
 
+  bool stopping_now() {
+    std::lock_guard lock(mutex);
+    return stopping;
+  }
+
   // Caller holds the mutex; the entry leaves the map when nothing is left to do for it.
   void settle(std::unordered_map<std::string, Entry>::iterator it) {
     Entry& e = it->second;
@@ -209,10 +214,14 @@ struct StatusWriter::Impl {
           auto written = actuator.update_status(batch.so, batch.update);
           if (!written) failure = written.error();
         }
-      } catch (const std::exception& ex) {
-        failure = Error{std::string("status write failed: ") + ex.what(), true};
+      } catch (const std::exception&) {
+        // A throw is deterministic (the same status throws again): no retry. The exception's
+        // text may quote the object's content, so only the key is logged.
+        failure = Error{"status write failed: unexpected exception", false};
+        log().error("status write failed with an exception; not retried", {{"object", key}});
       }
       for (const auto& event : batch.events) {
+        if (stopping_now()) break;  // shutdown waits for no more requests than the status write
         try {
           actuator.record(batch.so, event);  // failures are the recorder's to log
         } catch (const std::exception&) {
