@@ -832,4 +832,27 @@ TEST_CASE("ScaledJob rollout: a refused Job delete is reported and retried on th
   int refused = 0;
   for (const auto& r : server->request_log()) refused += r.method == "DELETE" && r.code == 403;
   CHECK(refused == 1);
+  // As KEDA: the failed delete fails the ScaledJob's check, and no Job of the new generation is
+  // made before the old ones are gone.
+  const auto check_failed = cluster.events_for("render", "ScaledJobCheckFailed");
+  REQUIRE(check_failed.size() == 1);
+  CHECK(check_failed.front().value("note", "").rfind("Not able to delete job: render-", 0) == 0);
+  const auto log = server->request_log();
+  std::size_t at = 0;
+  while (at < log.size() && !(log[at].method == "DELETE" && log[at].code == 403)) ++at;
+  REQUIRE(at < log.size());
+  for (++at; at < log.size(); ++at) {
+    const auto& r = log[at];
+    if (r.method == "DELETE" && r.code < 300 && r.path.find("/jobs/render-") != std::string::npos)
+      break;  // the retried cleanup
+    INFO(r.method << " " << r.path);
+    CHECK_FALSE((r.method == "POST" && r.path.find("/jobs") != std::string::npos));
+  }
+  eventually_adapter(
+      "Ready=True again once the cleanup is done",
+      [&] {
+        auto sj = cluster.get(scaled_jobs, "render");
+        return sj && condition_status(*sj, "Ready") == "True";
+      },
+      30s, adapter);
 }

@@ -419,7 +419,8 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
 
   // KEDA's deletePreviousVersionScaleJobs, for "immediate" (the default). False when a delete
   // failed: the next poll tries again, as KEDA's reconcile is retried on its error.
-  bool rollout_cleanup(const api::ScaledJob& sj, Runtime& rt) {
+  // false, with the Job that could not be deleted in `failed_job`, when a delete failed.
+  bool rollout_cleanup(const api::ScaledJob& sj, Runtime& rt, std::string& failed_job) {
     if (sj.spec.rollout_strategy_or_default() == "gradual") return true;
     const auto generation = std::to_string(sj.metadata.generation.value_or(0));
     std::vector<std::string> stale;
@@ -441,6 +442,7 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
       if (!error.empty()) {
         record(sj, {"Warning", "ScaledJobRolloutCleanupFailed",
                     "Failed to delete job " + name + ": " + error});
+        failed_job = name;
         return false;
       }
       // A Job the last poll created is still expected (counted as running until the informer
@@ -509,10 +511,28 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
       return;
     }
 
-    if (rollout && rollout_cleanup(*sj, *rt)) {
-      std::lock_guard lock(rt->mutex);
-      // Not when the object changed again meanwhile: that generation needs its own cleanup.
-      if (rt->generation == sj->metadata.generation.value_or(0)) rt->rollout_pending = false;
+    if (rollout) {
+      std::string failed_job;
+      if (rollout_cleanup(*sj, *rt, failed_job)) {
+        std::lock_guard lock(rt->mutex);
+        // Not when the object changed again meanwhile: that generation needs its own cleanup.
+        if (rt->generation == sj->metadata.generation.value_or(0)) rt->rollout_pending = false;
+      } else {
+        // As KEDA's reconcile: the ScaledJob's check fails (Ready=False, Active=Unknown, a
+        // ScaledJobCheckFailed event) and no Job of the new generation is made until the old
+        // generation's Jobs are gone; the next poll tries the deletes again.
+        const std::string message = "Not able to delete job: " + failed_job;
+        const auto ready = api::get_condition(sj->status, api::kConditionReady);
+        if (!ready || ready->status != "False" || ready->message != message)
+          record(*sj, {"Warning", "ScaledJobCheckFailed", message});
+        conditions.push_back(
+            {std::string(api::kConditionReady), "False", "ScaledJobCheckFailed", message});
+        conditions.push_back({std::string(api::kConditionActive), "Unknown", "UnknownState",
+                              "ScaledJob check failed"});
+        write_status(*sj, {conditions, std::nullopt, std::nullopt, std::nullopt});
+        if (options.on_error) options.on_error(rt->ns, rt->name);
+        return;
+      }
     }
 
     // Query every trigger within the poll's budget.
