@@ -52,9 +52,9 @@ fi
 # ThreadSanitizer: the tests whose point is concurrency, and the programs they need. -O1, as the
 # TSan documentation recommends (at -O0 these run several times slower).
 tsan_targets=(ebb_kube_tests ebb_kube_informer_tests ebb_kube_leader_election_tests ebb-lease-holder
-  ebb_runtime_controller_test ebb_adapter_scheduler_test ebb_adapter_engine_test
+  ebb_runtime_controller_test ebb_adapter_scheduler_test ebb_adapter_engine_test ebb_adapter_actuator_test
   ebb_scalers_unit_bounded_pool_test ebb_scalers_unit_formula_test ebb_scalers_it_redis_test)
-tsan_tests='^(kube:|kube informer:|kube leader_election:|runtime controller_test:|adapter scheduler_test:|adapter engine_test:|unit bounded_pool_test:|unit formula_test:|integration redis_test:)'
+tsan_tests='^(kube:|kube informer:|kube leader_election:|runtime controller_test:|adapter scheduler_test:|adapter engine_test:|adapter actuator_test:StatusWriter|unit bounded_pool_test:|unit formula_test:|integration redis_test:)'
 build_targets=()
 if [[ $sanitize == thread ]]; then
   build_dir=${build_dir:-build-tsan}

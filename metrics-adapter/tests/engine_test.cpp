@@ -927,6 +927,7 @@ struct FakeWorld {
   std::atomic<double> value{0};
   std::atomic<bool> active{false};
   std::atomic<int> polls{0}, watches{0}, stops{0}, destroyed_unstopped{0};
+  std::atomic<int> poll_ms{0};    // how long a poll takes
   std::function<void()> changed;  // of the latest watch()
 
   void push() {
@@ -948,6 +949,8 @@ class FakeScaler final : public ebb::scalers::Scaler {
   }
   ebb::Result<ebb::scalers::PollResult> poll() override {
     ++world_->polls;
+    if (const int ms = world_->poll_ms.load(); ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     return ebb::scalers::PollResult{world_->value.load(), world_->active.load()};
   }
   void watch(std::function<void()> changed) override {
@@ -1035,9 +1038,11 @@ TEST_CASE("a push activates an object at 0 replicas within a second, not at its 
   CHECK(world->polls == 2);  // the push's poll; the scheduled one is 30 s away
   CHECK(quantity(env.read("s0-test-push", name)) == "4");
 
-  // Pushes while a poll is going on or queued do not pile up: at most one more run.
+  // Pushes while a poll is going on or queued do not pile up: at most one more run. The polls
+  // take 300 ms, so the burst surely lands while the first of them runs, however slow the build.
+  world->poll_ms = 300;
   for (int i = 0; i < 20; ++i) world->push();
-  std::this_thread::sleep_for(500ms);
+  std::this_thread::sleep_for(1500ms);
   CHECK(world->polls >= 3);
   CHECK(world->polls <= 4);
 }
