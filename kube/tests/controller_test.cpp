@@ -81,6 +81,22 @@ class FakeApi final : public Transport {
   }
 };
 
+// A client of the scripted API, unthrottled.
+Client scripted_client(std::unique_ptr<FakeApi> api, int max_attempts = RestOptions{}.max_attempts) {
+  RestOptions rest_options;
+  rest_options.qps = 0;
+  rest_options.max_attempts = max_attempts;
+  Config config;
+  config.server = "https://api.test";
+  return Client(std::make_shared<RestClient>(config, rest_options, std::move(api)));
+}
+
+InformerOptions fast_backoff() {
+  InformerOptions options;
+  options.backoff = Backoff{1ms, 2.0, 5ms, 0.5};
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("informer: resume after a drop, skip replays, relist on 410, each change once in order") {
@@ -97,14 +113,8 @@ TEST_CASE("informer: resume after a drop, skip replays, relist on 410, each chan
   api->watches.push_back({event("ERROR", R"({"kind":"Status","code":410,"reason":"Expired","message":"too old"})"), false});
   api->lists.push_back(R"({"metadata":{"resourceVersion":"20"},"items":[)" + pod("a", "15") + "," + pod("c", "16", "api") + "]}");
 
-  RestOptions rest_options;
-  rest_options.qps = 0;
-  Config config;
-  config.server = "https://api.test";
-  Client client(std::make_shared<RestClient>(config, rest_options, std::move(transport)));
-  InformerOptions options;
-  options.backoff = Backoff{1ms, 2.0, 5ms, 0.5};
-  Informer informer(client, resources::pods(), options);
+  Client client = scripted_client(std::move(transport));
+  Informer informer(client, resources::pods(), fast_backoff());
   std::mutex mutex;
   std::vector<std::string> seen;
   informer.add_handlers({
@@ -165,15 +175,9 @@ TEST_CASE("informer: after a drop, a server whose version is below ours (restore
   api->lists.push_back(R"({"metadata":{"resourceVersion":"40"},"items":[]})");
   api->lists.push_back(R"({"metadata":{"resourceVersion":"40"},"items":[)" + pod("b", "39") + "]}");
 
-  RestOptions rest_options;
-  rest_options.qps = 0;
-  rest_options.max_attempts = 1;  // the informer, not the client, must ask again
-  Config config;
-  config.server = "https://api.test";
-  Client client(std::make_shared<RestClient>(config, rest_options, std::move(transport)));
-  InformerOptions options;
-  options.backoff = Backoff{1ms, 2.0, 5ms, 0.5};
-  Informer informer(client, resources::pods(), options);
+  // One attempt a request: the informer, not the client, must ask again.
+  Client client = scripted_client(std::move(transport), /*max_attempts=*/1);
+  Informer informer(client, resources::pods(), fast_backoff());
   std::mutex mutex;
   std::vector<std::string> seen;
   informer.add_handlers({

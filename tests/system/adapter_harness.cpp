@@ -299,6 +299,31 @@ std::string served(const ApiResponse& r) {
   return (*body)["items"][0].value("value", "");
 }
 
+double sample_sum(const std::string& text, const std::string& name,
+                  const std::vector<std::string>& fragments) {
+  double sum = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + "{", 0) != 0) continue;
+    const auto close = line.rfind('}');
+    if (close == std::string::npos) continue;
+    const std::string labels = line.substr(name.size() + 1, close - name.size() - 1);
+    bool all = true;
+    for (const auto& f : fragments) all = all && labels.find(f) != std::string::npos;
+    if (!all) continue;
+    try {
+      sum += std::stod(line.substr(close + 1));
+    } catch (...) {
+    }
+  }
+  return sum;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
 std::vector<int> seen(ReplicaSampler& sampler) {
   sampler.sync();
   INFO("deployment " << sampler.deployment()

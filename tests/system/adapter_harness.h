@@ -135,6 +135,13 @@ std::vector<int> successful_scale_values(Cluster& cluster, const std::string& de
 // items[0].value of an ExternalMetricValueList answer; "" for anything else.
 std::string served(const ApiResponse& r);
 
+// Sum of the samples of metric `name` in Prometheus text whose labels contain every fragment.
+double sample_sum(const std::string& text, const std::string& name,
+                  const std::vector<std::string>& fragments);
+
+// Seconds on the steady clock since `t`.
+double seconds_since(std::chrono::steady_clock::time_point t);
+
 // --- the target itself (both modes; the only way to see /scale writes on a real cluster)
 
 // Reads spec.replicas of Deployment `deployment` every `period` on a thread of its own (with its

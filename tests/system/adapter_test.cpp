@@ -39,8 +39,6 @@ const auto kDeployments = resources::deployments();
 constexpr const char* kIntruder = "system:serviceaccount:kube-system:intruder";
 constexpr const char* kLeaseName = "ebb-metrics-adapter.keda.sh";
 
-double seconds_since(SteadyClock::time_point t) { return std::chrono::duration<double>(SteadyClock::now() - t).count(); }
-
 // An operator and the PKI of the aggregator, per test. The adapter(s) are started by the test.
 struct Env {
   Cluster cluster;
@@ -66,27 +64,6 @@ std::string metric_name_of(const Object& so) {
   const auto names = so["status"].value("externalMetricNames", Object::array());
   if (names.empty()) FAIL("ScaledObject " << so["metadata"].value("name", "") << " has no externalMetricNames");
   return names[0].get<std::string>();
-}
-
-// Sum of the samples of `name` whose label text contains every fragment.
-double sample_sum(const std::string& text, const std::string& name, const std::vector<std::string>& fragments) {
-  double sum = 0;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name + "{", 0) != 0) continue;
-    const auto close = line.rfind('}');
-    if (close == std::string::npos) continue;
-    const std::string labels = line.substr(name.size() + 1, close - name.size() - 1);
-    bool all = true;
-    for (const auto& f : fragments) all = all && labels.find(f) != std::string::npos;
-    if (!all) continue;
-    try {
-      sum += std::stod(line.substr(close + 1));
-    } catch (...) {
-    }
-  }
-  return sum;
 }
 
 std::string lease_holder(Cluster& cluster) {

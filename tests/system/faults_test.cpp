@@ -36,32 +36,11 @@ using ebb::testapi::Fault;
 const auto kScaledObjects = ebb::cluster::scaled_objects();
 constexpr const char* kFinalizer = "finalizer.keda.sh";
 
-double seconds_since(SteadyClock::time_point t) {
-  return std::chrono::duration<double>(SteadyClock::now() - t).count();
-}
-
 void wait_ready_so(Cluster& cluster, const std::string& name, const OperatorRun& op,
                    std::chrono::milliseconds timeout = 30s) {
   eventually(
       "ScaledObject " + name + " Ready=True for its generation",
       [&] { return is_ready(cluster.scaled_object(name)); }, timeout, &op);
-}
-
-// Sum of the samples of `name` whose labels contain `fragment`.
-double sample_sum(const std::string& text, const std::string& name, const std::string& fragment) {
-  double sum = 0;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name + "{", 0) != 0) continue;
-    const auto close = line.rfind('}');
-    if (close == std::string::npos || line.find(fragment) > close) continue;
-    try {
-      sum += std::stod(line.substr(close + 1));
-    } catch (...) {
-    }
-  }
-  return sum;
 }
 
 bool has_finalizer(const std::optional<Object>& so) {
@@ -138,9 +117,9 @@ TEST_CASE(
       "errors counted for hole-so and nodns-so, twice each",
       [&] {
         const auto text = adapter.metrics();
-        return sample_sum(text, "keda_scaler_detail_errors_total", "scaledObject=\"hole-so\"") >=
+        return sample_sum(text, "keda_scaler_detail_errors_total", {"scaledObject=\"hole-so\""}) >=
                    2 &&
-               sample_sum(text, "keda_scaler_detail_errors_total", "scaledObject=\"nodns-so\"") >=
+               sample_sum(text, "keda_scaler_detail_errors_total", {"scaledObject=\"nodns-so\""}) >=
                    2;
       },
       40s, adapter);
