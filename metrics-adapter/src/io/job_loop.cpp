@@ -417,9 +417,24 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
     }
   }
 
-  // KEDA's deletePreviousVersionScaleJobs, for "immediate" (the default). False when a delete
-  // failed: the next poll tries again, as KEDA's reconcile is retried on its error.
-  // false, with the Job that could not be deleted in `failed_job`, when a delete failed.
+  // KEDA's failed ScaledJob check: Ready=False (ScaledJobCheckFailed, `message`), Active=Unknown,
+  // a Warning event when the message is new, the error counted. `conditions`: others to write.
+  void check_failed(const api::ScaledJob& sj, const Runtime& rt, std::vector<Condition> conditions,
+                    const std::string& message) {
+    const auto ready = api::get_condition(sj.status, api::kConditionReady);
+    if (!ready || ready->status != "False" || ready->message != message)
+      record(sj, {"Warning", "ScaledJobCheckFailed", message});
+    conditions.push_back(
+        {std::string(api::kConditionReady), "False", "ScaledJobCheckFailed", message});
+    conditions.push_back({std::string(api::kConditionActive), "Unknown", "UnknownState",
+                          "ScaledJob check failed"});
+    write_status(sj, {conditions, std::nullopt, std::nullopt, std::nullopt});
+    if (options.on_error) options.on_error(rt.ns, rt.name);
+  }
+
+  // KEDA's deletePreviousVersionScaleJobs, for "immediate" (the default). False, with the Job
+  // that could not be deleted in `failed_job`, when a delete failed: the next poll tries again,
+  // as KEDA's reconcile is retried on its error.
   bool rollout_cleanup(const api::ScaledJob& sj, Runtime& rt, std::string& failed_job) {
     if (sj.spec.rollout_strategy_or_default() == "gradual") return true;
     const auto generation = std::to_string(sj.metadata.generation.value_or(0));
@@ -499,15 +514,7 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
     }
 
     if (invalid) {
-      const auto ready = api::get_condition(sj->status, api::kConditionReady);
-      if (!ready || ready->status != "False" || ready->message != *invalid)
-        record(*sj, {"Warning", "ScaledJobCheckFailed", *invalid});
-      conditions.push_back(
-          {std::string(api::kConditionReady), "False", "ScaledJobCheckFailed", *invalid});
-      conditions.push_back({std::string(api::kConditionActive), "Unknown", "UnknownState",
-                            "ScaledJob check failed"});
-      write_status(*sj, {conditions, std::nullopt, std::nullopt, std::nullopt});
-      if (options.on_error) options.on_error(rt->ns, rt->name);
+      check_failed(*sj, *rt, std::move(conditions), *invalid);
       return;
     }
 
@@ -518,19 +525,9 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
         // Not when the object changed again meanwhile: that generation needs its own cleanup.
         if (rt->generation == sj->metadata.generation.value_or(0)) rt->rollout_pending = false;
       } else {
-        // As KEDA's reconcile: the ScaledJob's check fails (Ready=False, Active=Unknown, a
-        // ScaledJobCheckFailed event) and no Job of the new generation is made until the old
-        // generation's Jobs are gone; the next poll tries the deletes again.
-        const std::string message = "Not able to delete job: " + failed_job;
-        const auto ready = api::get_condition(sj->status, api::kConditionReady);
-        if (!ready || ready->status != "False" || ready->message != message)
-          record(*sj, {"Warning", "ScaledJobCheckFailed", message});
-        conditions.push_back(
-            {std::string(api::kConditionReady), "False", "ScaledJobCheckFailed", message});
-        conditions.push_back({std::string(api::kConditionActive), "Unknown", "UnknownState",
-                              "ScaledJob check failed"});
-        write_status(*sj, {conditions, std::nullopt, std::nullopt, std::nullopt});
-        if (options.on_error) options.on_error(rt->ns, rt->name);
+        // As KEDA's reconcile: the ScaledJob's check fails and no Job of the new generation is
+        // made until the old generation's Jobs are gone; the next poll tries the deletes again.
+        check_failed(*sj, *rt, std::move(conditions), "Not able to delete job: " + failed_job);
         return;
       }
     }
