@@ -49,4 +49,12 @@ bool json_erase(Json& object, std::string_view key) {
   return true;
 }
 
+Json json_subset(const Json& from, std::initializer_list<std::string_view> keys) {
+  Json out = Json::object();
+  if (!from.is_object()) return out;
+  for (auto k : keys)
+    if (auto it = from.find(k); it != from.end()) out[std::string(k)] = *it;
+  return out;
+}
+
 }  // namespace ebb

@@ -22,6 +22,10 @@ std::string json_string(const nlohmann::json& object, std::initializer_list<std:
 std::optional<std::int64_t> json_int(const nlohmann::json& object, std::initializer_list<std::string_view> path);
 bool json_bool(const nlohmann::json& object, std::initializer_list<std::string_view> path, bool fallback = false);
 
+// The members of `from` named in `keys` (those it has), as a new object; {} when `from` is not
+// an object. For trimming cached objects to what a process reads.
+nlohmann::json json_subset(const nlohmann::json& from, std::initializer_list<std::string_view> keys);
+
 // Sets object[key] = value unless it already holds exactly that; whether anything changed.
 bool json_set(nlohmann::json& object, std::string_view key, nlohmann::json value);
 // Removes object[key]; whether it was there.

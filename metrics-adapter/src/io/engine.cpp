@@ -90,7 +90,9 @@ struct ObjectRuntime {
   // empty when the engine reads it back from the informer's cache (EngineOptions::scaled_objects)
   // instead. And what is read from it.
   std::string object_text;
-  std::optional<api::ScaledObject> so;
+  // Decoded once per informer delivery and shared, never changed: a poll or a metric read takes
+  // a reference, not a copy of the spec and status.
+  std::shared_ptr<const api::ScaledObject> so;
   std::optional<ScalingPolicy> policy;
   std::optional<std::string> object_error;  // not decodable, or no usable policy
   bool may_act = false;
@@ -129,6 +131,18 @@ struct ObjectRuntime {
   }
 };
 
+// The part of a ScaledObject's status the adapter reads after decoding: the fields of its
+// status patch (actuator.cpp status_patch: conditions, lastActiveTime, health,
+// triggersActivity), the scale target the operator resolved, and the metric names the
+// triggers were built with. The rest (hpaName, originalReplicaCount, triggersTypes, ...) is the
+// operator's, read from the informer's object where needed (adapter_may_act), and a decoded
+// nlohmann tree costs ~100 bytes a member for every object held (issue 16).
+nlohmann::json adapter_status_view(const nlohmann::json& status) {
+  if (!status.is_object()) return status;
+  return json_subset(status, {"conditions", "lastActiveTime", "health", "triggersActivity",
+                              "scaleTargetGVKR", "scaleTargetKind", "externalMetricNames"});
+}
+
 // Reads everything the engine needs from the object into the runtime (under its mutex).
 // `keep_text`: keep the object as text for a rebuild (no cache to read it back from).
 void apply_snapshot(ObjectRuntime& rt, const kube::Object& object, bool keep_text) {
@@ -161,10 +175,12 @@ void apply_snapshot(ObjectRuntime& rt, const kube::Object& object, bool keep_tex
   rt.status_fallback_active = fallback && fallback->status == "True";
   auto active = api::get_condition(status, api::kConditionActive);
   rt.status_active = active && active->status == "True";
-  rt.so = std::move(decoded).value();
+  auto so = std::make_shared<api::ScaledObject>(std::move(decoded).value());
   // The decoded copy of the whole document: nothing here encodes the object again, and it was
   // the largest part of a runtime (issue 16: memory per object).
-  rt.so->raw = nullptr;
+  so->raw = nullptr;
+  so->status = adapter_status_view(so->status);
+  rt.so = std::move(so);
   rt.may_act = !rt.object_error && api::adapter_may_act(object);
 }
 
@@ -326,7 +342,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   // Retries triggers whose build failed (a Secret created later, an API hiccup), at most once
   // per polling interval. Runs inside the object's single flight.
   void retry_failed_builds(ObjectRuntime& rt) {
-    std::optional<api::ScaledObject> so;
+    std::shared_ptr<const api::ScaledObject> so;
     nlohmann::json status;
     {
       std::lock_guard lock(rt.mutex);
@@ -564,7 +580,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     }
 
     // Record: cache and health.
-    std::optional<api::ScaledObject> so;
+    std::shared_ptr<const api::ScaledObject> so;
     std::optional<ScalingPolicy> policy;
     bool may_act = false;
     std::optional<TimePoint> created, last_active, persisted_last_active;
@@ -713,7 +729,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     // 2. Which metric (case-insensitive, as KEDA matches).
     std::vector<std::shared_ptr<TriggerRuntime>> inputs;
     std::optional<ScalingPolicy> policy;
-    std::optional<api::ScaledObject> so;
+    std::shared_ptr<const api::ScaledObject> so;
     bool composite = false;
     std::string canonical;
     {

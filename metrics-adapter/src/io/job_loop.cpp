@@ -31,14 +31,6 @@ const process::Logger& log() {
   return logger;
 }
 
-json keep(const json& from, std::initializer_list<const char*> keys) {
-  json out = json::object();
-  if (!from.is_object()) return out;
-  for (const char* k : keys)
-    if (auto it = from.find(k); it != from.end()) out[k] = *it;
-  return out;
-}
-
 std::string label_of(const json& object, const std::string& label) {
   const auto& labels = json_member(json_member(object, "metadata"), "labels");
   if (!labels.is_object()) return "";
@@ -63,19 +55,19 @@ std::vector<std::string> pods_by_job(const kube::Object& pod) {
 }
 
 void job_transform(kube::Object& job) {
-  json out = keep(job, {"apiVersion", "kind"});
+  json out = json_subset(job, {"apiVersion", "kind"});
   out["metadata"] =
-      keep(json_member(job, "metadata"), {"name", "namespace", "uid", "resourceVersion", "labels",
+      json_subset(json_member(job, "metadata"), {"name", "namespace", "uid", "resourceVersion", "labels",
                                           "annotations", "creationTimestamp", "deletionTimestamp"});
-  out["status"] = keep(json_member(job, "status"), {"conditions", "completionTime"});
+  out["status"] = json_subset(json_member(job, "status"), {"conditions", "completionTime"});
   job = std::move(out);
 }
 
 void pod_transform(kube::Object& pod) {
-  json out = keep(pod, {"apiVersion", "kind"});
+  json out = json_subset(pod, {"apiVersion", "kind"});
   out["metadata"] =
-      keep(json_member(pod, "metadata"), {"name", "namespace", "uid", "resourceVersion", "labels"});
-  out["status"] = keep(json_member(pod, "status"), {"phase", "conditions"});
+      json_subset(json_member(pod, "metadata"), {"name", "namespace", "uid", "resourceVersion", "labels"});
+  out["status"] = json_subset(json_member(pod, "status"), {"phase", "conditions"});
   pod = std::move(out);
 }
 
