@@ -205,6 +205,121 @@ TEST_CASE("metrics: ScaledJob triggers get the scaler series with type=scaledjob
   CHECK(sample(text, "keda_scaler_metrics_value" + so) == 1);
 }
 
+TEST_CASE("metrics: each keda family keeps its HELP and TYPE and none is rendered without series") {
+  Process process;
+  AdapterMetrics& m = process.metrics;
+  const auto empty = process.render(true);
+  CHECK(empty.find("keda_scaler") == std::string::npos);
+  CHECK(empty.find("keda_scaled_") == std::string::npos);
+  CHECK(empty.find("keda_internal") == std::string::npos);
+
+  m.scaler_queried(kRedis, 1, true, true, 0.1);
+  m.scale_loop_lag("apps", "orders", 0.01);
+  m.object_error("apps", "orders");
+  m.scaled_job_error("apps", "renders");
+  const auto text = process.render(true);
+  const std::vector<std::string> lines = {
+      "# HELP keda_scaler_metrics_value The current value of each scaler's metric (after "
+      "fallback), as the HPA is served it",
+      "# TYPE keda_scaler_metrics_value gauge",
+      "# HELP keda_scaler_metrics_latency_seconds Duration of the last query of each scaler, in "
+      "seconds",
+      "# TYPE keda_scaler_metrics_latency_seconds gauge",
+      "# HELP keda_scaler_active 1 when the scaler is active, else 0",
+      "# TYPE keda_scaler_active gauge",
+      "# HELP keda_scaler_detail_errors_total Number of scaler query errors",
+      "# TYPE keda_scaler_detail_errors_total counter",
+      "# HELP keda_scaled_object_errors_total Number of ScaledObject errors (failed polls, "
+      "scalers or target reads)",
+      "# TYPE keda_scaled_object_errors_total counter",
+      "# HELP keda_scaled_job_errors_total Number of ScaledJob errors (polls with a failed "
+      "trigger, invalid objects)",
+      "# TYPE keda_scaled_job_errors_total counter",
+      "# HELP keda_internal_scale_loop_latency_seconds Lag between the planned and the actual "
+      "start of a poll, in seconds",
+      "# TYPE keda_internal_scale_loop_latency_seconds gauge",
+  };
+  for (const auto& line : lines) {
+    INFO(line);
+    CHECK(text.find(line + "\n") != std::string::npos);
+  }
+  // Each family once, even with several objects' series in it.
+  m.scaler_queried(kOther, 2, true, false, 0.1);
+  const auto two = process.render(true);
+  const std::string type = "# TYPE keda_scaler_metrics_value gauge\n";
+  CHECK(two.find(type) == two.rfind(type));
+}
+
+TEST_CASE("metrics: a series exists only once observed") {
+  Process process;
+  AdapterMetrics& m = process.metrics;
+  const auto l = L("apps", "orders", "s0-redis-orders", "redisScaler", 0);
+  const auto composite = L("apps", "orders", "composite-metric", "composite-metric", 0);
+  // A first query that failed without a fallback value: no value series yet.
+  m.scaler_queried(kRedis, std::nullopt, false, true, 0.5);
+  m.composite(MetricLabels{"apps", "orders", "composite-metric", "composite-metric", 0}, 3, false);
+  m.scale_loop_lag("apps", "orders", 0.01);
+  m.job_poll_lag("apps", "renders", 0.02);
+  auto text = process.render(true);
+  CHECK_FALSE(sample(text, "keda_scaler_metrics_value" + l));
+  CHECK(sample(text, "keda_scaler_active" + l) == 0);
+  CHECK(sample(text, "keda_scaler_detail_errors_total" + l) == 1);
+  // A composite metric has a value and an activity, never a latency or an errors series.
+  CHECK(sample(text, "keda_scaler_metrics_value" + composite) == 3);
+  CHECK(sample(text, "keda_scaler_active" + composite) == 0);
+  CHECK_FALSE(sample(text, "keda_scaler_metrics_latency_seconds" + composite));
+  CHECK_FALSE(sample(text, "keda_scaler_detail_errors_total" + composite));
+  // The errors counters of objects appear with their first error, not before.
+  CHECK(text.find("keda_scaled_object_errors_total") == std::string::npos);
+  CHECK(text.find("keda_scaled_job_errors_total") == std::string::npos);
+  CHECK(sample(text,
+               "keda_internal_scale_loop_latency_seconds{namespace=\"apps\",resource=\"renders\","
+               "type=\"scaledjob\"}") == 0.02);
+
+  m.scaler_queried(kRedis, 5, true, false, 0.1);
+  text = process.render(true);
+  CHECK(sample(text, "keda_scaler_metrics_value" + l) == 5);
+  CHECK(sample(text, "keda_scaler_detail_errors_total" + l) == 1);
+}
+
+TEST_CASE("metrics: counters only grow while their object lives") {
+  Process process;
+  AdapterMetrics& m = process.metrics;
+  const auto l = L("apps", "orders", "s0-redis-orders", "redisScaler", 0);
+  const std::string object =
+      "keda_scaled_object_errors_total{namespace=\"apps\",scaledObject=\"orders\"}";
+  const std::string job = "keda_scaled_job_errors_total{namespace=\"apps\",scaledJob=\"renders\"}";
+  const MetricLabels job_trigger{"apps", "renders", "s0-redis-renders", "redisScaler", 0};
+  double last_trigger = 0, last_object = 0, last_job = 0;
+  for (int i = 1; i <= 6; ++i) {
+    // Everything else an object reports in between leaves its counters where they were.
+    m.scaler_queried(kRedis, i, true, i % 2 == 0, 0.1);
+    m.composite(MetricLabels{"apps", "orders", "composite-metric", "composite-metric", 0}, i, true);
+    m.scaler_queried(kRabbit, i, true, false, 0.1);
+    m.scale_loop_lag("apps", "orders", 0.01);
+    m.object_error("apps", "orders");
+    m.job_trigger_polled(job_trigger, i, true, true, 0.1);
+    m.job_poll_lag("apps", "renders", 0.01);
+    m.scaled_job_error("apps", "renders");
+    // The ScaledJob's triggers changed: its errors counter keeps counting from where it was.
+    if (i == 3) m.forget_scaled_job("apps", "renders", false);
+    const auto text = process.render(true);
+    const auto trigger = sample(text, "keda_scaler_detail_errors_total" + l);
+    REQUIRE(trigger);
+    REQUIRE(sample(text, object));
+    REQUIRE(sample(text, job));
+    CHECK(*trigger == i / 2);
+    CHECK(*trigger >= last_trigger);
+    CHECK(*sample(text, object) == i);
+    CHECK(*sample(text, object) > last_object);
+    CHECK(*sample(text, job) == i);
+    CHECK(*sample(text, job) > last_job);
+    last_trigger = *trigger;
+    last_object = *sample(text, object);
+    last_job = *sample(text, job);
+  }
+}
+
 TEST_CASE("metrics: build info and the leader gauge") {
   Process process;
   const auto leader = process.render(true);

@@ -13,18 +13,27 @@
 //   ScaledJob's name in the scaledObject label (as KEDA labels them), from the job loop.
 // - apiserver_request_total{verb, resource, code} and apiserver_request_duration_seconds{verb,
 //   resource} for the external metrics API, as an aggregated API server reports them.
+//
+// The per-object families (every keda_* family above) grow with the number of ScaledObjects and
+// ScaledJobs, so they are not prometheus-cpp series (a label map, a hash node and a metric object
+// each, ~4 KB per object): each object keeps one compact entry (its error count, loop latency and
+// per-trigger values), rendered at scrape time by a collector (runtime::Metrics::add_collector).
+// The apiserver_request_* families have a bounded label space and stay on the registry.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
-#include <set>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
-#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 
 #include "ebb/adapter/engine.h"
 #include "ebb/runtime/metrics.h"
@@ -57,27 +66,50 @@ class AdapterMetrics : public EngineObserver {
   void api_request(const std::string& method, const std::string& path, int status, double seconds);
 
  private:
-  using Labels = std::map<std::string, std::string>;
-  Labels scaler_labels(const MetricLabels& labels, const char* type) const;
-  void record_query(const Labels& labels, std::optional<double> value, bool active, bool failed,
-                    double seconds);
-  void remove_series(const std::set<Labels>& series);
+  // One trigger's series of an object: keda_scaler_metrics_value once a value was served,
+  // keda_scaler_active always, keda_scaler_metrics_latency_seconds and
+  // keda_scaler_detail_errors_total once a query was reported (a composite metric has neither).
+  struct Trigger {
+    std::string scaler, metric;
+    std::size_t index = 0;
+    double value = 0, latency = 0, errors = 0;
+    bool has_value = false, queried = false, active = false;
+  };
+  // Everything of one ScaledObject (type="scaledobject") or ScaledJob (type="scaledjob"). The
+  // errors series (keda_scaled_object_errors_total or keda_scaled_job_errors_total) exists once
+  // counted.
+  struct Object {
+    double errors = 0;
+    std::optional<double> loop_latency;
+    std::vector<Trigger> triggers;
+  };
+  // (namespace, name), looked up by string_view pairs without copying the names.
+  struct KeyLess {
+    using is_transparent = void;
+    using View = std::pair<std::string_view, std::string_view>;
+    static View view(const std::pair<std::string, std::string>& k) { return {k.first, k.second}; }
+    static View view(const View& k) { return k; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return view(a) < view(b);
+    }
+  };
+  using Objects = std::map<std::pair<std::string, std::string>, Object, KeyLess>;
+  // Shared with the collector, which may outlive this object on the metrics server's thread.
+  struct State {
+    mutable std::mutex mutex;  // observers on poll and API threads, render on the metrics server's
+    Objects objects, jobs;
+    std::vector<prometheus::MetricFamily> collect() const;
+  };
+  static Object& entry(Objects& objects, const std::string& ns, const std::string& name);
+  static Trigger& trigger(Object& object, const MetricLabels& labels);
+  static void record_query(Trigger& t, std::optional<double> value, bool active, bool failed,
+                           double seconds);
 
-  prometheus::Family<prometheus::Gauge>* value_;
-  prometheus::Family<prometheus::Gauge>* latency_;
-  prometheus::Family<prometheus::Gauge>* active_;
-  prometheus::Family<prometheus::Counter>* scaler_errors_;
-  prometheus::Family<prometheus::Counter>* object_errors_;
-  prometheus::Family<prometheus::Counter>* job_errors_;
-  prometheus::Family<prometheus::Gauge>* loop_latency_;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+  // Series of these are never removed, so Family::Add (which locks the family) is all it takes.
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* request_duration_;
-  // Family::Add hands out references that Family::Remove invalidates: every Add-then-use and
-  // every Remove happens under this lock.
-  std::mutex mutex_;
-  // Label sets of L-labelled series per (namespace, scaledObject), for forget(), and per
-  // (namespace, scaledJob), for forget_scaled_job().
-  std::map<std::pair<std::string, std::string>, std::set<Labels>> series_, job_series_;
 };
 
 // "GET" + "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/s0-redis" -> {"LIST", "s0-redis"};
