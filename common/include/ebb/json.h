@@ -24,7 +24,8 @@ bool json_bool(const nlohmann::json& object, std::initializer_list<std::string_v
 
 // The members of `from` named in `keys` (those it has), as a new object; {} when `from` is not
 // an object. For trimming cached objects to what a process reads.
-nlohmann::json json_subset(const nlohmann::json& from, std::initializer_list<std::string_view> keys);
+nlohmann::json json_subset(const nlohmann::json& from,
+                           std::initializer_list<std::string_view> keys);
 
 // Sets object[key] = value unless it already holds exactly that; whether anything changed.
 bool json_set(nlohmann::json& object, std::string_view key, nlohmann::json value);

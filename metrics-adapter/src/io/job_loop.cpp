@@ -56,17 +56,17 @@ std::vector<std::string> pods_by_job(const kube::Object& pod) {
 
 void job_transform(kube::Object& job) {
   json out = json_subset(job, {"apiVersion", "kind"});
-  out["metadata"] =
-      json_subset(json_member(job, "metadata"), {"name", "namespace", "uid", "resourceVersion", "labels",
-                                          "annotations", "creationTimestamp", "deletionTimestamp"});
+  out["metadata"] = json_subset(json_member(job, "metadata"),
+                                {"name", "namespace", "uid", "resourceVersion", "labels",
+                                 "annotations", "creationTimestamp", "deletionTimestamp"});
   out["status"] = json_subset(json_member(job, "status"), {"conditions", "completionTime"});
   job = std::move(out);
 }
 
 void pod_transform(kube::Object& pod) {
   json out = json_subset(pod, {"apiVersion", "kind"});
-  out["metadata"] =
-      json_subset(json_member(pod, "metadata"), {"name", "namespace", "uid", "resourceVersion", "labels"});
+  out["metadata"] = json_subset(json_member(pod, "metadata"),
+                                {"name", "namespace", "uid", "resourceVersion", "labels"});
   out["status"] = json_subset(json_member(pod, "status"), {"phase", "conditions"});
   pod = std::move(out);
 }
