@@ -9,6 +9,7 @@ namespace ebb::kube {
 // --- ObjectCache ------------------------------------------------------------------------------
 
 ObjectPtr ObjectCache::parse(const Entry& entry) {
+  if (auto held = entry.parsed.lock()) return held;
   return std::make_shared<const Object>(Object::parse(entry.text));
 }
 
@@ -23,10 +24,30 @@ void ObjectCache::add_index(const std::string& name, IndexFunc func) {
     }
 }
 
-ObjectPtr ObjectCache::find(const std::string& key) const {
+ObjectPtr ObjectCache::parsed(const std::string& key) const {
+  std::string text;
+  std::uint64_t version = 0;
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = objects_.find(key);
+    if (found == objects_.end()) return nullptr;
+    if (auto held = found->second.parsed.lock()) return held;
+    text = found->second.text;
+    version = found->second.version;
+  }
+  // Parsing takes far longer than copying the text: other readers and the informer go on.
+  ObjectPtr object = std::make_shared<const Object>(Object::parse(text));
   std::lock_guard lock(mutex_);
   const auto found = objects_.find(key);
-  return found == objects_.end() ? nullptr : parse(found->second);
+  if (found != objects_.end() && found->second.version == version) {
+    if (auto held = found->second.parsed.lock()) return held;  // another reader was first
+    found->second.parsed = object;
+  }
+  return object;
+}
+
+ObjectPtr ObjectCache::find(const std::string& key) const {
+  return parsed(key);
 }
 
 std::string ObjectCache::resource_version_of(const std::string& key) const {
@@ -146,6 +167,7 @@ ObjectPtr ObjectCache::upsert(const Object& object) {
   entry.text = object.dump(-1, ' ', false, Object::error_handler_t::replace);
   entry.resource_version = resource_version(object);
   std::lock_guard lock(mutex_);
+  entry.version = ++upserts_;
   for (const auto& [name, func] : index_funcs_)
     for (auto& value : func(object)) entry.filed.emplace_back(name, std::move(value));
   ObjectPtr previous;

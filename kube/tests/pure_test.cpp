@@ -1,8 +1,10 @@
 // Pure pieces: token bucket, backoff, selectors, paths, discovery parsing, watch decoding.
 #include <catch2/catch.hpp>
 
+#include "ebb/json.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/discovery.h"
+#include "ebb/kube/informer.h"
 #include "ebb/kube/rate_limit.h"
 #include "ebb/kube/resource.h"
 #include "encoding.h"
@@ -170,4 +172,47 @@ TEST_CASE("encoding helpers: base64 and Kubernetes times") {
   CHECK(format_time(*t) == "2024-05-01T10:00:00Z");
   CHECK(parse_time("2024-05-01T12:00:00+02:00") == parse_time("2024-05-01T10:00:00Z"));
   CHECK_FALSE(parse_time("yesterday").has_value());
+}
+
+TEST_CASE("object cache: a parse still held is handed out again, a newer version is parsed anew") {
+  ObjectCache cache;
+  cache.add_index("target", [](const Object& o) {
+    return std::vector<std::string>{ebb::json_string(o, {"spec", "target"})};
+  });
+  auto object = [](const std::string& rv, const std::string& target) {
+    return Object{{"metadata", {{"namespace", "ns"}, {"name", "a"}, {"resourceVersion", rv}}},
+                  {"spec", {{"target", target}}}};
+  };
+  cache.upsert(object("1", "d1"));
+
+  auto first = cache.find("ns/a");
+  REQUIRE(first);
+  CHECK(cache.find("ns/a").get() == first.get());
+  auto by_index = cache.indexed("target", "d1");
+  REQUIRE(by_index.size() == 1);
+  CHECK(by_index.front().get() == first.get());
+  CHECK(cache.all().front().get() == first.get());
+
+  // An update: readers get the new object; the old one stays what it was for its holder.
+  auto previous = cache.upsert(object("2", "d2"));
+  REQUIRE(previous);
+  CHECK(previous.get() == first.get());
+  auto second = cache.find("ns/a");
+  REQUIRE(second);
+  CHECK(second.get() != first.get());
+  CHECK(ebb::json_string(*second, {"spec", "target"}) == "d2");
+  CHECK(ebb::json_string(*first, {"spec", "target"}) == "d1");
+  CHECK(cache.indexed("target", "d1").empty());
+  CHECK(cache.indexed("target", "d2").front().get() == second.get());
+
+  // Released by every reader: the next read parses the text again, with the same content.
+  second.reset();
+  by_index.clear();
+  auto third = cache.find("ns/a");
+  REQUIRE(third);
+  CHECK(ebb::json_string(*third, {"metadata", "resourceVersion"}) == "2");
+
+  auto erased = cache.erase("ns/a");
+  CHECK(erased.get() == third.get());
+  CHECK_FALSE(cache.find("ns/a"));
 }

@@ -105,6 +105,7 @@ class Pass {
     // key the cache no longer has, where "gone" must be confirmed).
     if (auto cached = caches_.scaled_objects ? caches_.scaled_objects->find(kube::object_key(ns_, name_)) : nullptr) {
       object_ = *cached;
+      pinned_.push_back(cached);
     } else {
       auto got = client_.get(so_resource(), ns_, name_);
       if (!got) {
@@ -337,12 +338,17 @@ class Pass {
   }
 
   // Everything filed under any of `keys` in an ownership index, once each.
-  static std::vector<json> lookup(const kube::CacheView& cache, const std::vector<std::string>& keys) {
+  // The parsed objects stay pinned for the pass, so reading one again (read_hpa) is not a
+  // second parse of the cached text.
+  std::vector<json> lookup(const kube::CacheView& cache, const std::vector<std::string>& keys) {
     std::vector<json> out;
     std::set<std::string> seen;
     for (const auto& key : keys)
-      for (const auto& object : cache.indexed(kOwnershipIndex, key))
-        if (seen.insert(kube::object_key(*object)).second) out.push_back(*object);
+      for (auto& object : cache.indexed(kOwnershipIndex, key))
+        if (seen.insert(kube::object_key(*object)).second) {
+          out.push_back(*object);
+          pinned_.push_back(std::move(object));
+        }
     return out;
   }
 
@@ -613,6 +619,9 @@ class Pass {
   std::vector<std::pair<std::string, std::string>> warnings_;
   std::vector<std::string> external_metric_names_;
   std::vector<json> hpas_;
+  // Cache objects this pass parsed (ObjectCache hands a held parse out again instead of
+  // parsing the text anew).
+  std::vector<kube::ObjectPtr> pinned_;
   std::optional<cluster::ScaleTarget> target_;
 };
 

@@ -87,11 +87,18 @@ class ObjectCache {
     std::string text;              // compact JSON
     std::string resource_version;
     std::vector<std::pair<std::string, std::string>> filed;  // (index, value) it is filed under
+    std::uint64_t version = 0;                               // which upsert wrote it
+    // The last parse of `text` while some reader still holds it: handed out again instead of
+    // parsing anew (a reconcile reads the same object through several lookups).
+    mutable std::weak_ptr<const Object> parsed;
   };
+  // The parsed object of `key` (null when absent); parses outside the lock.
+  ObjectPtr parsed(const std::string& key) const;
   static ObjectPtr parse(const Entry& entry);
   void unindex(const std::string& key, const Entry& entry);
   mutable std::mutex mutex_;
   std::map<std::string, Entry> objects_;
+  std::uint64_t upserts_ = 0;
   std::map<std::string, std::set<std::string>> by_namespace_;
   std::map<std::string, IndexFunc> index_funcs_;
   std::map<std::string, std::map<std::string, std::set<std::string>>> indexes_;  // index -> value -> keys
