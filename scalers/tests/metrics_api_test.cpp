@@ -263,6 +263,18 @@ TEST_CASE("metrics-api: KEDA's TestGetValueFromResponse and the spec's extra vec
       // "one".
       {kText, Format::Prometheus, "backend_queue_size{queueName!=\"one\"}", 0},
       {kText, Format::Prometheus, "backend_queue_size{queueName=~\"t.o\", instance!~\"r.*\"}", 20},
+      // RE2 (Prometheus) has no back-references and caps repetitions at 1000; libstdc++ would
+      // overflow a long reading either number (found by fuzz_metrics_value).
+      {kText, Format::Prometheus, R"(backend_queue_size{queueName=~"(t)\\1111111111111111111"})",
+       std::nullopt,
+       R"(valueLocation "backend_queue_size{queueName=~\"(t)\\\\1111111111111111111\"}": invalid )"
+       R"(regular expression "(t)\\1111111111111111111": a back-reference (\1), which RE2 does )"
+       "not support"},
+      {kText, Format::Prometheus, R"(backend_queue_size{queueName=~"t{1,1111111111111111111}"})",
+       std::nullopt,
+       R"(valueLocation "backend_queue_size{queueName=~\"t{1,1111111111111111111}\"}": invalid )"
+       R"(regular expression "t{1,1111111111111111111}": a repetition count above 1000)"},
+      {kText, Format::Prometheus, R"(backend_queue_size{queueName=~"t{2,1000}o|two"})", 2},
       {kText, Format::Prometheus, "{__name__=\"random_metric\"}", 10},
       // KEDA's XML always fails; Ebb reads the dotted path.
       {"<a><count>5</count></a>", Format::Xml, "a.count", 5},

@@ -2,7 +2,9 @@
 
 #include <cctype>
 #include <map>
+#include <optional>
 #include <regex>
+#include <string>
 
 #include "ebb/strings.h"
 #include "go_strconv.h"
@@ -357,6 +359,38 @@ bool matches(const Matcher& m, const Sample& s) {
   return false;
 }
 
+// What Prometheus' regular expressions (RE2) refuse and libstdc++'s std::regex would compile
+// into undefined behaviour or unbounded recursion: a back-reference (RE2 has none, and
+// libstdc++ reads its number into a long without an overflow check, as it does a repetition
+// count), a repetition count above RE2's 1000, and a pattern longer than
+// kMaxRegexLength (the compiler recurses once per alternative). Found by fuzz_metrics_value.
+constexpr std::size_t kMaxRegexLength = 1024;
+
+std::optional<std::string> unsupported_regex(const std::string& re) {
+  if (re.size() > kMaxRegexLength)
+    return "longer than " + std::to_string(kMaxRegexLength) + " characters";
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  for (std::size_t i = 0; i < re.size(); ++i) {
+    if (re[i] == '\\') {
+      if (i + 1 < re.size() && digit(re[i + 1]) && re[i + 1] != '0')
+        return "a back-reference (\\" + std::string(1, re[i + 1]) + "), which RE2 does not support";
+      ++i;  // the escaped character
+      continue;
+    }
+    if (re[i] != '{') continue;
+    // A repetition {n}, {n,} or {n,m}: each count at most 1000.
+    for (std::size_t j = i + 1; j < re.size() && (digit(re[j]) || re[j] == ','); ++j) {
+      if (!digit(re[j])) continue;
+      std::size_t end = j;
+      while (end < re.size() && digit(re[end])) ++end;
+      if (end - j > 4 || std::stoi(re.substr(j, end - j)) > 1000)
+        return "a repetition count above 1000";
+      j = end - 1;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<Selector, std::string> parse_selector(std::string_view text) {
@@ -372,6 +406,9 @@ Result<double> exposition_value(std::string_view body, const std::string& locati
   if (!selector) return fail(selector.error());
   for (const auto& m : selector->matchers) {
     if (m.op != Matcher::Regex && m.op != Matcher::NotRegex) continue;
+    if (auto why = unsupported_regex(m.value))
+      return fail("valueLocation " + ebb::quoted(location) + ": invalid regular expression " +
+                  ebb::quoted(m.value) + ": " + *why);
     try {
       std::regex(m.value, std::regex::ECMAScript);
     } catch (const std::regex_error&) {
