@@ -13,6 +13,8 @@ PACKAGES=(
   prometheus-cpp-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # the cron trigger's time zones: cctz reads the IANA database tzdata installs
   libcctz-dev tzdata
+  # PromQL label regexes (metrics-api's Prometheus format), the engine Prometheus uses
+  libre2-dev
   # servers the tests and the demo start on loopback ports (tests/servers.sh, tests/support)
   redis-server redis-sentinel redis-tools rabbitmq-server openssl procps
   postgresql mariadb-server mariadb-client nats-server etcd-server etcd-client beanstalkd prometheus

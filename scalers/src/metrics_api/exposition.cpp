@@ -2,9 +2,11 @@
 
 #include <cctype>
 #include <map>
-#include <optional>
-#include <regex>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include <re2/re2.h>
 
 #include "ebb/strings.h"
 #include "go_strconv.h"
@@ -336,7 +338,8 @@ class ExpositionReader {
   std::map<std::string, bool> help_seen_, sampled_;
 };
 
-bool matches(const Matcher& m, const Sample& s) {
+// `re`: the matcher's compiled pattern, for =~ and !~ (null otherwise).
+bool matches(const Matcher& m, const RE2* re, const Sample& s) {
   std::string value;  // PromQL: a missing label reads as ""
   for (const auto& [k, v] : s.labels)
     if (k == m.label) value = v;
@@ -346,49 +349,11 @@ bool matches(const Matcher& m, const Sample& s) {
     case Matcher::NotEqual:
       return value != m.value;
     case Matcher::Regex:
-    case Matcher::NotRegex: {
-      std::regex re;
-      try {
-        re = std::regex(m.value, std::regex::ECMAScript);
-      } catch (const std::regex_error&) {
-        return false;  // checked before matching
-      }
-      return std::regex_match(value, re) == (m.op == Matcher::Regex);
-    }
+    case Matcher::NotRegex:
+      // Anchored at both ends, as PromQL matches label values.
+      return re && RE2::FullMatch(value, *re) == (m.op == Matcher::Regex);
   }
   return false;
-}
-
-// What Prometheus' regular expressions (RE2) refuse and libstdc++'s std::regex would compile
-// into undefined behaviour or unbounded recursion: a back-reference (RE2 has none, and
-// libstdc++ reads its number into a long without an overflow check, as it does a repetition
-// count), a repetition count above RE2's 1000, and a pattern longer than
-// kMaxRegexLength (the compiler recurses once per alternative). Found by fuzz_metrics_value.
-constexpr std::size_t kMaxRegexLength = 1024;
-
-std::optional<std::string> unsupported_regex(const std::string& re) {
-  if (re.size() > kMaxRegexLength)
-    return "longer than " + std::to_string(kMaxRegexLength) + " characters";
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  for (std::size_t i = 0; i < re.size(); ++i) {
-    if (re[i] == '\\') {
-      if (i + 1 < re.size() && digit(re[i + 1]) && re[i + 1] != '0')
-        return "a back-reference (\\" + std::string(1, re[i + 1]) + "), which RE2 does not support";
-      ++i;  // the escaped character
-      continue;
-    }
-    if (re[i] != '{') continue;
-    // A repetition {n}, {n,} or {n,m}: each count at most 1000.
-    for (std::size_t j = i + 1; j < re.size() && (digit(re[j]) || re[j] == ','); ++j) {
-      if (!digit(re[j])) continue;
-      std::size_t end = j;
-      while (end < re.size() && digit(re[end])) ++end;
-      if (end - j > 4 || std::stoi(re.substr(j, end - j)) > 1000)
-        return "a repetition count above 1000";
-      j = end - 1;
-    }
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -404,17 +369,21 @@ Result<std::vector<Family>, std::string> parse_exposition(std::string_view body)
 Result<double> exposition_value(std::string_view body, const std::string& location) {
   auto selector = parse_selector(location);
   if (!selector) return fail(selector.error());
-  for (const auto& m : selector->matchers) {
+  // RE2, the engine of Prometheus' (Go's) regular expressions: the same syntax (no
+  // back-references, repetitions up to 1000) and linear time without recursion on the label
+  // value. libstdc++'s std::regex recursed once per character of the value (a long label in a
+  // response overflowed the stack) and overflowed a long on "\\1111111111111111111" (found by
+  // fuzz_metrics_value).
+  std::vector<std::unique_ptr<RE2>> compiled(selector->matchers.size());
+  for (std::size_t i = 0; i < selector->matchers.size(); ++i) {
+    const auto& m = selector->matchers[i];
     if (m.op != Matcher::Regex && m.op != Matcher::NotRegex) continue;
-    if (auto why = unsupported_regex(m.value))
+    RE2::Options options;
+    options.set_log_errors(false);
+    compiled[i] = std::make_unique<RE2>(m.value, options);
+    if (!compiled[i]->ok())
       return fail("valueLocation " + ebb::quoted(location) + ": invalid regular expression " +
-                  ebb::quoted(m.value) + ": " + *why);
-    try {
-      std::regex(m.value, std::regex::ECMAScript);
-    } catch (const std::regex_error&) {
-      return fail("valueLocation " + ebb::quoted(location) + ": invalid regular expression " +
-                  ebb::quoted(m.value));
-    }
+                  ebb::quoted(m.value) + ": " + compiled[i]->error());
   }
   auto families = parse_exposition(body);
   if (!families) return fail(families.error());
@@ -424,7 +393,8 @@ Result<double> exposition_value(std::string_view body, const std::string& locati
   if (!family) return fail("metric '" + selector->name + "' not found");
   for (const auto& sample : family->samples) {
     bool all = true;
-    for (const auto& m : selector->matchers) all = all && matches(m, sample);
+    for (std::size_t i = 0; all && i < selector->matchers.size(); ++i)
+      all = matches(selector->matchers[i], compiled[i].get(), sample);
     if (all) return sample.value;
   }
   return fail("value " + location + " not found");
