@@ -12,7 +12,6 @@
 //   object KEDA accepts valid.
 // - OAuth2 and Azure Workload Identity parameters are parsed and validated like KEDA, but
 //   fetching their tokens is not implemented yet: such triggers report an error on poll.
-#include <regex>
 
 #include "builtin.h"
 #include "ebb/net/http_client.h"
@@ -208,15 +207,9 @@ Result<Config, FieldErrors> parse_config(const TriggerContext& ctx) {
 
 namespace {
 
-// KEDA's anonymizeRabbitMQError: masks any "user:password@" left in a message. Ebb never puts
-// credentials into messages; this is the safety net for text that comes from elsewhere.
-std::string anonymize(const std::string& message) {
-  static const std::regex pattern(R"(([^ /:]+):([^/:]+)@)");
-  return std::regex_replace(message, pattern, "user:password@");
-}
-
 Unexpected<Error> poll_error(const std::string& endpoint, const Error& cause) {
-  return fail(anonymize("error inspecting RabbitMQ: " + endpoint + ": " + cause.message), cause.transient);
+  return fail(anonymize_error("error inspecting RabbitMQ: " + endpoint + ": " + cause.message),
+              cause.transient);
 }
 
 class AmqpQueueScaler final : public Scaler {

@@ -548,3 +548,16 @@ TEST_CASE("rabbitmq: metric specs through the registry") {
   ctx.metric_type = "Utilization";
   CHECK_FALSE(registry.parse(ctx));
 }
+
+TEST_CASE(
+    "rabbitmq: error messages lose any user:password@, in linear time whatever their length") {
+  using ebb::scalers::rabbitmq::anonymize_error;
+  CHECK(anonymize_error("dial amqp://guest:s3cret@10.0.0.1:5672/vh: refused") ==
+        "dial amqp://user:password@10.0.0.1:5672/vh: refused");
+  CHECK(anonymize_error("no credentials here") == "no credentials here");
+  // std::regex recursed once per character: a long answer ended the process (SIGSEGV).
+  const std::string body(200'000, 'x');
+  const std::string masked = anonymize_error("proxy said: " + body + ":pw@host");
+  CHECK(masked == "proxy said: user:password@host");
+  CHECK(anonymize_error("proxy said: " + body) == "proxy said: " + body);
+}

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include <re2/re2.h>
 #include <nlohmann/json.hpp>
 
 #include "ebb/scalers/registry.h"
@@ -237,6 +238,13 @@ std::string ManagementQuery::url() const {
     return base_url + "/api/queues" + vhost_path + "?page=1&use_regex=true&pagination=false&name=" +
            query_escape(queue_name) + "&page_size=" + std::to_string(page_size);
   return base_url + "/api/queues" + vhost_path + "/" + query_escape(queue_name);
+}
+
+std::string anonymize_error(const std::string& message) {
+  static const RE2 pattern(R"(([^ /:]+):([^/:]+)@)");
+  std::string out = message;
+  RE2::GlobalReplace(&out, pattern, "user:password@");
+  return out;
 }
 
 }  // namespace ebb::scalers::rabbitmq

@@ -83,4 +83,10 @@ struct ManagementQuery {
   std::string url() const;
 };
 
+// KEDA's anonymizeRabbitMQError: every "user:password@" in a message becomes
+// "user:password@" literally. Ebb never puts credentials into messages; this is the safety net
+// for text from elsewhere (a broker's or a proxy's answer), so it runs in linear time whatever
+// that text's length (RE2; std::regex recursed once per character).
+std::string anonymize_error(const std::string& message);
+
 }  // namespace ebb::scalers::rabbitmq
