@@ -692,3 +692,16 @@ TEST_CASE("kafka: pool key separates credentials and shares identical settings")
   CHECK(pool_key(a) == pool_key(b));
   CHECK(pool_key(a) != pool_key(c));
 }
+
+TEST_CASE("kafka: versions are read in linear time, whatever their length") {
+  using ebb::scalers::kafka::parse_kafka_version;
+  CHECK(parse_kafka_version("0.10.2.1") == std::array<unsigned, 4>{0, 10, 2, 1});
+  CHECK(parse_kafka_version("3.6.0") == std::array<unsigned, 4>{3, 6, 0, 0});
+  CHECK(parse_kafka_version("1.0.4294967295") == std::array<unsigned, 4>{1, 0, 4294967295u, 0});
+  for (const char* bad : {"1.0.4294967296", "1.2.3.4", "2.8", "0.10.2", "1..0.0", "1.0.0.", "1.0.x",
+                          "1. 0.0", "01.0.0", "0x.1.2.3"})
+    CHECK_FALSE(parse_kafka_version(bad));
+  // std::regex recursed once per character: this ended the process (SIGSEGV).
+  CHECK_FALSE(parse_kafka_version("1.0." + std::string(300'000, '1')));
+  CHECK_FALSE(parse_kafka_version(std::string(300'000, '1') + ".0.0"));
+}

@@ -1,6 +1,7 @@
 #include "kafka/config.h"
 
-#include <regex>
+#include <cstdint>
+#include <limits>
 
 #include "ebb/strings.h"
 
@@ -107,18 +108,34 @@ LagRules KafkaConfig::lag_rules() const {
 std::string KafkaConfig::bootstrap() const { return join(bootstrap_servers, ","); }
 
 std::optional<std::array<unsigned, 4>> parse_kafka_version(const std::string& text) {
-  static const std::regex pre_1_0(R"(^0\.(\d+)\.(\d+)\.(\d+)$)");
-  static const std::regex post_1_0(R"(^(\d+)\.(\d+)\.(\d+)$)");
+  // sarama's forms: "0.a.b.c" before 1.0, "a.b.c" after, each part decimal digits. Read by hand:
+  // std::regex matched by recursion, a frame per character, so a version of hundreds of KB in a
+  // ScaledObject ended the process that parsed it.
   if (text.size() < 5) return std::nullopt;
-  std::smatch m;
   const bool pre = text[0] == '0';
-  if (!std::regex_match(text, m, pre ? pre_1_0 : post_1_0)) return std::nullopt;
   std::array<unsigned, 4> v{};
-  try {
-    for (std::size_t i = 0; i < 3; ++i) v[pre ? i + 1 : i] = static_cast<unsigned>(std::stoul(m[i + 1].str()));
-  } catch (const std::exception&) {
-    return std::nullopt;  // a component beyond unsigned range
+  std::size_t part = 0;  // index into v
+  std::size_t at = 0;
+  if (pre) {
+    if (text.compare(0, 2, "0.") != 0) return std::nullopt;
+    part = 1;
+    at = 2;
   }
+  for (;; ++part) {
+    if (part > 3) return std::nullopt;
+    std::uint64_t value = 0;
+    const std::size_t begin = at;
+    for (; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at) {
+      value = value * 10 + static_cast<std::uint64_t>(text[at] - '0');
+      if (value > std::numeric_limits<unsigned>::max()) return std::nullopt;  // beyond unsigned
+    }
+    if (at == begin) return std::nullopt;  // an empty part or another character
+    v[part] = static_cast<unsigned>(value);
+    if (at == text.size()) break;
+    if (text[at] != '.') return std::nullopt;
+    ++at;
+  }
+  if (part != (pre ? 3u : 2u)) return std::nullopt;
   return v;
 }
 
