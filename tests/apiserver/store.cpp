@@ -584,7 +584,9 @@ struct Event {
 };
 
 struct Snapshot {
-  std::vector<json> items;
+  // Shared with the pages in flight: a page copies its own items, never the whole list (a
+  // 10,000-object list read in pages of 500 would otherwise copy 200,000 objects).
+  std::shared_ptr<const std::vector<json>> items;
   std::uint64_t rv;
 };
 
@@ -1360,7 +1362,8 @@ Reply Store::list(const ResourceInfo& r, const std::string& version, const std::
   if (!parse_field_selector(r, options.field_selector, freq, err)) return bad_request(err);
   std::lock_guard lock(impl_->mu);
   auto& im = *impl_;
-  std::vector<json> all;
+  std::shared_ptr<const std::vector<json>> snapshot;
+  std::vector<json> fresh;
   std::uint64_t list_rv = im.rv, snap_id = 0;
   std::size_t offset = 0;
   if (!options.continue_token.empty()) {
@@ -1377,7 +1380,7 @@ Reply Store::list(const ResourceInfo& r, const std::string& version, const std::
     if (it == im.snapshots.end() || it->second.rv < im.compacted_rv)
       return gone("The provided continue parameter is too old to display a consistent list result. "
                   "Start a new list without the continue parameter.");
-    all = it->second.items;
+    snapshot = it->second.items;
     list_rv = it->second.rv;
   } else {
     auto d = im.data.find(Impl::rkey(r));
@@ -1388,24 +1391,26 @@ Reply Store::list(const ResourceInfo& r, const std::string& version, const std::
         if (!fields_match(freq, o)) continue;
         json item = o;
         if (r.custom) item = im.present(r, version, item);
-        all.push_back(std::move(item));
+        fresh.push_back(std::move(item));
       }
   }
+  const std::size_t total = snapshot ? snapshot->size() : fresh.size();
   json meta = {{"resourceVersion", std::to_string(list_rv)}};
-  std::vector<json> page;
-  std::size_t end = all.size();
-  if (options.limit > 0 && offset + static_cast<std::size_t>(options.limit) < all.size()) {
+  std::size_t end = total;
+  if (options.limit > 0 && offset + static_cast<std::size_t>(options.limit) < total) {
     end = offset + static_cast<std::size_t>(options.limit);
     if (!snap_id) {
       snap_id = im.next_snapshot++;
-      im.snapshots[snap_id] = {all, list_rv};
+      snapshot = std::make_shared<const std::vector<json>>(std::move(fresh));
+      im.snapshots[snap_id] = {snapshot, list_rv};
       while (im.snapshots.size() > 64) im.snapshots.erase(im.snapshots.begin());
     }
     meta["continue"] = b64encode(json{{"id", snap_id}, {"offset", end}, {"rv", list_rv}}.dump());
-    meta["remainingItemCount"] = all.size() - end;
+    meta["remainingItemCount"] = total - end;
   }
+  const std::vector<json>& all = snapshot ? *snapshot : fresh;
   json items = json::array();
-  for (std::size_t i = std::min(offset, all.size()); i < end; ++i) items.push_back(all[i]);
+  for (std::size_t i = std::min(offset, total); i < end; ++i) items.push_back(all[i]);
   return {200, {{"kind", r.list_kind}, {"apiVersion", r.api_version(version)}, {"metadata", meta}, {"items", items}}};
 }
 
