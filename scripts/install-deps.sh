@@ -15,6 +15,8 @@ PACKAGES=(
   libcctz-dev tzdata
   # PromQL label regexes (metrics-api's Prometheus format), the engine Prometheus uses
   libre2-dev
+  # the informers' caches keep objects zstd-compressed against a per-cache dictionary
+  libzstd-dev
   # servers the tests and the demo start on loopback ports (tests/servers.sh, tests/support)
   redis-server redis-sentinel redis-tools rabbitmq-server openssl procps
   postgresql mariadb-server mariadb-client nats-server etcd-server etcd-client beanstalkd prometheus

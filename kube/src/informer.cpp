@@ -4,13 +4,22 @@
 #include <optional>
 #include <random>
 
+#include "text_packer.h"
+
 namespace ebb::kube {
 
 // --- ObjectCache ------------------------------------------------------------------------------
 
-ObjectPtr ObjectCache::parse(const Entry& entry) {
+ObjectCache::ObjectCache() : packer_(std::make_unique<detail::TextPacker>()) {}
+ObjectCache::~ObjectCache() = default;
+
+Object ObjectCache::unpack(const std::string& packed) const {
+  return Object::parse(packer_->unpack(packed));
+}
+
+ObjectPtr ObjectCache::parse(const Entry& entry) const {
   if (auto held = entry.parsed.lock()) return held;
-  return std::make_shared<const Object>(Object::parse(entry.text));
+  return std::make_shared<const Object>(unpack(entry.text));
 }
 
 void ObjectCache::add_index(const std::string& name, IndexFunc func) {
@@ -18,13 +27,13 @@ void ObjectCache::add_index(const std::string& name, IndexFunc func) {
   index_funcs_[name] = func;
   auto& index = indexes_[name];
   for (auto& [key, entry] : objects_)
-    for (const auto& value : func(Object::parse(entry.text))) {
+    for (const auto& value : func(unpack(entry.text))) {
       index[value].insert(key);
       entry.filed.emplace_back(name, value);
     }
 }
 
-ObjectPtr ObjectCache::parsed(const std::string& key) const {
+ObjectPtr ObjectCache::find(const std::string& key) const {
   std::string text;
   std::uint64_t version = 0;
   {
@@ -36,7 +45,7 @@ ObjectPtr ObjectCache::parsed(const std::string& key) const {
     version = found->second.version;
   }
   // Parsing takes far longer than copying the text: other readers and the informer go on.
-  ObjectPtr object = std::make_shared<const Object>(Object::parse(text));
+  ObjectPtr object = std::make_shared<const Object>(unpack(text));
   std::lock_guard lock(mutex_);
   const auto found = objects_.find(key);
   if (found != objects_.end() && found->second.version == version) {
@@ -44,10 +53,6 @@ ObjectPtr ObjectCache::parsed(const std::string& key) const {
     found->second.parsed = object;
   }
   return object;
-}
-
-ObjectPtr ObjectCache::find(const std::string& key) const {
-  return parsed(key);
 }
 
 std::string ObjectCache::resource_version_of(const std::string& key) const {
@@ -133,6 +138,11 @@ std::vector<Object> ObjectCache::select(const LabelSelector& selector, const std
   return out;
 }
 
+std::size_t ObjectCache::stored_bytes() const {
+  std::lock_guard lock(mutex_);
+  return stored_bytes_;
+}
+
 std::size_t ObjectCache::size() const {
   std::lock_guard lock(mutex_);
   return objects_.size();
@@ -164,31 +174,43 @@ void ObjectCache::unindex(const std::string& key, const Entry& entry) {
 ObjectPtr ObjectCache::upsert(const Object& object) {
   const std::string key = object_key(object);
   Entry entry;
-  entry.text = object.dump(-1, ' ', false, Object::error_handler_t::replace);
+  entry.text = packer_->pack(object.dump(-1, ' ', false, Object::error_handler_t::replace));
   entry.resource_version = resource_version(object);
-  std::lock_guard lock(mutex_);
-  entry.version = ++upserts_;
-  for (const auto& [name, func] : index_funcs_)
-    for (auto& value : func(object)) entry.filed.emplace_back(name, std::move(value));
-  ObjectPtr previous;
-  if (auto found = objects_.find(key); found != objects_.end()) {
-    previous = parse(found->second);
-    unindex(key, found->second);
+  std::optional<Entry> replaced;
+  {
+    std::lock_guard lock(mutex_);
+    entry.version = ++upserts_;
+    for (const auto& [name, func] : index_funcs_)
+      for (auto& value : func(object)) entry.filed.emplace_back(name, std::move(value));
+    stored_bytes_ += entry.text.size();
+    auto found = objects_.find(key);
+    if (found != objects_.end()) {
+      unindex(key, found->second);
+      stored_bytes_ -= found->second.text.size();
+      replaced = std::exchange(found->second, std::move(entry));
+    } else {
+      found = objects_.emplace(key, std::move(entry)).first;
+    }
+    // Filed after unindex, which dropped the old entry's filings (the same values among them).
+    by_namespace_[meta_string(object, "namespace")].insert(key);
+    for (const auto& [name, value] : found->second.filed) indexes_[name][value].insert(key);
   }
-  by_namespace_[meta_string(object, "namespace")].insert(key);
-  for (const auto& [name, value] : entry.filed) indexes_[name][value].insert(key);
-  objects_[key] = std::move(entry);
-  return previous;
+  // The previous object is parsed (when no reader holds it) after the lock: readers go on.
+  return replaced ? parse(*replaced) : nullptr;
 }
 
 ObjectPtr ObjectCache::erase(const std::string& key) {
-  std::lock_guard lock(mutex_);
-  const auto found = objects_.find(key);
-  if (found == objects_.end()) return nullptr;
-  ObjectPtr previous = parse(found->second);
-  unindex(key, found->second);
-  objects_.erase(found);
-  return previous;
+  std::optional<Entry> removed;
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = objects_.find(key);
+    if (found == objects_.end()) return nullptr;
+    unindex(key, found->second);
+    stored_bytes_ -= found->second.text.size();
+    removed = std::move(found->second);
+    objects_.erase(found);
+  }
+  return parse(*removed);
 }
 
 // --- CacheView --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include "ebb/kube/rate_limit.h"
 #include "ebb/kube/resource.h"
 #include "encoding.h"
+#include "text_packer.h"
 
 using namespace ebb::kube;
 using namespace std::chrono_literals;
@@ -215,4 +216,84 @@ TEST_CASE("object cache: a parse still held is handed out again, a newer version
   auto erased = cache.erase("ns/a");
   CHECK(erased.get() == third.get());
   CHECK_FALSE(cache.find("ns/a"));
+}
+
+TEST_CASE("object cache: objects are stored compressed and read back exactly as cached") {
+  ObjectCache cache;
+  // ScaledObject-like objects that differ where real ones do: names, uids, versions, times,
+  // plus one with non-ASCII text and one far larger than the first object (the dictionary).
+  auto object = [](int i) {
+    const std::string n = std::to_string(i);
+    return Object{
+        {"apiVersion", "keda.sh/v1alpha1"},
+        {"kind", "ScaledObject"},
+        {"metadata",
+         {{"namespace", "ns" + std::to_string(i % 3)},
+          {"name", "so-" + n},
+          {"uid", "6f1c2a3e-" + std::to_string(i * 7919 % 10007) + "-4b5c-" +
+                      std::to_string(i * 31 % 977)},
+          {"resourceVersion", std::to_string(100000 + i * 13)}}},
+        {"spec",
+         {{"scaleTargetRef", {{"name", "app-" + n}}},
+          {"triggers",
+           Object::array({{{"type", "redis"}, {"metadata", {{"listName", "queue-" + n}}}}})}}},
+        {"status",
+         {{"conditions",
+           Object::array(
+               {{{"type", "Ready"},
+                 {"status", "True"},
+                 {"reason", "ScaledObjectReady"},
+                 {"message", "ScaledObject is defined correctly and is ready for scaling"},
+                 {"lastTransitionTime", "2026-12-07T12:00:0" + std::to_string(i % 10) + "Z"}}})}}}};
+  };
+  std::vector<Object> objects;
+  std::size_t text_bytes = 0, big_packed = 0;
+  for (int i = 0; i < 300; ++i) {
+    objects.push_back(object(i));
+    if (i == 7)
+      objects.back()["metadata"]["annotations"] = {
+          {"note", "Grüße, 日本語, \u00e9 and \"quotes\""}};
+    if (i == 11) objects.back()["spec"]["big"] = std::string(200 * 1024, 'x');
+    const auto before = cache.stored_bytes();
+    cache.upsert(objects.back());
+    if (i == 11)
+      big_packed = cache.stored_bytes() - before;
+    else
+      text_bytes += objects.back().dump().size();
+  }
+  for (const auto& o : objects) {
+    auto cached = cache.find(object_key(o));
+    REQUIRE(cached);
+    CHECK(*cached == o);
+  }
+  // What objects of one kind share is stored once: far below their texts.
+  CHECK(cache.stored_bytes() - big_packed < text_bytes / 4);
+
+  // An update and an erase give back the object they replaced, and the bytes follow.
+  auto changed = objects[5];
+  changed["metadata"]["resourceVersion"] = "999999";
+  auto previous = cache.upsert(changed);
+  REQUIRE(previous);
+  CHECK(*previous == objects[5]);
+  CHECK(*cache.find(object_key(changed)) == changed);
+  for (int i = 0; i < 300; ++i) {
+    auto erased = cache.erase(object_key(objects[static_cast<std::size_t>(i)]));
+    REQUIRE(erased);
+    CHECK(*erased == (i == 5 ? changed : objects[static_cast<std::size_t>(i)]));
+  }
+  CHECK(cache.size() == 0);
+  CHECK(cache.stored_bytes() == 0);
+}
+
+TEST_CASE("text packer: what it did not pack is an error, not a crash or garbage") {
+  ebb::kube::detail::TextPacker packer;
+  CHECK_THROWS(packer.unpack("x"));  // nothing packed yet: no dictionary
+  const std::string text = R"({"kind":"Deployment","metadata":{"name":"a"}})";
+  const auto packed = packer.pack(text);
+  CHECK(packer.unpack(packed) == text);
+  CHECK(packer.unpack(packer.pack("")).empty());
+  CHECK_THROWS(packer.unpack(""));
+  CHECK_THROWS(packer.unpack("not zstd at all"));
+  auto truncated = packed.substr(0, packed.size() - 1);
+  CHECK_THROWS(packer.unpack(truncated));
 }
