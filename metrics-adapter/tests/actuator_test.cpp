@@ -421,7 +421,8 @@ TEST_CASE("KubeActuator: update_status writes the adapter's fields and nothing e
   REQUIRE(patches.size() == 1);
   CHECK(patches[0].content_type == "application/merge-patch+json");
   CHECK(json::parse(patches[0].body)["metadata"]["resourceVersion"] == so.metadata.resource_version);
-  CHECK(f.requests("GET", "/scaledobjects/orders").empty());  // the caller's copy was current
+  CHECK(f.requests("GET", "/scaledobjects/orders").size() ==
+        1);  // no cache: the base is read first
 
   const json after = f.status_of("orders");
   // The operator's fields and conditions as they were; the schema kept every field we wrote.
@@ -470,7 +471,7 @@ TEST_CASE("KubeActuator: an injected 409 on the status PATCH is retried from a f
   REQUIRE(patches.size() == 2);
   CHECK(patches[0].code == 409);
   CHECK(patches[1].code == 200);
-  CHECK(f.requests("GET", "/scaledobjects/orders").size() == 1);
+  CHECK(f.requests("GET", "/scaledobjects/orders").size() == 2);  // the base, then after the 409
   CHECK(condition_of(f.status_of("orders"), "Active")["reason"] == "ScalerNotActive");
 }
 
@@ -489,7 +490,8 @@ TEST_CASE("KubeActuator: status conflicts are bounded, and an object without a r
     CHECK_THAT(written.error().message, Catch::Contains("ScaledObject shop/orders"));
     CHECK(f.requests("PATCH", "/scaledobjects/orders/status").size() == 2);
   }
-  SECTION("no resourceVersion in the caller's copy: GET, then PATCH with the read one") {
+  SECTION(
+      "the caller's copy has no resourceVersion and no status: GET, then PATCH with the read one") {
     KubeActuator actuator(*f.client, {});
     const std::string current = so.metadata.resource_version;
     so.metadata.resource_version.clear();
@@ -508,7 +510,16 @@ TEST_CASE("KubeActuator: status conflicts are bounded, and an object without a r
 TEST_CASE("KubeActuator: an operator write between our read and our write is preserved", "[actuator][status]") {
   Fixture f;
   f.deployment("worker", 0);
-  auto stale = f.scaled_object("orders", "worker");  // what the adapter read
+  auto so = f.scaled_object("orders", "worker");
+  // The adapter's cache holds the object, then stops following it (a watch that lags).
+  kube::InformerOptions options;
+  options.namespace_name = f.ns;
+  kube::Informer scaled_objects(*f.client, ebb::cluster::scaled_objects(), options);
+  scaled_objects.start();
+  REQUIRE(scaled_objects.wait_for_sync(std::chrono::seconds(10)));
+  scaled_objects.stop();
+  kube::CacheView view({&scaled_objects.cache()});
+  REQUIRE(view.find(f.ns + "/orders"));
   // The operator now flips Ready (TriggerError) with its own status write.
   json status = f.status_of("orders");
   for (auto& c : status["conditions"])
@@ -523,20 +534,71 @@ TEST_CASE("KubeActuator: an operator write between our read and our write is pre
               .ok());
   f.server.clear_request_log();
 
-  KubeActuator actuator(*f.client, {});
+  KubeActuatorOptions actuator_options;
+  actuator_options.scaled_objects = &view;
+  KubeActuator actuator(*f.client, actuator_options);
   StatusUpdate u;
   u.active = Condition{"Active", "True", "ScalerActive", "active"};
-  auto written = actuator.update_status(stale, u);
+  auto written = actuator.update_status(so, u);
   if (!written) FAIL(written.error().message);
 
   const auto patches = f.requests("PATCH", "/scaledobjects/orders/status");
   REQUIRE(patches.size() == 2);
-  CHECK(patches[0].code == 409);  // the server's own conflict on the stale resourceVersion
+  CHECK(patches[0].code == 409);  // the server's own conflict on the cache's stale resourceVersion
   CHECK(patches[1].code == 200);
   const json after = f.status_of("orders");
   CHECK(condition_of(after, "Ready")["reason"] == "TriggerError");
   CHECK(condition_of(after, "Ready")["status"] == "False");
   CHECK(condition_of(after, "Active")["status"] == "True");
+}
+
+TEST_CASE(
+    "KubeActuator: with the ScaledObject cache a status write keeps conditions the caller's object "
+    "lacks",
+    "[actuator][status]") {
+  Fixture f;
+  f.deployment("worker", 0);
+  auto so = f.scaled_object("orders", "worker");
+  const json before = f.status_of("orders");
+  REQUIRE(condition_of(before, "Ready")["reason"] == "ScaledObjectReady");
+  kube::InformerOptions options;
+  options.namespace_name = f.ns;
+  kube::Informer scaled_objects(*f.client, ebb::cluster::scaled_objects(), options);
+  scaled_objects.start();
+  REQUIRE(scaled_objects.wait_for_sync(std::chrono::seconds(10)));
+  kube::CacheView view({&scaled_objects.cache()});
+  KubeActuatorOptions actuator_options;
+  actuator_options.scaled_objects = &view;
+  KubeActuator actuator(*f.client, actuator_options);
+
+  // The engine's decoded object keeps the adapter's own conditions only.
+  so.status["conditions"] = json::array();
+  f.server.clear_request_log();
+  StatusUpdate u;
+  u.active = Condition{"Active", "True", "ScalerActive", "active"};
+  auto written = actuator.update_status(so, u);
+  if (!written) FAIL(written.error().message);
+
+  const auto patches = f.requests("PATCH", "/scaledobjects/orders/status");
+  REQUIRE(patches.size() == 1);
+  CHECK(patches[0].code == 200);
+  CHECK(f.requests("GET", "/scaledobjects/orders").empty());  // the cache was current
+  const json after = f.status_of("orders");
+  CHECK(condition_of(after, "Ready") == condition_of(before, "Ready"));
+  CHECK(condition_of(after, "Paused") == condition_of(before, "Paused"));
+  CHECK(condition_of(after, "Active")["status"] == "True");
+
+  SECTION("an object the cache does not hold is read from the API server") {
+    scaled_objects.stop();  // no watch: the cache cannot learn of the next object
+    auto other = f.scaled_object("payments", "worker");
+    other.status["conditions"] = json::array();
+    const json other_before = f.status_of("payments");
+    f.server.clear_request_log();
+    REQUIRE(actuator.update_status(other, u).ok());
+    CHECK(f.requests("GET", "/scaledobjects/payments").size() == 1);
+    CHECK(condition_of(f.status_of("payments"), "Ready") == condition_of(other_before, "Ready"));
+    CHECK(condition_of(f.status_of("payments"), "Active")["status"] == "True");
+  }
 }
 
 TEST_CASE("KubeActuator: status of a deleted ScaledObject is a clear error", "[actuator][status]") {
@@ -1038,7 +1100,9 @@ TEST_CASE(
     a.active = active_cond("True", "ScalerActive");
     writer.submit(so, a, {});
     REQUIRE(writer.wait_idle(std::chrono::seconds(10)));
-    CHECK(f.requests("PATCH", "/scaledobjects/orders/status").size() == 1);
+    // The read of the base answers 404: nothing to patch, and nothing to retry.
+    CHECK(f.requests("GET", "/scaledobjects/orders").size() == 1);
+    CHECK(f.requests("PATCH", "/scaledobjects/orders/status").empty());
     CHECK(writer.stats().dropped == 1);
     CHECK(writer.stats().retried == 0);
   }

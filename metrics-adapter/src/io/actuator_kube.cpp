@@ -174,11 +174,22 @@ Result<void> KubeActuator::update_status(const api::ScaledObject& so, const Stat
   const auto& name = so.metadata.name;
   if (name.empty()) return fail("ScaledObject without a name: status not written");
 
-  // The first try works from the object the caller read (usually the informer's copy); a 409
-  // means someone wrote since, so the next tries start from a fresh GET.
-  json status = so.status;
-  std::string resource_version = so.metadata.resource_version;
-  std::int64_t generation = so.metadata.generation.value_or(0);
+  // A conditions patch carries the whole array, so its base must be the whole status as the
+  // API server holds it, never the caller's object (the engine's decoded copy keeps only the
+  // adapter's own conditions). The first try works from the informer's copy, or from a GET
+  // without a cache or when the cache does not hold the object; a 409 means someone wrote
+  // since, so the next tries start from a fresh GET.
+  json status;
+  std::string resource_version;
+  std::int64_t generation = 0;
+  auto take = [&](const json& object) {
+    status = json_member(object, "status");
+    resource_version = kube::resource_version(object);
+    const json& g = json_member(json_member(object, "metadata"), "generation");
+    generation = g.is_number_integer() ? g.get<std::int64_t>() : 0;
+  };
+  if (options_.scaled_objects)
+    if (auto cached = options_.scaled_objects->find(ns + "/" + name)) take(*cached);
   bool read = resource_version.empty();
   for (int attempt = 0;; ++attempt) {
     if (read) {
@@ -187,12 +198,7 @@ Result<void> KubeActuator::update_status(const api::ScaledObject& so, const Stat
         if (fresh.error().not_found()) return fail("ScaledObject " + so_key(so) + " no longer exists: status not written");
         return unexpected(api_error("GET ScaledObject " + so_key(so), fresh.error()));
       }
-      status = fresh->contains("status") ? (*fresh)["status"] : json();
-      resource_version = kube::resource_version(*fresh);
-      const auto& meta = (*fresh)["metadata"];
-      generation = meta.contains("generation") && meta["generation"].is_number_integer()
-                       ? meta["generation"].get<std::int64_t>()
-                       : 0;
+      take(*fresh);
     }
     auto patch = status_patch(status, update, generation, Clock::now());
     if (!patch) return {};  // the fields already hold these values

@@ -132,15 +132,29 @@ struct ObjectRuntime {
 };
 
 // The part of a ScaledObject's status the adapter reads after decoding: the fields of its
-// status patch (actuator.cpp status_patch: conditions, lastActiveTime, health,
-// triggersActivity), the scale target the operator resolved, and the metric names the
-// triggers were built with. The rest (hpaName, originalReplicaCount, triggersTypes, ...) is the
-// operator's, read from the informer's object where needed (adapter_may_act), and a decoded
-// nlohmann tree costs ~100 bytes a member for every object held (issue 16).
+// status patch as far as they are its own (actuator.cpp status_patch: the Active and Fallback
+// conditions, lastActiveTime, health, triggersActivity), which tell whether an update changes
+// anything; the scale target the operator resolved; and the metric names the triggers were
+// built with. The rest (the operator's conditions, hpaName, originalReplicaCount, ...) is read
+// from the informer's object where needed (adapter_may_act, and the status patch itself, which
+// KubeActuator bases on the cached object), and a decoded nlohmann tree costs ~100 bytes a
+// member for every object held (issue 16).
 nlohmann::json adapter_status_view(const nlohmann::json& status) {
   if (!status.is_object()) return status;
-  return json_subset(status, {"conditions", "lastActiveTime", "health", "triggersActivity",
-                              "scaleTargetGVKR", "scaleTargetKind", "externalMetricNames"});
+  nlohmann::json view =
+      json_subset(status, {"lastActiveTime", "health", "triggersActivity", "scaleTargetGVKR",
+                           "scaleTargetKind", "externalMetricNames"});
+  if (const auto& conditions = json_member(status, "conditions"); conditions.is_array()) {
+    nlohmann::json own = nlohmann::json::array();
+    for (const auto& c : conditions) {
+      const auto& type = json_member(c, "type");
+      if (!type.is_string()) continue;
+      const auto& t = type.get_ref<const std::string&>();
+      if (t == api::kConditionActive || t == api::kConditionFallback) own.push_back(c);
+    }
+    view["conditions"] = std::move(own);
+  }
+  return view;
 }
 
 // Reads everything the engine needs from the object into the runtime (under its mutex).

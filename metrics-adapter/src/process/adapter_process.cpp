@@ -262,6 +262,7 @@ int AdapterProcess::run() {
   actuator_options.is_leader = [this] { return manager_->leading(); };
   actuator_options.events.reporting_instance = manager_->identity();
   actuator_options.workloads = &workloads_;
+  actuator_options.scaled_objects = &scaled_objects_;
   kube_actuator_ = std::make_unique<KubeActuator>(client(), actuator_options);
   actuator_ = std::make_unique<LoggingActuator>(*kube_actuator_);
   // Scalers that read the cluster (kubernetes-workload, ...) share watch-backed caches.

@@ -15,9 +15,11 @@
 //   other kind, is read from the API (GET /scale).
 // - scale: read-modify-write of the Scale with its resourceVersion, retried on 409 (bounded).
 // - update_status: JSON merge patch of the status subresource carrying the read
-//   resourceVersion, merged into a fresh read and retried on 409 (bounded); skipped when the
-//   fields already hold those values; conditions keep lastTransitionTime unless the status
-//   changes, and get observedGeneration = metadata.generation.
+//   resourceVersion (of the watch-backed ScaledObject when the options give the cache, else of
+//   a GET: the caller's object only names it), merged into a fresh read and retried on 409
+//   (bounded); skipped when the fields already hold those values; conditions keep
+//   lastTransitionTime unless the status changes, and get observedGeneration =
+//   metadata.generation.
 // - execute(): carries out a Decision in this order: /scale (when decision.scale), then the
 //   status (lastActiveTime stamped when the scale succeeded and asks for it), then Events
 //   (decision.events, and the scale action's on_success / on_failure). Given a StatusSink, the
@@ -102,6 +104,10 @@ struct KubeActuatorOptions {
   // Watch-backed Deployments and StatefulSets (trimmed by cluster::workload_transform); null:
   // read_target GETs every target.
   const cluster::WorkloadCaches* workloads = nullptr;
+  // Watch-backed ScaledObjects: a status patch starts from the cached object (the newest the
+  // process has), since a conditions patch carries the whole array and the engine's decoded
+  // object keeps only the adapter's own conditions. Null: from a GET before each write.
+  const kube::CacheView* scaled_objects = nullptr;
   kube::EventRecorderOptions events{"keda.sh/ebb-metrics-adapter", "", 4096};
   int conflict_retries = 5;
 };
