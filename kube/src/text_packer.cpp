@@ -2,7 +2,9 @@
 
 #include <zstd.h>
 
+#include <mutex>
 #include <stdexcept>
+#include <vector>
 
 namespace ebb::kube::detail {
 
@@ -14,21 +16,57 @@ constexpr int kLevel = 1;
 // A first object larger than this (a ConfigMap with a payload) gives only its start.
 constexpr std::size_t kMaxDictionary = 64 * 1024;
 
-struct CCtxDeleter {
-  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-struct DCtxDeleter {
-  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+// zstd's contexts are large (a decompression context ~95 KB, whatever the text) and hold no
+// state between calls, so the process keeps a few in a pool shared by every packer instead of
+// one per thread: as many as ever ran at once, not one for each thread that ever unpacked.
+template <typename Context, Context* (*create)(), std::size_t (*destroy)(Context*)>
+class ContextPool {
+ public:
+  ~ContextPool() {
+    for (auto* c : free_) destroy(c);
+  }
+  struct Lease {
+    Lease(ContextPool& p, Context* c) : pool(p), context(c) {}
+    ~Lease() { pool.give_back(context); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ContextPool& pool;
+    Context* context;
+  };
+  Lease take() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!free_.empty()) {
+        Context* c = free_.back();
+        free_.pop_back();
+        return Lease(*this, c);
+      }
+    }
+    Context* c = create();
+    if (!c) throw std::bad_alloc();
+    return Lease(*this, c);
+  }
+
+ private:
+  void give_back(Context* c) {
+    std::lock_guard lock(mutex_);
+    free_.push_back(c);
+  }
+  std::mutex mutex_;
+  std::vector<Context*> free_;
 };
 
-ZSTD_CCtx* compression_context() {
-  thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> context(ZSTD_createCCtx());
-  return context.get();
+using CompressionContexts = ContextPool<ZSTD_CCtx, ZSTD_createCCtx, ZSTD_freeCCtx>;
+using DecompressionContexts = ContextPool<ZSTD_DCtx, ZSTD_createDCtx, ZSTD_freeDCtx>;
+
+CompressionContexts& compression_contexts() {
+  static auto* pool = new CompressionContexts;  // never destroyed: packers may outlive statics
+  return *pool;
 }
 
-ZSTD_DCtx* decompression_context() {
-  thread_local std::unique_ptr<ZSTD_DCtx, DCtxDeleter> context(ZSTD_createDCtx());
-  return context.get();
+DecompressionContexts& decompression_contexts() {
+  static auto* pool = new DecompressionContexts;
+  return *pool;
 }
 
 }  // namespace
@@ -65,9 +103,9 @@ std::string TextPacker::pack(std::string_view text) {
   // its final size, with no slack (a cache holds one per object).
   thread_local std::string scratch;
   scratch.resize(ZSTD_compressBound(text.size()));
-  const std::size_t n =
-      ZSTD_compress_usingCDict(compression_context(), scratch.data(), scratch.size(), text.data(),
-                               text.size(), dictionary_->compress);
+  const auto context = compression_contexts().take();
+  const std::size_t n = ZSTD_compress_usingCDict(context.context, scratch.data(), scratch.size(),
+                                                 text.data(), text.size(), dictionary_->compress);
   if (ZSTD_isError(n))
     throw std::runtime_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
   return scratch.substr(0, n);
@@ -80,8 +118,9 @@ std::string TextPacker::unpack(std::string_view packed) const {
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
     throw std::runtime_error("zstd: not a packed text");
   std::string out(static_cast<std::size_t>(size), '\0');
+  const auto context = decompression_contexts().take();
   const std::size_t n =
-      ZSTD_decompress_usingDDict(decompression_context(), out.data(), out.size(), packed.data(),
+      ZSTD_decompress_usingDDict(context.context, out.data(), out.size(), packed.data(),
                                  packed.size(), dictionary_->decompress);
   if (ZSTD_isError(n) || n != out.size())
     throw std::runtime_error(std::string("zstd decompression failed: ") +
