@@ -150,7 +150,11 @@ nlohmann::json adapter_status_view(const nlohmann::json& status) {
       const auto& type = json_member(c, "type");
       if (!type.is_string()) continue;
       const auto& t = type.get_ref<const std::string&>();
-      if (t == api::kConditionActive || t == api::kConditionFallback) own.push_back(c);
+      if (t != api::kConditionActive && t != api::kConditionFallback) continue;
+      // lastTransitionTime decides nothing here (set_condition moves it only with the status).
+      nlohmann::json kept = c;
+      kept.erase("lastTransitionTime");
+      own.push_back(std::move(kept));
     }
     view["conditions"] = std::move(own);
   }
