@@ -3,6 +3,7 @@
 #include <charconv>
 #include <optional>
 #include <random>
+#include <utility>
 
 #include "text_packer.h"
 
@@ -182,7 +183,7 @@ ObjectPtr ObjectCache::upsert(const Object& object) {
     entry.version = ++upserts_;
     for (const auto& [name, func] : index_funcs_)
       for (auto& value : func(object)) entry.filed.emplace_back(name, std::move(value));
-    stored_bytes_ += entry.text.size();
+    const std::size_t bytes = entry.text.size();
     auto found = objects_.find(key);
     if (found != objects_.end()) {
       unindex(key, found->second);
@@ -191,6 +192,7 @@ ObjectPtr ObjectCache::upsert(const Object& object) {
     } else {
       found = objects_.emplace(key, std::move(entry)).first;
     }
+    stored_bytes_ += bytes;
     // Filed after unindex, which dropped the old entry's filings (the same values among them).
     by_namespace_[meta_string(object, "namespace")].insert(key);
     for (const auto& [name, value] : found->second.filed) indexes_[name][value].insert(key);

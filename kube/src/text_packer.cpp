@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
@@ -48,9 +49,13 @@ class ContextPool {
   }
 
  private:
-  void give_back(Context* c) {
+  void give_back(Context* c) noexcept {
     std::lock_guard lock(mutex_);
-    free_.push_back(c);
+    try {
+      free_.push_back(c);
+    } catch (...) {
+      destroy(c);  // no memory to keep it: the next take() makes another
+    }
   }
   std::mutex mutex_;
   std::vector<Context*> free_;
@@ -96,16 +101,18 @@ TextPacker::~TextPacker() = default;
 
 std::string TextPacker::pack(std::string_view text) {
   std::call_once(once_, [&] {
-    dictionary_ =
+    owned_ =
         std::make_unique<const Dictionary>(text.substr(0, std::min(text.size(), kMaxDictionary)));
+    dictionary_.store(owned_.get(), std::memory_order_release);
   });
+  const Dictionary* dictionary = dictionary_.load(std::memory_order_acquire);
   // Compressed into a buffer kept by the thread, then copied: the stored string is allocated at
   // its final size, with no slack (a cache holds one per object).
   thread_local std::string scratch;
   scratch.resize(ZSTD_compressBound(text.size()));
   const auto context = compression_contexts().take();
   const std::size_t n = ZSTD_compress_usingCDict(context.context, scratch.data(), scratch.size(),
-                                                 text.data(), text.size(), dictionary_->compress);
+                                                 text.data(), text.size(), dictionary->compress);
   if (ZSTD_isError(n))
     throw std::runtime_error(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
   return scratch.substr(0, n);
@@ -113,7 +120,8 @@ std::string TextPacker::pack(std::string_view text) {
 
 std::string TextPacker::unpack(std::string_view packed) const {
   // A packed text exists only after a pack(), which set the dictionary first.
-  if (!dictionary_) throw std::runtime_error("zstd: nothing was packed");
+  const Dictionary* dictionary = dictionary_.load(std::memory_order_acquire);
+  if (!dictionary) throw std::runtime_error("zstd: nothing was packed");
   const unsigned long long size = ZSTD_getFrameContentSize(packed.data(), packed.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
     throw std::runtime_error("zstd: not a packed text");
@@ -121,7 +129,7 @@ std::string TextPacker::unpack(std::string_view packed) const {
   const auto context = decompression_contexts().take();
   const std::size_t n =
       ZSTD_decompress_usingDDict(context.context, out.data(), out.size(), packed.data(),
-                                 packed.size(), dictionary_->decompress);
+                                 packed.size(), dictionary->decompress);
   if (ZSTD_isError(n) || n != out.size())
     throw std::runtime_error(std::string("zstd decompression failed: ") +
                              (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch"));

@@ -10,6 +10,7 @@
 // stay readable for the packer's lifetime.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,7 +32,10 @@ class TextPacker {
  private:
   struct Dictionary;
   std::once_flag once_;
-  std::unique_ptr<const Dictionary> dictionary_;
+  std::unique_ptr<const Dictionary> owned_;
+  // Published by the first pack() (release), read by unpack() (acquire): an unpack on another
+  // thread needs no other ordering with that pack.
+  std::atomic<const Dictionary*> dictionary_{nullptr};
 };
 
 }  // namespace ebb::kube::detail

@@ -1,6 +1,9 @@
 // Pure pieces: token bucket, backoff, selectors, paths, discovery parsing, watch decoding.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "ebb/json.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/discovery.h"
@@ -296,4 +299,59 @@ TEST_CASE("text packer: what it did not pack is an error, not a crash or garbage
   CHECK_THROWS(packer.unpack("not zstd at all"));
   auto truncated = packed.substr(0, packed.size() - 1);
   CHECK_THROWS(packer.unpack(truncated));
+}
+
+TEST_CASE("object cache: readers on other threads see whole objects while the informer writes") {
+  ObjectCache cache;
+  cache.add_index("target", [](const Object& o) {
+    return std::vector<std::string>{ebb::json_string(o, {"spec", "target"})};
+  });
+  // Each version of an object carries its version in two places: a reader that got a torn or
+  // mixed object would see them differ.
+  auto object = [](int key, int version) {
+    const std::string v = std::to_string(version);
+    return Object{
+        {"metadata",
+         {{"namespace", "ns"}, {"name", "o" + std::to_string(key)}, {"resourceVersion", v}}},
+        {"spec", {{"target", "t" + std::to_string(key % 4)}, {"version", v}}}};
+  };
+  constexpr int kKeys = 40, kVersions = 60;
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0}, reads{0};
+  auto reader = [&] {
+    while (!done) {
+      for (int k = 0; k < kKeys; ++k) {
+        if (auto o = cache.find("ns/o" + std::to_string(k))) {
+          if (ebb::json_string(*o, {"metadata", "resourceVersion"}) !=
+              ebb::json_string(*o, {"spec", "version"}))
+            ++torn;
+          ++reads;
+        }
+      }
+      for (const auto& o : cache.indexed("target", "t1"))
+        if (ebb::json_string(*o, {"spec", "target"}) != "t1") ++torn;
+    }
+  };
+  std::thread a(reader), b(reader);
+  for (int v = 1; v <= kVersions; ++v)
+    for (int k = 0; k < kKeys; ++k) {
+      if (v % 10 == 5 && k % 3 == 0) {  // erased, then written again by the next version
+        cache.erase("ns/o" + std::to_string(k));
+        continue;
+      }
+      auto previous = cache.upsert(object(k, v));
+      if (previous && ebb::json_string(*previous, {"spec", "version"}) !=
+                          ebb::json_string(*previous, {"metadata", "resourceVersion"}))
+        ++torn;
+    }
+  done = true;
+  a.join();
+  b.join();
+  CHECK(torn == 0);
+  CHECK(reads > 0);
+  for (int k = 0; k < kKeys; ++k) {
+    auto o = cache.find("ns/o" + std::to_string(k));
+    REQUIRE(o);
+    CHECK(*o == object(k, kVersions));
+  }
 }

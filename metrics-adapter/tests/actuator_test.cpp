@@ -571,8 +571,11 @@ TEST_CASE(
   actuator_options.scaled_objects = &view;
   KubeActuator actuator(*f.client, actuator_options);
 
-  // The engine's decoded object keeps the adapter's own conditions only.
+  // The engine's decoded object keeps the adapter's own conditions only; its resourceVersion
+  // is not what the patch carries either (the cache's is).
   so.status["conditions"] = json::array();
+  const std::string current = so.metadata.resource_version;
+  so.metadata.resource_version = "1";
   f.server.clear_request_log();
   StatusUpdate u;
   u.active = Condition{"Active", "True", "ScalerActive", "active"};
@@ -582,6 +585,7 @@ TEST_CASE(
   const auto patches = f.requests("PATCH", "/scaledobjects/orders/status");
   REQUIRE(patches.size() == 1);
   CHECK(patches[0].code == 200);
+  CHECK(json::parse(patches[0].body)["metadata"]["resourceVersion"] == current);
   CHECK(f.requests("GET", "/scaledobjects/orders").empty());  // the cache was current
   const json after = f.status_of("orders");
   CHECK(condition_of(after, "Ready") == condition_of(before, "Ready"));

@@ -189,7 +189,12 @@ Result<void> KubeActuator::update_status(const api::ScaledObject& so, const Stat
     generation = g.is_number_integer() ? g.get<std::int64_t>() : 0;
   };
   if (options_.scaled_objects)
-    if (auto cached = options_.scaled_objects->find(ns + "/" + name)) take(*cached);
+    if (auto cached = options_.scaled_objects->find(ns + "/" + name)) {
+      take(*cached);
+      // The decision was made for the caller's generation: the conditions claim that one, even
+      // when the cache already holds a newer spec (a fresh read after a 409 takes its own).
+      if (so.metadata.generation) generation = *so.metadata.generation;
+    }
   bool read = resource_version.empty();
   for (int attempt = 0;; ++attempt) {
     if (read) {

@@ -106,7 +106,7 @@ class ObjectCache {
     // parsing anew (a reconcile reads the same object through several lookups).
     mutable std::weak_ptr<const Object> parsed;
   };
-  // The held parse of `entry`, or a parse of its text (callers hold the mutex).
+  // The held parse of `entry`, or a parse of its text (under the mutex for an entry in the map).
   ObjectPtr parse(const Entry& entry) const;
   Object unpack(const std::string& packed) const;
   void unindex(const std::string& key, const Entry& entry);
