@@ -14,6 +14,7 @@ using namespace ebb;
 using namespace ebb::kube;
 using namespace std::chrono_literals;
 using ebb::testapi::Fault;
+using ebb::testapi::LoggedRequest;
 
 namespace {
 
@@ -160,6 +161,17 @@ TEST_CASE("informer integration: resume after closed watches, relist after 410, 
                                        {"d", {"add 2"}}});
   CHECK(informer.lists() == 2);
   CHECK(informer.cache().size() == 2);
+  // The relist after 410 reads etcd's current state (no resourceVersion=0, which the first
+  // list of the informer sends).
+  std::vector<std::string> list_queries;
+  for (const auto& r : server.request_log())
+    if (r.method == "GET" && r.code == 200 &&
+        r.path == "/api/v1/namespaces/" + ns + "/configmaps" &&
+        r.query.find("watch") == std::string::npos)
+      list_queries.push_back(r.query);
+  REQUIRE(list_queries.size() >= 2);
+  CHECK(list_queries.front().find("resourceVersion=0") != std::string::npos);
+  CHECK(list_queries.back().find("resourceVersion=0") == std::string::npos);
   bool saw_410_watch = false;
   for (const auto& r : server.request_log()) {
     if (r.query.find("watch") != std::string::npos && r.code == 200 && r.path.find("/configmaps") != std::string::npos) {
@@ -167,6 +179,65 @@ TEST_CASE("informer integration: resume after closed watches, relist after 410, 
     }
   }
   CHECK(saw_410_watch);
+}
+
+TEST_CASE(
+    "informer integration: the first list may come from the watch cache, a failed one falls back "
+    "to the paged read",
+    "[faults]") {
+  EBB_NEEDS_TEST_SERVER();
+  it::Target target(testapi::TestApiServerOptions{.bookmark_interval = 100ms});
+  auto& server = target.server();
+  auto client = target.client();
+  const auto& ns = target.ns();
+  auto cm = resources::configmaps();
+  for (const char* name : {"p", "q", "r"}) REQUIRE(client->create(cm, configmap(ns, name, "1")));
+  const std::string path = "/api/v1/namespaces/" + ns + "/configmaps";
+  auto lists = [&] {
+    std::vector<LoggedRequest> out;
+    for (const auto& r : server.request_log())
+      if (r.method == "GET" && r.path == path && r.query.find("watch") == std::string::npos)
+        out.push_back(r);
+    return out;
+  };
+
+  SECTION("resourceVersion=0 on the first list only") {
+    Recorder recorder;
+    Informer informer(*client, cm, options_for(ns));
+    informer.add_handlers(recorder.handlers());
+    informer.start();
+    REQUIRE(informer.wait_for_sync(5s));
+    REQUIRE(recorder.wait_for(3));
+    informer.stop();
+    const auto requests = lists();
+    REQUIRE_FALSE(requests.empty());
+    CHECK(requests.front().query.find("resourceVersion=0") != std::string::npos);
+  }
+  SECTION("the watch-cache list fails: the same relist reads again, paged and consistent") {
+    // An answer the client does not retry (a 5xx would be retried as the same read).
+    server.inject({.kind = Fault::Kind::Error,
+                   .status = 400,
+                   .count = 1,
+                   .method = "^GET$",
+                   .path = path + "$"});
+    Recorder recorder;
+    Informer informer(*client, cm, options_for(ns));
+    informer.add_handlers(recorder.handlers());
+    informer.start();
+    REQUIRE(informer.wait_for_sync(5s));
+    REQUIRE(recorder.wait_for(3));
+    informer.stop();
+    CHECK(informer.lists() == 1);  // one relist, two reads: no backoff in between
+    const auto requests = lists();
+    REQUIRE(requests.size() >= 2);
+    CHECK(requests[0].code == 400);
+    CHECK(requests[0].query.find("resourceVersion=0") != std::string::npos);
+    for (std::size_t i = 1; i < requests.size(); ++i) {
+      CHECK(requests[i].code == 200);
+      CHECK(requests[i].query.find("resourceVersion=0") == std::string::npos);
+    }
+    CHECK(recorder.snapshot() == History{{"p", {"add 1"}}, {"q", {"add 1"}}, {"r", {"add 1"}}});
+  }
 }
 
 TEST_CASE("informer integration: stop() on a quiet watch returns at once, not at the watch's timeout") {
