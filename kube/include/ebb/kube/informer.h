@@ -1,6 +1,9 @@
 // An informer: list, then watch from the list's resourceVersion, keeping a local cache indexed
 // by namespace and by label, and telling handlers about every change exactly once, in order.
 //
+// - The first list asks for resourceVersion=0 (the API server's watch cache, as client-go
+//   does), and reads again paged from etcd if that fails; every later list is that paged,
+//   consistent read.
 // - A dropped or ended watch resumes from the last resourceVersion seen (events or bookmarks).
 // - 410 Gone (the version is too old) relists and diffs the fresh list against the cache, so
 //   handlers get adds, updates and deletes for what changed while we were away, and nothing
