@@ -200,15 +200,20 @@ TEST_CASE(
         out.push_back(r);
     return out;
   };
-
-  SECTION("resourceVersion=0 on the first list only") {
-    Recorder recorder;
+  // A new informer up to its first sync and the three adds; returns how many lists it made.
+  auto sync_once = [&](Recorder& recorder) {
     Informer informer(*client, cm, options_for(ns));
     informer.add_handlers(recorder.handlers());
     informer.start();
     REQUIRE(informer.wait_for_sync(5s));
     REQUIRE(recorder.wait_for(3));
     informer.stop();
+    return informer.lists();
+  };
+
+  SECTION("resourceVersion=0 on the first list only") {
+    Recorder recorder;
+    sync_once(recorder);
     const auto requests = lists();
     REQUIRE_FALSE(requests.empty());
     CHECK(requests.front().query.find("resourceVersion=0") != std::string::npos);
@@ -221,13 +226,7 @@ TEST_CASE(
                    .method = "^GET$",
                    .path = path + "$"});
     Recorder recorder;
-    Informer informer(*client, cm, options_for(ns));
-    informer.add_handlers(recorder.handlers());
-    informer.start();
-    REQUIRE(informer.wait_for_sync(5s));
-    REQUIRE(recorder.wait_for(3));
-    informer.stop();
-    CHECK(informer.lists() == 1);  // one relist, two reads: no backoff in between
+    CHECK(sync_once(recorder) == 1);  // one relist, two reads: no backoff in between
     const auto requests = lists();
     REQUIRE(requests.size() >= 2);
     CHECK(requests[0].code == 400);
