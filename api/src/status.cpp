@@ -116,4 +116,83 @@ json triggers_activity_json(const std::map<std::string, bool>& activity) {
   return out;
 }
 
+json ScaleTargetGVKR::to_json() const {
+  return json{{"group", group}, {"version", version}, {"kind", kind}, {"resource", resource}};
+}
+
+std::optional<ScaleTargetGVKR> ScaleTargetGVKR::from_json(const json& gvkr) {
+  if (!gvkr.is_object()) return std::nullopt;
+  ScaleTargetGVKR out{string_of(gvkr, "group"), string_of(gvkr, "version"), string_of(gvkr, "kind"),
+                      string_of(gvkr, "resource")};
+  if (out.version.empty() || out.kind.empty() || out.resource.empty()) return std::nullopt;
+  return out;
+}
+
+namespace {
+
+AdapterStatus::OwnCondition own_condition(const json& c) {
+  AdapterStatus::OwnCondition out;
+  auto text = [&](const char* key, std::string& into) {
+    const auto& v = json_member(c, key);
+    if (v.is_string())
+      into = v.get<std::string>();
+    else
+      out.exact = false;  // absent or not a string: set_condition would write it
+  };
+  text("status", out.status);
+  text("reason", out.reason);
+  text("message", out.message);
+  const auto& g = json_member(c, "observedGeneration");
+  if (g.is_number_integer()) out.observed_generation = g.get<std::int64_t>();
+  return out;
+}
+
+}  // namespace
+
+AdapterStatus read_adapter_status(const json& status) {
+  AdapterStatus out;
+  if (!status.is_object()) return out;
+  if (const auto& conditions = json_member(status, "conditions"); conditions.is_array()) {
+    for (const auto& c : conditions) {
+      if (!c.is_object()) continue;
+      const std::string type = string_of(c, "type");
+      std::optional<AdapterStatus::OwnCondition>* slot = type == kConditionActive ? &out.active
+                                                         : type == kConditionFallback
+                                                             ? &out.fallback
+                                                             : nullptr;
+      if (!slot) continue;
+      if (*slot) {
+        // get_condition reads the first, set_condition writes the last: neither is certain.
+        (*slot)->exact = false;
+        continue;
+      }
+      *slot = own_condition(c);
+    }
+  }
+  if (const auto& t = json_member(status, "lastActiveTime"); t.is_string())
+    out.last_active_time = t.get<std::string>();
+  const auto& health = json_member(status, "health");
+  out.health = read_health(status);
+  out.health_exact = health.is_null() ? true : health == health_json(out.health);
+  const auto& activity = json_member(status, "triggersActivity");
+  if (activity.is_object())
+    for (auto it = activity.begin(); it != activity.end(); ++it)
+      if (const auto& a = json_member(*it, "isActive"); a.is_boolean())
+        out.triggers_activity[it.key()] = a.get<bool>();
+  out.triggers_activity_exact =
+      activity.is_null() ? true : activity == triggers_activity_json(out.triggers_activity);
+  out.scale_target_gvkr = ScaleTargetGVKR::from_json(json_member(status, "scaleTargetGVKR"));
+  if (const auto& k = json_member(status, "scaleTargetKind"); k.is_string())
+    out.scale_target_kind = k.get<std::string>();
+  if (const auto& names = json_member(status, "externalMetricNames"); names.is_array())
+    for (const auto& n : names)
+      if (n.is_string()) out.external_metric_names.push_back(n.get<std::string>());
+  return out;
+}
+
+std::shared_ptr<const AdapterStatus> adapter_status_of(const ScaledObject& so) {
+  if (so.adapter_status) return so.adapter_status;
+  return std::make_shared<const AdapterStatus>(read_adapter_status(so.status));
+}
+
 }  // namespace ebb::api

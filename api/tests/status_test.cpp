@@ -59,3 +59,64 @@ TEST_CASE("status.health and triggersActivity: written as KEDA writes them, read
   CHECK(api::read_health(json{{"health", "not a map"}}).empty());
   CHECK(api::triggers_activity_json({{"s0-a", true}}) == json::parse(R"({"s0-a":{"isActive":true}})"));
 }
+
+TEST_CASE(
+    "read_adapter_status: the adapter's typed part of a status, and what does not read back "
+    "exactly") {
+  const json status = json::parse(R"({
+    "conditions":[
+      {"type":"Ready","status":"True","reason":"ScaledObjectReady","message":"ok","observedGeneration":2},
+      {"type":"Active","status":"True","reason":"ScalerActive","message":"m","observedGeneration":2,
+       "lastTransitionTime":"2026-01-01T00:00:00Z"},
+      {"type":"Fallback","status":"False","reason":"NoFallbackFound","message":"none"}],
+    "lastActiveTime":"2026-01-01T00:00:00Z",
+    "health":{"s0-redis-q":{"numberOfFailures":1,"status":"Happy"}},
+    "triggersActivity":{"s0-redis-q":{"isActive":true}},
+    "scaleTargetGVKR":{"group":"apps","version":"v1","kind":"Deployment","resource":"deployments"},
+    "scaleTargetKind":"apps/v1.Deployment",
+    "externalMetricNames":["s0-redis-q", 7],
+    "hpaName":"keda-hpa-x","originalReplicaCount":1})");
+  const auto s = api::read_adapter_status(status);
+  REQUIRE(s.active);
+  CHECK(*s.active == api::AdapterStatus::OwnCondition{"True", "ScalerActive", "m", 2, true});
+  REQUIRE(s.fallback);
+  CHECK(s.fallback->observed_generation == std::nullopt);
+  CHECK(s.fallback->exact);
+  CHECK(s.last_active_time == "2026-01-01T00:00:00Z");
+  CHECK(s.health == std::map<std::string, api::MetricHealth>{{"s0-redis-q", {1, false}}});
+  CHECK(s.health_exact);
+  CHECK(s.triggers_activity == std::map<std::string, bool>{{"s0-redis-q", true}});
+  CHECK(s.triggers_activity_exact);
+  CHECK(s.scale_target_gvkr == api::ScaleTargetGVKR{"apps", "v1", "Deployment", "deployments"});
+  CHECK(s.scale_target_kind == "apps/v1.Deployment");
+  CHECK(s.external_metric_names == std::vector<std::string>{"s0-redis-q"});
+
+  CHECK(api::read_adapter_status(nullptr) == api::AdapterStatus{});
+  CHECK(api::read_adapter_status("text") == api::AdapterStatus{});
+
+  auto odd = status;
+  odd["conditions"].push_back(odd["conditions"][1]);        // Active twice
+  odd["conditions"][2]["message"] = 3;                      // Fallback message no string
+  odd["health"]["s0-redis-q"]["numberOfFailures"] = "1";    // reads as 0
+  odd["triggersActivity"]["s0-redis-q"]["isActive"] = "y";  // dropped
+  odd["scaleTargetGVKR"].erase("resource");                 // unusable
+  const auto o = api::read_adapter_status(odd);
+  CHECK_FALSE(o.active->exact);
+  CHECK_FALSE(o.fallback->exact);
+  CHECK_FALSE(o.health_exact);
+  CHECK_FALSE(o.triggers_activity_exact);
+  CHECK(o.triggers_activity.empty());
+  CHECK_FALSE(o.scale_target_gvkr.has_value());
+}
+
+TEST_CASE("adapter_status_of: the adapter's typed status when set, else read from the document") {
+  api::ScaledObject so;
+  so.status = json::parse(R"({"lastActiveTime":"2026-01-01T00:00:00Z"})");
+  CHECK(api::adapter_status_of(so)->last_active_time == "2026-01-01T00:00:00Z");
+  auto typed = std::make_shared<api::AdapterStatus>();
+  typed->scale_target_kind = "apps/v1.StatefulSet";
+  so.adapter_status = typed;
+  so.status = nullptr;
+  CHECK(api::adapter_status_of(so) == so.adapter_status);
+  CHECK(api::adapter_status_of(so)->scale_target_kind == "apps/v1.StatefulSet");
+}

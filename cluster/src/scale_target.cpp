@@ -10,21 +10,6 @@ namespace ebb::cluster {
 
 using nlohmann::json;
 
-json ScaleTargetGVKR::to_json() const {
-  return json{{"group", group}, {"version", version}, {"kind", kind}, {"resource", resource}};
-}
-
-std::optional<ScaleTargetGVKR> ScaleTargetGVKR::from_json(const json& gvkr) {
-  if (!gvkr.is_object()) return std::nullopt;
-  auto str = [&](const char* k) {
-    auto it = gvkr.find(k);
-    return it != gvkr.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  ScaleTargetGVKR out{str("group"), str("version"), str("kind"), str("resource")};
-  if (out.version.empty() || out.kind.empty() || out.resource.empty()) return std::nullopt;
-  return out;
-}
-
 std::string_view to_string(TargetProblem::Kind kind) {
   switch (kind) {
     case TargetProblem::Kind::not_found: return "not_found";

@@ -321,6 +321,130 @@ TEST_CASE("status_patch: lastActiveTime in RFC 3339 seconds, health and triggers
   }
 }
 
+TEST_CASE("status_update_fields: the fields status_patch writes, read from the typed status",
+          "[actuator][status_patch]") {
+  // The status writer and the log tell "no write" from the typed status the engine keeps
+  // instead of the document; status_patch writes from the document. Every pair of a status and
+  // an update below must agree: exactly on statuses in Ebb's own shape, and never a field fewer
+  // on the others (which a write brings back into shape).
+  const json ready = ready_condition();
+  const json active = active_condition("True", "ScalerActive", 3, kT0Text);
+  const json fallback = {{"type", "Fallback"},          {"status", "False"},
+                         {"reason", "NoFallbackFound"}, {"message", "none"},
+                         {"observedGeneration", 3},     {"lastTransitionTime", kT0Text}};
+  const json health = {{"a", {{"numberOfFailures", 2}, {"status", "Failing"}}}};
+  const json activity = {{"a", {{"isActive", true}}}};
+  const json full = {{"conditions", json::array({ready, active, fallback})},
+                     {"lastActiveTime", kT0Text},
+                     {"health", health},
+                     {"triggersActivity", activity}};
+
+  struct Case {
+    const char* name;
+    json status;
+    bool own_shape;
+  };
+  std::vector<Case> statuses{
+      {"absent", nullptr, true},
+      {"empty", json::object(), true},
+      {"full", full, true},
+      {"only the operator's condition", json{{"conditions", json::array({ready})}}, true}};
+  auto odd = [&](const char* name, auto&& change) {
+    json s = full;
+    change(s);
+    statuses.push_back({name, s, false});
+  };
+  odd("Active twice", [&](json& s) {
+    s["conditions"].push_back(active_condition("False", "ScalerNotActive", 3, kT0Text));
+  });
+  odd("a reason that is no string", [](json& s) { s["conditions"][1]["reason"] = 5; });
+  odd("a condition without message", [](json& s) { s["conditions"][2].erase("message"); });
+  odd("observedGeneration as text",
+      [](json& s) { s["conditions"][1]["observedGeneration"] = "3"; });
+  odd("lastActiveTime a number", [](json& s) { s["lastActiveTime"] = 5; });
+  odd("health not a map", [](json& s) { s["health"] = "x"; });
+  odd("health with an extra field", [](json& s) { s["health"]["a"]["extra"] = 1; });
+  odd("health with failures as text", [](json& s) { s["health"]["a"]["numberOfFailures"] = "2"; });
+  odd("triggersActivity not bool",
+      [](json& s) { s["triggersActivity"]["a"]["isActive"] = "true"; });
+  odd("triggersActivity an array", [](json& s) { s["triggersActivity"] = json::array(); });
+
+  std::vector<std::pair<const char*, StatusUpdate>> updates;
+  auto add = [&](const char* name, auto&& fill) {
+    StatusUpdate u;
+    fill(u);
+    updates.emplace_back(name, std::move(u));
+  };
+  add("nothing", [](StatusUpdate&) {});
+  add("Active as held", [](StatusUpdate& u) {
+    u.active = Condition{"Active", "True", "ScalerActive", "m"};
+  });
+  add("Active, other message", [](StatusUpdate& u) {
+    u.active = Condition{"Active", "True", "ScalerActive", "n"};
+  });
+  add("Active False", [](StatusUpdate& u) {
+    u.active = Condition{"Active", "False", "ScalerNotActive", "m"};
+  });
+  add("Fallback as held", [](StatusUpdate& u) {
+    u.fallback = Condition{"Fallback", "False", "NoFallbackFound", "none"};
+  });
+  add("Fallback True", [](StatusUpdate& u) {
+    u.fallback = Condition{"Fallback", "True", "FallbackExists", "x"};
+  });
+  add("lastActiveTime as held",
+      [](StatusUpdate& u) { u.last_active = kT0 + std::chrono::milliseconds(400); });
+  add("lastActiveTime later", [](StatusUpdate& u) { u.last_active = kT1; });
+  add("health as held", [](StatusUpdate& u) {
+    u.health = std::map<std::string, MetricHealth>{{"a", {2, true}}};
+  });
+  add("health empty", [](StatusUpdate& u) { u.health = std::map<std::string, MetricHealth>{}; });
+  add("health counted on", [](StatusUpdate& u) {
+    u.health = std::map<std::string, MetricHealth>{{"a", {3, true}}};
+  });
+  add("activity as held", [](StatusUpdate& u) {
+    u.triggers_activity = std::map<std::string, bool>{{"a", true}};
+  });
+  add("activity empty",
+      [](StatusUpdate& u) { u.triggers_activity = std::map<std::string, bool>{}; });
+  add("activity off", [](StatusUpdate& u) {
+    u.triggers_activity = std::map<std::string, bool>{{"a", false}};
+  });
+  add("everything as held", [](StatusUpdate& u) {
+    u.active = Condition{"Active", "True", "ScalerActive", "m"};
+    u.fallback = Condition{"Fallback", "False", "NoFallbackFound", "none"};
+    u.last_active = kT0;
+    u.health = std::map<std::string, MetricHealth>{{"a", {2, true}}};
+    u.triggers_activity = std::map<std::string, bool>{{"a", true}};
+  });
+
+  int exact_nonempty = 0, over = 0;
+  for (const auto& status : statuses) {
+    const auto typed = api::read_adapter_status(status.status);
+    for (const auto& [update_name, update] : updates) {
+      for (std::int64_t generation : {3, 4}) {
+        INFO(status.name << " / " << update_name << " / generation " << generation);
+        std::vector<std::string> patched;
+        if (auto p = status_patch(status.status, update, generation, kT1))
+          for (const auto& [key, value] : (*p)["status"].items()) patched.push_back(key);
+        auto fields = status_update_fields(typed, update, generation);
+        std::sort(patched.begin(), patched.end());
+        std::sort(fields.begin(), fields.end());
+        if (status.own_shape) {
+          CHECK(fields == patched);
+          if (!fields.empty()) ++exact_nonempty;
+        } else {
+          CHECK(std::includes(fields.begin(), fields.end(), patched.begin(), patched.end()));
+          if (fields.size() > patched.size()) ++over;
+        }
+      }
+    }
+  }
+  // Both outcomes occur: the matrix reaches writes and no-writes, and odd shapes that only the
+  // typed side counts as a change.
+  CHECK(exact_nonempty > 20);
+  CHECK(over > 0);
+}
+
 // =============================================================================================
 // KubeActuator: /scale
 

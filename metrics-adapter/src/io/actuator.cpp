@@ -77,6 +77,29 @@ std::optional<json> status_patch(const json& current_status, const StatusUpdate&
   return json{{"status", std::move(patch)}};
 }
 
+std::vector<std::string> status_update_fields(const api::AdapterStatus& current,
+                                              const StatusUpdate& update, std::int64_t generation) {
+  std::vector<std::string> fields;
+  // set_condition's rule: a write when the condition is new or any of its fields differs.
+  auto differs = [&](const std::optional<api::AdapterStatus::OwnCondition>& held,
+                     const Condition& wanted) {
+    return !held || !held->exact || held->status != wanted.status ||
+           held->reason != wanted.reason || held->message != wanted.message ||
+           held->observed_generation != generation;
+  };
+  if ((update.active && differs(current.active, *update.active)) ||
+      (update.fallback && differs(current.fallback, *update.fallback)))
+    fields.emplace_back("conditions");
+  if (update.last_active && current.last_active_time != format_rfc3339(*update.last_active))
+    fields.emplace_back("lastActiveTime");
+  if (update.health && (!current.health_exact || current.health != *update.health))
+    fields.emplace_back("health");
+  if (update.triggers_activity &&
+      (!current.triggers_activity_exact || current.triggers_activity != *update.triggers_activity))
+    fields.emplace_back("triggersActivity");
+  return fields;
+}
+
 ExecutionReport Actuator::execute(const api::ScaledObject& so, const Decision& decision,
                                   const std::optional<std::map<std::string, MetricHealth>>& health,
                                   TimePoint now, StatusSink* sink) {

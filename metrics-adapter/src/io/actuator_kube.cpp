@@ -46,9 +46,7 @@ Result<Target> target_of(kube::Client& client, const api::ScaledObject& so) {
   Target t;
   t.ns = so.metadata.namespace_;
   t.name = ref.name;
-  std::optional<cluster::ScaleTargetGVKR> gvkr;
-  if (so.status.is_object() && so.status.contains("scaleTargetGVKR"))
-    gvkr = cluster::ScaleTargetGVKR::from_json(so.status["scaleTargetGVKR"]);
+  std::optional<cluster::ScaleTargetGVKR> gvkr = api::adapter_status_of(so)->scale_target_gvkr;
   if (gvkr) {
     t.resource = kube::Resource{gvkr->group, gvkr->version, gvkr->resource, gvkr->kind, true, {"scale"}};
   } else {

@@ -131,36 +131,6 @@ struct ObjectRuntime {
   }
 };
 
-// The part of a ScaledObject's status the adapter reads after decoding: the fields of its
-// status patch as far as they are its own (actuator.cpp status_patch: the Active and Fallback
-// conditions, lastActiveTime, health, triggersActivity), which tell whether an update changes
-// anything; the scale target the operator resolved; and the metric names the triggers were
-// built with. The rest (the operator's conditions, hpaName, originalReplicaCount, ...) is read
-// from the informer's object where needed (adapter_may_act, and the status patch itself, which
-// KubeActuator bases on the cached object), and a decoded nlohmann tree costs ~100 bytes a
-// member for every object held (issue 16).
-nlohmann::json adapter_status_view(const nlohmann::json& status) {
-  if (!status.is_object()) return status;
-  nlohmann::json view =
-      json_subset(status, {"lastActiveTime", "health", "triggersActivity", "scaleTargetGVKR",
-                           "scaleTargetKind", "externalMetricNames"});
-  if (const auto& conditions = json_member(status, "conditions"); conditions.is_array()) {
-    nlohmann::json own = nlohmann::json::array();
-    for (const auto& c : conditions) {
-      const auto& type = json_member(c, "type");
-      if (!type.is_string()) continue;
-      const auto& t = type.get_ref<const std::string&>();
-      if (t != api::kConditionActive && t != api::kConditionFallback) continue;
-      // lastTransitionTime decides nothing here (set_condition moves it only with the status).
-      nlohmann::json kept = c;
-      kept.erase("lastTransitionTime");
-      own.push_back(std::move(kept));
-    }
-    view["conditions"] = std::move(own);
-  }
-  return view;
-}
-
 // Reads everything the engine needs from the object into the runtime (under its mutex).
 // `keep_text`: keep the object as text for a rebuild (no cache to read it back from).
 void apply_snapshot(ObjectRuntime& rt, const kube::Object& object, bool keep_text) {
@@ -186,18 +156,23 @@ void apply_snapshot(ObjectRuntime& rt, const kube::Object& object, bool keep_tex
   }
   rt.polling_interval = std::chrono::seconds(std::max<std::int32_t>(1, decoded->spec.polling_interval_or_default()));
   rt.created = parse_rfc3339(decoded->metadata.creation_timestamp);
-  const auto& status = json_member(object, "status");
-  const auto& last_active = json_member(status, "lastActiveTime");
-  rt.status_last_active = last_active.is_string() ? parse_rfc3339(last_active.get<std::string>()) : std::nullopt;
-  auto fallback = api::get_condition(status, api::kConditionFallback);
-  rt.status_fallback_active = fallback && fallback->status == "True";
-  auto active = api::get_condition(status, api::kConditionActive);
-  rt.status_active = active && active->status == "True";
   auto so = std::make_shared<api::ScaledObject>(std::move(decoded).value());
-  // The decoded copy of the whole document: nothing here encodes the object again, and it was
-  // the largest part of a runtime (issue 16: memory per object).
+  // Memory per object (issue 16): the decoded copy of the whole document (nothing here encodes
+  // the object again) was the largest part of a runtime, the status as an nlohmann tree the
+  // next; the adapter keeps its typed part of the status, and drops the metadata only the
+  // scaling policy above read (adapter_may_act reads the object itself).
   so->raw = nullptr;
-  so->status = adapter_status_view(so->status);
+  auto status = std::make_shared<const api::AdapterStatus>(api::read_adapter_status(so->status));
+  so->status = nullptr;
+  so->metadata.labels.clear();
+  so->metadata.annotations.clear();
+  so->metadata.finalizers.clear();
+  so->metadata.owner_references = nullptr;
+  rt.status_last_active =
+      status->last_active_time ? parse_rfc3339(*status->last_active_time) : std::nullopt;
+  rt.status_fallback_active = status->fallback && status->fallback->status == "True";
+  rt.status_active = status->active && status->active->status == "True";
+  so->adapter_status = std::move(status);
   rt.so = std::move(so);
   rt.may_act = !rt.object_error && api::adapter_may_act(object);
 }
@@ -219,11 +194,12 @@ bool references_auth(const api::ScaledObject& so, const std::string& kind, const
   return false;
 }
 
-std::string scale_target_text(const api::ScaledObject& so, const nlohmann::json& status) {
-  const auto& kind = json_member(status, "scaleTargetKind");
-  std::string k = kind.is_string() && !kind.get<std::string>().empty()
-                      ? kind.get<std::string>()
-                      : so.spec.scale_target_ref.api_version_or_default() + "." + so.spec.scale_target_ref.kind_or_default();
+std::string scale_target_text(const api::ScaledObject& so) {
+  const auto status = api::adapter_status_of(so);
+  std::string k = !status->scale_target_kind.empty()
+                      ? status->scale_target_kind
+                      : so.spec.scale_target_ref.api_version_or_default() + "." +
+                            so.spec.scale_target_ref.kind_or_default();
   return k + " " + so.metadata.namespace_ + "/" + so.spec.scale_target_ref.name;
 }
 
@@ -262,7 +238,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
 
   // --- building ---------------------------------------------------------------------------
 
-  std::vector<std::shared_ptr<TriggerRuntime>> build_triggers(const api::ScaledObject& so, const nlohmann::json& status) {
+  std::vector<std::shared_ptr<TriggerRuntime>> build_triggers(const api::ScaledObject& so) {
     std::optional<cluster::TargetEnvironment> env;
     if (auto target = cluster::resolve_scale_target(deps.client, so, options.workloads)) {
       if (auto e = cluster::read_target_environment(deps.client, *target, so.spec.scale_target_ref.env_source_container_name))
@@ -275,11 +251,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     input_options.cluster_trigger_authentications = options.cluster_trigger_authentications;
     auto inputs = cluster::resolve_trigger_inputs(deps.client, so, env ? &*env : nullptr, input_options);
 
-    std::vector<std::string> status_names;
-    const auto& names = json_member(status, "externalMetricNames");
-    if (names.is_array())
-      for (const auto& n : names)
-        if (n.is_string()) status_names.push_back(n.get<std::string>());
+    const auto status = api::adapter_status_of(so);
+    const auto& status_names = status->external_metric_names;
 
     std::vector<std::shared_ptr<TriggerRuntime>> out;
     for (std::size_t i = 0; i < so.spec.triggers.size(); ++i) {
@@ -336,7 +309,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     rt->generation = generation_of(object);
     apply_snapshot(*rt, object, !options.scaled_objects);
     rt->last_build_attempt = options.now();
-    if (rt->so) rt->triggers = build_triggers(*rt->so, json_member(object, "status"));
+    if (rt->so) rt->triggers = build_triggers(*rt->so);
     for (auto& t : rt->triggers) start_watch(*t, rt->key);
     rt->health = api::read_health(json_member(object, "status"));
     if (previous) {
@@ -361,7 +334,6 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   // per polling interval. Runs inside the object's single flight.
   void retry_failed_builds(ObjectRuntime& rt) {
     std::shared_ptr<const api::ScaledObject> so;
-    nlohmann::json status;
     {
       std::lock_guard lock(rt.mutex);
       if (!rt.so || !rt.has_failed_build()) return;
@@ -369,9 +341,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       if (rt.last_build_attempt && now - *rt.last_build_attempt < rt.polling_interval) return;
       rt.last_build_attempt = now;
       so = rt.so;
-      status = rt.so->status;
     }
-    auto rebuilt = build_triggers(*so, status);
+    auto rebuilt = build_triggers(*so);
     std::vector<std::shared_ptr<TriggerRuntime>> installed;
     {
       std::lock_guard lock(rt.mutex);
@@ -637,7 +608,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       status_active = rt->status_active;
       interval = rt->polling_interval;
       fallback_was_active = rt->written_fallback_active.value_or(rt->status_fallback_active);
-      if (rt->so) target_text = scale_target_text(*rt->so, rt->so->status);
+      if (rt->so) target_text = scale_target_text(*rt->so);
       for (const auto& t : triggers) {
         auto it = rt->health.find(t->metric_name);
         if (it != rt->health.end()) health_now[t->metric_name] = it->second;

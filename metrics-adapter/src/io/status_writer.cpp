@@ -129,8 +129,9 @@ struct StatusWriter::Impl {
     auto it = entries.find(key);
     if (it == entries.end()) {
       // Nothing pending or in flight: an update the object's status already holds is no write.
-      if (events.empty() &&
-          !status_patch(so.status, update, so.metadata.generation.value_or(0), Clock::now()))
+      if (events.empty() && status_update_fields(*api::adapter_status_of(so), update,
+                                                 so.metadata.generation.value_or(0))
+                                .empty())
         return;
       if (entries.size() >= options.max_objects) {
         ++counts.dropped;

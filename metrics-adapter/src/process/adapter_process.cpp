@@ -107,18 +107,15 @@ class LoggingActuator : public Actuator {
     return result;
   }
   Result<void> update_status(const api::ScaledObject& so, const StatusUpdate& update) override {
-    // The same pure function the KubeActuator writes with: says whether anything will change.
-    auto patch = status_patch(so.status, update, so.metadata.generation.value_or(0),
-                              std::chrono::system_clock::now());
+    // Which fields the write changes, from what the object held when it was read.
+    const auto fields = status_update_fields(*api::adapter_status_of(so), update,
+                                             so.metadata.generation.value_or(0));
     auto result = inner_.update_status(so, update);
     if (!result) {
       log_.error("cannot write status", {{"namespace", so.metadata.namespace_},
                                          {"name", so.metadata.name},
                                          {"error", result.error().message}});
-    } else if (patch) {
-      std::vector<std::string> fields;
-      if (patch->contains("status") && (*patch)["status"].is_object())
-        for (const auto& [key, value] : (*patch)["status"].items()) fields.push_back(key);
+    } else if (!fields.empty()) {
       log_.info("status written",
                 {{"namespace", so.metadata.namespace_},
                  {"name", so.metadata.name},

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -158,6 +159,8 @@ struct ScaledObjectSpec {
   const ScalingModifiers* scaling_modifiers() const;  // nullptr when not used
 };
 
+struct AdapterStatus;  // status.h
+
 struct ScaledObject {
   std::string api_version = std::string(kKedaApiVersion);
   std::string kind = std::string(kScaledObjectKind);
@@ -165,6 +168,9 @@ struct ScaledObject {
   ScaledObjectSpec spec;
   nlohmann::json status;  // null when absent; owned by the operator and the adapter
   nlohmann::json raw;     // the decoded document; null for objects built in code
+  // The metrics adapter's typed part of `status`, set by the adapter when it drops `status`
+  // to save memory; null otherwise (read it through adapter_status_of, status.h).
+  std::shared_ptr<const AdapterStatus> adapter_status;
 };
 
 // advanced.horizontalPodAutoscalerConfig.name, else "keda-hpa-<name>".

@@ -18,23 +18,15 @@
 
 #include "ebb/api/auth.h"
 #include "ebb/api/objects.h"
+#include "ebb/api/status.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/informer.h"
 #include "ebb/result.h"
 
 namespace ebb::cluster {
 
-// status.scaleTargetGVKR.
-struct ScaleTargetGVKR {
-  std::string group, version, kind, resource;
-
-  std::string api_version() const { return group.empty() ? version : group + "/" + version; }
-  // status.scaleTargetKind: "apps/v1.Deployment" (KEDA's GVKString()).
-  std::string kind_string() const { return api_version() + "." + kind; }
-  nlohmann::json to_json() const;  // {group, version, kind, resource}
-  static std::optional<ScaleTargetGVKR> from_json(const nlohmann::json& gvkr);
-  bool operator==(const ScaleTargetGVKR&) const = default;
-};
+// status.scaleTargetGVKR (part of the status contract, ebb/api/status.h).
+using api::ScaleTargetGVKR;
 
 struct TargetProblem {
   enum class Kind {

@@ -36,6 +36,7 @@
 
 #include "ebb/adapter/decision.h"
 #include "ebb/api/objects.h"
+#include "ebb/api/status.h"
 #include "ebb/cluster/scale_target.h"
 #include "ebb/kube/client.h"
 #include "ebb/kube/event_recorder.h"
@@ -62,6 +63,13 @@ struct StatusUpdate {
 // nullopt when nothing would change. `generation` goes into the conditions' observedGeneration.
 std::optional<nlohmann::json> status_patch(const nlohmann::json& current_status, const StatusUpdate& update,
                                            std::int64_t generation, TimePoint now);
+
+// Pure: the status fields ("conditions", "lastActiveTime", "health", "triggersActivity") that
+// status_patch would write for `update` on a status whose adapter part reads as `current`, in
+// that order; empty when it writes nothing. Never misses one; it may name a field the document
+// holds in a shape Ebb would not write (AdapterStatus exact = false), where the patch decides.
+std::vector<std::string> status_update_fields(const api::AdapterStatus& current,
+                                              const StatusUpdate& update, std::int64_t generation);
 
 // Where execute() hands the status update and the Events when they are not written on the
 // calling thread (StatusWriter, status_writer.h). submit() must not wait for the API server.
