@@ -25,13 +25,28 @@ ObjectPtr ObjectCache::parse(const Entry& entry) const {
 
 void ObjectCache::add_index(const std::string& name, IndexFunc func) {
   std::lock_guard lock(mutex_);
-  index_funcs_[name] = func;
   auto& index = indexes_[name];
-  for (auto& [key, entry] : objects_)
-    for (const auto& value : func(unpack(entry.text))) {
-      index[value].insert(key);
-      entry.filed.emplace_back(name, value);
-    }
+  for (auto& [key, entry] : objects_) {
+    // A second add_index of the same name replaces the first.
+    std::erase_if(entry.filed, [&](const Filing& f) {
+      if (f.index != &index) return false;
+      f.value->second.erase(key);
+      if (f.value->second.empty()) index.values.erase(f.value);
+      return true;
+    });
+    file(index, func(unpack(entry.text)), key, entry);
+  }
+  index.func = std::move(func);
+}
+
+void ObjectCache::file(Index& index, std::vector<std::string> values, std::string_view key,
+                       Entry& entry) {
+  for (auto& value : values) {
+    auto it = index.values.find(value);
+    if (it == index.values.end()) it = index.values.emplace(std::move(value), KeySet{}).first;
+    // An index function that names a value twice files the object once.
+    if (it->second.insert(key).second) entry.filed.push_back(Filing{&index, it});
+  }
 }
 
 ObjectPtr ObjectCache::find(const std::string& key) const {
@@ -79,7 +94,7 @@ std::vector<ObjectPtr> ObjectCache::in_namespace(const std::string& ns) const {
   std::lock_guard lock(mutex_);
   std::vector<ObjectPtr> out;
   if (const auto found = by_namespace_.find(ns); found != by_namespace_.end())
-    for (const auto& key : found->second) out.push_back(parse(objects_.at(key)));
+    for (const auto& key : found->second) out.push_back(parse(objects_.find(key)->second));
   return out;
 }
 
@@ -87,9 +102,9 @@ std::vector<std::string> ObjectCache::indexed_keys(const std::string& index, con
   std::lock_guard lock(mutex_);
   const auto found = indexes_.find(index);
   if (found == indexes_.end()) return {};
-  const auto entry = found->second.find(value);
-  return entry == found->second.end() ? std::vector<std::string>{}
-                                      : std::vector<std::string>(entry->second.begin(), entry->second.end());
+  const auto entry = found->second.values.find(value);
+  if (entry == found->second.values.end()) return {};
+  return std::vector<std::string>(entry->second.begin(), entry->second.end());
 }
 
 std::vector<ObjectPtr> ObjectCache::indexed(const std::string& index, const std::string& value) const {
@@ -103,7 +118,7 @@ std::map<std::string, std::size_t> ObjectCache::index_counts(const std::string& 
   std::lock_guard lock(mutex_);
   std::map<std::string, std::size_t> out;
   if (const auto found = indexes_.find(index); found != indexes_.end())
-    for (const auto& [value, keys] : found->second) out[value] = keys.size();
+    for (const auto& [value, keys] : found->second.values) out[value] = keys.size();
   return out;
 }
 
@@ -156,20 +171,19 @@ std::vector<std::string> ObjectCache::keys() const {
   return out;
 }
 
-void ObjectCache::unindex(const std::string& key, const Entry& entry) {
+void ObjectCache::unindex(std::string_view key, Entry& entry) {
   const auto slash = key.find('/');
-  const std::string ns = slash == std::string::npos ? std::string() : key.substr(0, slash);
+  const std::string_view ns =
+      slash == std::string_view::npos ? std::string_view() : key.substr(0, slash);
   if (auto found = by_namespace_.find(ns); found != by_namespace_.end()) {
     found->second.erase(key);
     if (found->second.empty()) by_namespace_.erase(found);
   }
-  for (const auto& [name, value] : entry.filed) {
-    auto& index = indexes_[name];
-    if (auto found = index.find(value); found != index.end()) {
-      found->second.erase(key);
-      if (found->second.empty()) index.erase(found);
-    }
+  for (const auto& f : entry.filed) {
+    f.value->second.erase(key);
+    if (f.value->second.empty()) f.index->values.erase(f.value);
   }
+  entry.filed.clear();
 }
 
 ObjectPtr ObjectCache::upsert(const Object& object) {
@@ -181,21 +195,27 @@ ObjectPtr ObjectCache::upsert(const Object& object) {
   {
     std::lock_guard lock(mutex_);
     entry.version = ++upserts_;
-    for (const auto& [name, func] : index_funcs_)
-      for (auto& value : func(object)) entry.filed.emplace_back(name, std::move(value));
     const std::size_t bytes = entry.text.size();
     auto found = objects_.find(key);
     if (found != objects_.end()) {
-      unindex(key, found->second);
+      unindex(found->first, found->second);
       stored_bytes_ -= found->second.text.size();
       replaced = std::exchange(found->second, std::move(entry));
     } else {
       found = objects_.emplace(key, std::move(entry)).first;
     }
     stored_bytes_ += bytes;
-    // Filed after unindex, which dropped the old entry's filings (the same values among them).
-    by_namespace_[meta_string(object, "namespace")].insert(key);
-    for (const auto& [name, value] : found->second.filed) indexes_[name][value].insert(key);
+    // Filed after unindex, which dropped the old entry's filings (the same values among them),
+    // under the map's own key: the sets hold views of it.
+    const std::string_view stored_key = found->first;
+    const auto slash = stored_key.find('/');
+    const std::string_view ns =
+        slash == std::string_view::npos ? std::string_view() : stored_key.substr(0, slash);
+    auto in_ns = by_namespace_.find(ns);
+    if (in_ns == by_namespace_.end())
+      in_ns = by_namespace_.emplace(std::string(ns), KeySet{}).first;
+    in_ns->second.insert(stored_key);
+    for (auto& [name, index] : indexes_) file(index, index.func(object), stored_key, found->second);
   }
   // The previous object is parsed (when no reader holds it) after the lock: readers go on.
   return replaced ? parse(*replaced) : nullptr;
@@ -207,7 +227,7 @@ ObjectPtr ObjectCache::erase(const std::string& key) {
     std::lock_guard lock(mutex_);
     const auto found = objects_.find(key);
     if (found == objects_.end()) return nullptr;
-    unindex(key, found->second);
+    unindex(found->first, found->second);
     stored_bytes_ -= found->second.text.size();
     removed = std::move(found->second);
     objects_.erase(found);

@@ -221,6 +221,62 @@ TEST_CASE("object cache: a parse still held is handed out again, a newer version
   CHECK_FALSE(cache.find("ns/a"));
 }
 
+TEST_CASE("object cache: namespaces and indexes follow upserts and erases") {
+  ObjectCache cache;
+  auto object = [](const std::string& ns, const std::string& name,
+                   std::vector<std::string> targets) {
+    return Object{{"metadata", {{"namespace", ns}, {"name", name}, {"resourceVersion", "1"}}},
+                  {"spec", {{"targets", targets}}}};
+  };
+  cache.upsert(object("ns-with-a-long-name", "a-name-longer-than-fifteen", {"t1", "t2"}));
+  // Filed after objects exist, and named again: the second function replaces the first.
+  cache.add_index("target", [](const Object&) { return std::vector<std::string>{"stale"}; });
+  cache.add_index("target", [](const Object& o) {
+    std::vector<std::string> out;
+    for (const auto& t : o["spec"]["targets"]) out.push_back(t.get<std::string>());
+    return out;
+  });
+  cache.add_index("first-target", [](const Object& o) {
+    return std::vector<std::string>{
+        o["spec"]["targets"].empty() ? "" : o["spec"]["targets"][0].get<std::string>()};
+  });
+  const std::string a = "ns-with-a-long-name/a-name-longer-than-fifteen";
+  CHECK(cache.index_counts("target") == std::map<std::string, std::size_t>{{"t1", 1}, {"t2", 1}});
+  CHECK(cache.indexed_keys("target", "t2") == std::vector<std::string>{a});
+
+  cache.upsert(object("ns-with-a-long-name", "b", {"t2", "t2", "t3"}));  // t2 twice: filed once
+  cache.upsert(object("other", "c", {"t1"}));
+  CHECK(cache.index_counts("target") ==
+        std::map<std::string, std::size_t>{{"t1", 2}, {"t2", 2}, {"t3", 1}});
+  CHECK(cache.indexed_keys("target", "t2") == std::vector<std::string>{a, "ns-with-a-long-name/b"});
+  CHECK(cache.namespace_counts() ==
+        std::map<std::string, std::size_t>{{"ns-with-a-long-name", 2}, {"other", 1}});
+
+  // An update moves the object between values; a value nobody has any more is gone.
+  cache.upsert(object("ns-with-a-long-name", "a-name-longer-than-fifteen", {"t3"}));
+  CHECK(cache.index_counts("target") ==
+        std::map<std::string, std::size_t>{{"t1", 1}, {"t2", 1}, {"t3", 2}});
+  CHECK(cache.index_counts("first-target") ==
+        std::map<std::string, std::size_t>{{"t1", 1}, {"t2", 1}, {"t3", 1}});
+  CHECK(cache.indexed_keys("target", "t1") == std::vector<std::string>{"other/c"});
+  // The same values again: still filed, once.
+  cache.upsert(object("ns-with-a-long-name", "a-name-longer-than-fifteen", {"t3"}));
+  CHECK(cache.indexed_keys("target", "t3") == std::vector<std::string>{a, "ns-with-a-long-name/b"});
+
+  cache.erase("other/c");
+  CHECK(cache.index_counts("target") == std::map<std::string, std::size_t>{{"t2", 1}, {"t3", 2}});
+  CHECK(cache.namespace_counts() == std::map<std::string, std::size_t>{{"ns-with-a-long-name", 2}});
+  CHECK(cache.in_namespace("other").empty());
+  CHECK(cache.in_namespace("ns-with-a-long-name").size() == 2);
+  cache.erase(a);
+  cache.erase("ns-with-a-long-name/b");
+  CHECK(cache.index_counts("target").empty());
+  CHECK(cache.index_counts("first-target").empty());
+  CHECK(cache.namespace_counts().empty());
+  CHECK(cache.indexed_keys("target", "t3").empty());
+  CHECK(cache.indexed_keys("no-such-index", "t3").empty());
+}
+
 TEST_CASE("object cache: objects are stored compressed and read back exactly as cached") {
   ObjectCache cache;
   // ScaledObject-like objects that differ where real ones do: names, uids, versions, times,

@@ -22,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -61,7 +62,9 @@ using IndexFunc = std::function<std::vector<std::string>(const Object&)>;
 // the first object of the cache as a dictionary (detail::TextPacker: a 1.6 KB ScaledObject with
 // its status takes ~0.2 KB, against 10 KB as a parsed nlohmann tree), and parsed when read; the
 // resourceVersion and the index values are kept beside it, so comparisons and lookups parse
-// nothing.
+// nothing. Each key is stored once: the namespace and named indexes hold views of it, and an
+// object remembers where it is filed by position, not by copies of the values (a copy of a key
+// or value in every set took ~0.3 KB an object and cache).
 class ObjectCache {
  public:
   ObjectCache();
@@ -100,11 +103,22 @@ class ObjectCache {
   ObjectPtr erase(const std::string& key);
 
  private:
+  // Keys as views of the map's own keys (std::map nodes do not move); ordered as the strings.
+  using KeySet = std::set<std::string_view>;
+  using ValueMap = std::map<std::string, KeySet, std::less<>>;
+  struct Index {
+    IndexFunc func;
+    ValueMap values;
+  };
+  struct Filing {  // one value of one index an entry is filed under
+    Index* index;
+    ValueMap::iterator value;
+  };
   struct Entry {
     std::string text;  // compact JSON, packed by `packer_`
     std::string resource_version;
-    std::vector<std::pair<std::string, std::string>> filed;  // (index, value) it is filed under
-    std::uint64_t version = 0;                               // which upsert wrote it
+    std::vector<Filing> filed;
+    std::uint64_t version = 0;  // which upsert wrote it
     // The last parse of `text` while some reader still holds it: handed out again instead of
     // parsing anew (a reconcile reads the same object through several lookups).
     mutable std::weak_ptr<const Object> parsed;
@@ -112,15 +126,17 @@ class ObjectCache {
   // The held parse of `entry`, or a parse of its text (under the mutex for an entry in the map).
   ObjectPtr parse(const Entry& entry) const;
   Object unpack(const std::string& packed) const;
-  void unindex(const std::string& key, const Entry& entry);
+  void unindex(std::string_view key, Entry& entry);
+  // Files the entry of the map node `key` under `values` of `index`.
+  static void file(Index& index, std::vector<std::string> values, std::string_view key,
+                   Entry& entry);
   std::unique_ptr<detail::TextPacker> packer_;
   mutable std::mutex mutex_;
   std::size_t stored_bytes_ = 0;
-  std::map<std::string, Entry> objects_;
+  std::map<std::string, Entry, std::less<>> objects_;
   std::uint64_t upserts_ = 0;
-  std::map<std::string, std::set<std::string>> by_namespace_;
-  std::map<std::string, IndexFunc> index_funcs_;
-  std::map<std::string, std::map<std::string, std::set<std::string>>> indexes_;  // index -> value -> keys
+  std::map<std::string, KeySet, std::less<>> by_namespace_;
+  std::map<std::string, Index, std::less<>> indexes_;
 };
 
 // Read access over the caches of several informers of one resource whose scopes do not overlap
