@@ -208,6 +208,8 @@ class Parser {
   const std::vector<std::size_t>& used() const { return used_; }
 
  private:
+  static constexpr int kMaxNesting = 100;
+
   const Token& peek() const { return tokens_[i_]; }
   Token take() { return tokens_[i_++]; }
   bool is_op(std::string_view op) const { return peek().kind == Tok::Op && peek().text == op; }
@@ -241,6 +243,17 @@ class Parser {
   }
 
   Node expression(int min_precedence) {
+    // Every nesting (parentheses, unary operators, right-associative chains) comes through
+    // here: bounded, so a formula cannot exhaust the stack of the process that checks it.
+    const Token& first = peek();
+    if (depth_ >= kMaxNesting)
+      throw CompileError{"the formula nests deeper than " + std::to_string(kMaxNesting) +
+                         " levels" + at(first.pos)};
+    ++depth_;
+    struct Leave {
+      int& depth;
+      ~Leave() { --depth; }
+    } leave{depth_};
     Node left = unary();
     while (true) {
       const Token& t = peek();
@@ -412,6 +425,7 @@ class Parser {
   std::vector<Token> tokens_;
   const std::vector<std::string>& variables_;
   std::size_t i_ = 0;
+  int depth_ = 0;  // expression() calls in progress
   std::vector<std::size_t> used_;
 };
 

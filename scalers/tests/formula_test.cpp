@@ -151,6 +151,28 @@ TEST_CASE("formula: errors name the unsupported construct", "[formula]") {
   }
 }
 
+TEST_CASE("formula: nesting is bounded, so no formula exhausts the stack", "[formula]") {
+  // Found by fuzz_formula: a long run of unary '+' and '(' recursed until the stack overflowed
+  // (fuzz/corpus/formula/ keeps the input).
+  auto repeat = [](const std::string& s, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+  };
+  CHECK(eval(repeat("(", 90) + "a" + repeat(")", 90), {{"a", 2}}) == 2);
+  CHECK(eval(repeat("-", 90) + "a", {{"a", 2}}) == 2);
+  CHECK(eval("min(" + repeat("+", 90) + "a, b)", {{"a", 2}, {"b", 3}}) == 2);
+  for (const std::string& deep :
+       {repeat("(", 5000) + "a" + repeat(")", 5000), repeat("+", 100000) + "a",
+        repeat("!", 5000) + "true ? 1 : 0", repeat("2 ** ", 5000) + "2",
+        repeat("abs(", 5000) + "a" + repeat(")", 5000)}) {
+    const auto message = compile_error(deep);
+    INFO(message.substr(0, 200));
+    CHECK(message.find("the formula nests deeper than 100 levels at position ") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("formula: positions point at the construct", "[formula]") {
   CHECK(compile_error("a + b ?? 1").find("at position 7") != std::string::npos);
   CHECK(compile_error("a + sum(b)").find("at position 5") != std::string::npos);
