@@ -26,7 +26,10 @@ ObjectPtr ObjectCache::parse(const Entry& entry) const {
 void ObjectCache::add_index(const std::string& name, IndexFunc func) {
   std::lock_guard lock(mutex_);
   auto& index = indexes_[name];
-  for (auto& [key, entry] : objects_) {
+  for (auto& item : objects_) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const std::string& key = item.first;
+    Entry& entry = item.second;
     // A second add_index of the same name replaces the first.
     std::erase_if(entry.filed, [&](const Filing& f) {
       if (f.index != &index) return false;
