@@ -173,14 +173,14 @@ AdapterStatus read_adapter_status(const json& status) {
     out.last_active_time = t.get<std::string>();
   const auto& health = json_member(status, "health");
   out.health = read_health(status);
-  out.health_exact = health.is_null() ? true : health == health_json(out.health);
+  out.health_exact = health.is_null() || health == health_json(out.health);
   const auto& activity = json_member(status, "triggersActivity");
   if (activity.is_object())
     for (auto it = activity.begin(); it != activity.end(); ++it)
       if (const auto& a = json_member(*it, "isActive"); a.is_boolean())
         out.triggers_activity[it.key()] = a.get<bool>();
   out.triggers_activity_exact =
-      activity.is_null() ? true : activity == triggers_activity_json(out.triggers_activity);
+      activity.is_null() || activity == triggers_activity_json(out.triggers_activity);
   out.scale_target_gvkr = ScaleTargetGVKR::from_json(json_member(status, "scaleTargetGVKR"));
   if (const auto& k = json_member(status, "scaleTargetKind"); k.is_string())
     out.scale_target_kind = k.get<std::string>();

@@ -11,6 +11,24 @@ namespace ebb::kube {
 
 // --- ObjectCache ------------------------------------------------------------------------------
 
+namespace {
+
+// The namespace part of a cache key ("ns/name"; a cluster-scoped key has none).
+std::string_view namespace_of_key(std::string_view key) {
+  const auto slash = key.find('/');
+  return slash == std::string_view::npos ? std::string_view() : key.substr(0, slash);
+}
+
+// Takes `key` out of one filing's value, and the value out of its index once nobody has it.
+// (A template only because ObjectCache::Filing is private.)
+template <class Filing>
+void unfile(const Filing& filing, std::string_view key) {
+  filing.value->second.erase(key);
+  if (filing.value->second.empty()) filing.index->values.erase(filing.value);
+}
+
+}  // namespace
+
 ObjectCache::ObjectCache() : packer_(std::make_unique<detail::TextPacker>()) {}
 ObjectCache::~ObjectCache() = default;
 
@@ -33,8 +51,7 @@ void ObjectCache::add_index(const std::string& name, IndexFunc func) {
     // A second add_index of the same name replaces the first.
     std::erase_if(entry.filed, [&](const Filing& f) {
       if (f.index != &index) return false;
-      f.value->second.erase(key);
-      if (f.value->second.empty()) index.values.erase(f.value);
+      unfile(f, key);
       return true;
     });
     file(index, func(unpack(entry.text)), key, entry);
@@ -175,17 +192,11 @@ std::vector<std::string> ObjectCache::keys() const {
 }
 
 void ObjectCache::unindex(std::string_view key, Entry& entry) {
-  const auto slash = key.find('/');
-  const std::string_view ns =
-      slash == std::string_view::npos ? std::string_view() : key.substr(0, slash);
-  if (auto found = by_namespace_.find(ns); found != by_namespace_.end()) {
+  if (auto found = by_namespace_.find(namespace_of_key(key)); found != by_namespace_.end()) {
     found->second.erase(key);
     if (found->second.empty()) by_namespace_.erase(found);
   }
-  for (const auto& f : entry.filed) {
-    f.value->second.erase(key);
-    if (f.value->second.empty()) f.index->values.erase(f.value);
-  }
+  for (const auto& f : entry.filed) unfile(f, key);
   entry.filed.clear();
 }
 
@@ -211,9 +222,7 @@ ObjectPtr ObjectCache::upsert(const Object& object) {
     // Filed after unindex, which dropped the old entry's filings (the same values among them),
     // under the map's own key: the sets hold views of it.
     const std::string_view stored_key = found->first;
-    const auto slash = stored_key.find('/');
-    const std::string_view ns =
-        slash == std::string_view::npos ? std::string_view() : stored_key.substr(0, slash);
+    const std::string_view ns = namespace_of_key(stored_key);
     auto in_ns = by_namespace_.find(ns);
     if (in_ns == by_namespace_.end())
       in_ns = by_namespace_.emplace(std::string(ns), KeySet{}).first;
