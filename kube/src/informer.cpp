@@ -19,14 +19,6 @@ std::string_view namespace_of_key(std::string_view key) {
   return slash == std::string_view::npos ? std::string_view() : key.substr(0, slash);
 }
 
-// Takes `key` out of one filing's value, and the value out of its index once nobody has it.
-// (A template only because ObjectCache::Filing is private.)
-template <class Filing>
-void unfile(const Filing& filing, std::string_view key) {
-  filing.value->second.erase(key);
-  if (filing.value->second.empty()) filing.index->values.erase(filing.value);
-}
-
 }  // namespace
 
 ObjectCache::ObjectCache() : packer_(std::make_unique<detail::TextPacker>()) {}
@@ -51,7 +43,7 @@ void ObjectCache::add_index(const std::string& name, IndexFunc func) {
     // A second add_index of the same name replaces the first.
     std::erase_if(entry.filed, [&](const Filing& f) {
       if (f.index != &index) return false;
-      unfile(f, key);
+      index.filed.erase(f.at);
       return true;
     });
     file(index, func(unpack(entry.text)), key, entry);
@@ -62,10 +54,9 @@ void ObjectCache::add_index(const std::string& name, IndexFunc func) {
 void ObjectCache::file(Index& index, std::vector<std::string> values, std::string_view key,
                        Entry& entry) {
   for (auto& value : values) {
-    auto it = index.values.find(value);
-    if (it == index.values.end()) it = index.values.emplace(std::move(value), KeySet{}).first;
     // An index function that names a value twice files the object once.
-    if (it->second.insert(key).second) entry.filed.push_back(Filing{&index, it});
+    auto [at, added] = index.filed.insert(Filed{std::move(value), key});
+    if (added) entry.filed.push_back(Filing{&index, at});
   }
 }
 
@@ -113,8 +104,20 @@ std::vector<ObjectPtr> ObjectCache::all() const {
 std::vector<ObjectPtr> ObjectCache::in_namespace(const std::string& ns) const {
   std::lock_guard lock(mutex_);
   std::vector<ObjectPtr> out;
-  if (const auto found = by_namespace_.find(ns); found != by_namespace_.end())
-    for (const auto& key : found->second) out.push_back(parse(objects_.find(key)->second));
+  const auto size = namespace_sizes_.find(ns);
+  if (size == namespace_sizes_.end()) return out;
+  out.reserve(size->second);
+  if (ns.empty()) {  // cluster-scoped keys have no slash and no range of their own
+    for (const auto& [key, entry] : objects_)
+      if (key.find('/') == std::string::npos) out.push_back(parse(entry));
+    return out;
+  }
+  // Keys are "<namespace>/<name>" in a map ordered by key: a namespace's keys are the range that
+  // starts with "<namespace>/".
+  const std::string prefix = ns + "/";
+  for (auto it = objects_.lower_bound(prefix);
+       it != objects_.end() && it->first.starts_with(prefix); ++it)
+    out.push_back(parse(it->second));
   return out;
 }
 
@@ -122,9 +125,10 @@ std::vector<std::string> ObjectCache::indexed_keys(const std::string& index, con
   std::lock_guard lock(mutex_);
   const auto found = indexes_.find(index);
   if (found == indexes_.end()) return {};
-  const auto entry = found->second.values.find(value);
-  if (entry == found->second.values.end()) return {};
-  return std::vector<std::string>(entry->second.begin(), entry->second.end());
+  std::vector<std::string> out;
+  const auto [first, last] = found->second.filed.equal_range(std::string_view(value));
+  for (auto it = first; it != last; ++it) out.emplace_back(it->key);
+  return out;
 }
 
 std::vector<ObjectPtr> ObjectCache::indexed(const std::string& index, const std::string& value) const {
@@ -138,15 +142,18 @@ std::map<std::string, std::size_t> ObjectCache::index_counts(const std::string& 
   std::lock_guard lock(mutex_);
   std::map<std::string, std::size_t> out;
   if (const auto found = indexes_.find(index); found != indexes_.end())
-    for (const auto& [value, keys] : found->second.values) out[value] = keys.size();
+    for (const auto& f : found->second.filed) {  // in value order: each value once, at the end
+      if (!out.empty() && std::prev(out.end())->first == f.value)
+        ++std::prev(out.end())->second;
+      else
+        out.emplace_hint(out.end(), f.value, 1);
+    }
   return out;
 }
 
 std::map<std::string, std::size_t> ObjectCache::namespace_counts() const {
   std::lock_guard lock(mutex_);
-  std::map<std::string, std::size_t> out;
-  for (const auto& [ns, keys] : by_namespace_) out[ns] = keys.size();
-  return out;
+  return {namespace_sizes_.begin(), namespace_sizes_.end()};
 }
 
 std::optional<Object> ObjectCache::get(const std::string& key) const {
@@ -192,11 +199,9 @@ std::vector<std::string> ObjectCache::keys() const {
 }
 
 void ObjectCache::unindex(std::string_view key, Entry& entry) {
-  if (auto found = by_namespace_.find(namespace_of_key(key)); found != by_namespace_.end()) {
-    found->second.erase(key);
-    if (found->second.empty()) by_namespace_.erase(found);
-  }
-  for (const auto& f : entry.filed) unfile(f, key);
+  if (auto found = namespace_sizes_.find(namespace_of_key(key)); found != namespace_sizes_.end())
+    if (--found->second == 0) namespace_sizes_.erase(found);
+  for (const auto& f : entry.filed) f.index->filed.erase(f.at);
   entry.filed.clear();
 }
 
@@ -220,13 +225,12 @@ ObjectPtr ObjectCache::upsert(const Object& object) {
     }
     stored_bytes_ += bytes;
     // Filed after unindex, which dropped the old entry's filings (the same values among them),
-    // under the map's own key: the sets hold views of it.
+    // under the map's own key: the indexes hold views of it.
     const std::string_view stored_key = found->first;
     const std::string_view ns = namespace_of_key(stored_key);
-    auto in_ns = by_namespace_.find(ns);
-    if (in_ns == by_namespace_.end())
-      in_ns = by_namespace_.emplace(std::string(ns), KeySet{}).first;
-    in_ns->second.insert(stored_key);
+    auto in_ns = namespace_sizes_.find(ns);
+    if (in_ns == namespace_sizes_.end()) in_ns = namespace_sizes_.emplace(std::string(ns), 0).first;
+    ++in_ns->second;
     for (auto& [name, index] : indexes_) file(index, index.func(object), stored_key, found->second);
   }
   // The previous object is parsed (when no reader holds it) after the lock: readers go on.

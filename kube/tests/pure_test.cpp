@@ -277,6 +277,40 @@ TEST_CASE("object cache: namespaces and indexes follow upserts and erases") {
   CHECK(cache.indexed_keys("no-such-index", "t3").empty());
 }
 
+TEST_CASE("object cache: a namespace lists its own objects, not those of a longer name") {
+  ObjectCache cache;
+  auto object = [](const std::string& ns, const std::string& name) {
+    Object o{{"metadata", {{"name", name}, {"resourceVersion", "1"}}}};
+    if (!ns.empty()) o["metadata"]["namespace"] = ns;
+    return o;
+  };
+  auto names = [](const std::vector<ObjectPtr>& objects) {
+    std::vector<std::string> out;
+    for (const auto& o : objects) out.push_back((*o)["metadata"]["name"].get<std::string>());
+    return out;
+  };
+  // "ns" is a prefix of "ns-x" and "ns0" ('0' sorts right after '/'); cluster-scoped objects
+  // ("a", "z") sort around the namespaced keys.
+  for (const auto& [ns, name] : std::vector<std::pair<std::string, std::string>>{
+           {"ns", "b"}, {"ns-x", "c"}, {"ns0", "d"}, {"ns", "a"}, {"", "a"}, {"", "z"}, {"n", "e"}})
+    cache.upsert(object(ns, name));
+  CHECK(names(cache.in_namespace("ns")) == std::vector<std::string>{"a", "b"});
+  CHECK(names(cache.in_namespace("ns-x")) == std::vector<std::string>{"c"});
+  CHECK(names(cache.in_namespace("ns0")) == std::vector<std::string>{"d"});
+  CHECK(names(cache.in_namespace("n")) == std::vector<std::string>{"e"});
+  CHECK(names(cache.in_namespace("")) == std::vector<std::string>{"a", "z"});
+  CHECK(cache.in_namespace("nx").empty());
+  CHECK(cache.namespace_counts() ==
+        std::map<std::string, std::size_t>{{"", 2}, {"n", 1}, {"ns", 2}, {"ns-x", 1}, {"ns0", 1}});
+  cache.erase("ns/a");
+  cache.erase("a");
+  cache.upsert(object("ns", "b"));  // an update is not a second object
+  CHECK(names(cache.in_namespace("ns")) == std::vector<std::string>{"b"});
+  CHECK(names(cache.in_namespace("")) == std::vector<std::string>{"z"});
+  CHECK(cache.namespace_counts() ==
+        std::map<std::string, std::size_t>{{"", 1}, {"n", 1}, {"ns", 1}, {"ns-x", 1}, {"ns0", 1}});
+}
+
 TEST_CASE("object cache: objects are stored compressed and read back exactly as cached") {
   ObjectCache cache;
   // ScaledObject-like objects that differ where real ones do: names, uids, versions, times,

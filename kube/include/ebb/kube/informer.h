@@ -103,16 +103,31 @@ class ObjectCache {
   ObjectPtr erase(const std::string& key);
 
  private:
-  // Keys as views of the map's own keys (std::map nodes do not move); ordered as the strings.
-  using KeySet = std::set<std::string_view>;
-  using ValueMap = std::map<std::string, KeySet, std::less<>>;
+  // An index holds one (value, key) pair per object and value, ordered by value and then key,
+  // so the keys of a value are one range. Most values belong to a single object (a scale
+  // target, an owner), and one node for each pair costs less than a set of keys per value.
+  // Keys are views of the objects map's own keys (std::map nodes do not move).
+  struct Filed {
+    std::string value;
+    std::string_view key;
+  };
+  struct FiledOrder {
+    using is_transparent = void;
+    bool operator()(const Filed& a, const Filed& b) const {
+      const int c = a.value.compare(b.value);
+      return c != 0 ? c < 0 : a.key < b.key;
+    }
+    bool operator()(const Filed& a, std::string_view value) const { return a.value < value; }
+    bool operator()(std::string_view value, const Filed& b) const { return value < b.value; }
+  };
+  using FiledSet = std::set<Filed, FiledOrder>;
   struct Index {
     IndexFunc func;
-    ValueMap values;
+    FiledSet filed;
   };
-  struct Filing {  // one value of one index an entry is filed under
+  struct Filing {  // where an entry is filed under one value of one index
     Index* index;
-    ValueMap::iterator value;
+    FiledSet::iterator at;
   };
   struct Entry {
     std::string text;  // compact JSON, packed by `packer_`
@@ -135,7 +150,9 @@ class ObjectCache {
   std::size_t stored_bytes_ = 0;
   std::map<std::string, Entry, std::less<>> objects_;
   std::uint64_t upserts_ = 0;
-  std::map<std::string, KeySet, std::less<>> by_namespace_;
+  // Objects per namespace ("" for cluster-scoped keys). A namespace's objects are the range of
+  // `objects_` whose keys start with "<namespace>/": no per-object bookkeeping needed.
+  std::map<std::string, std::size_t, std::less<>> namespace_sizes_;
   std::map<std::string, Index, std::less<>> indexes_;
 };
 
