@@ -72,11 +72,13 @@ ApiResult<Object> EventRecorder::create(const Object& regarding, const std::stri
     lru_.erase(old->second.lru);
     cache_.erase(old);
   }
-  lru_.push_front(key);
-  cache_[key] = Entry{ns, meta_string(*created, "name"), 1, lru_.begin()};
+  const auto stored = cache_.emplace(key, Entry{ns, meta_string(*created, "name"), 1, {}}).first;
+  lru_.push_front(&stored->first);
+  stored->second.lru = lru_.begin();
   while (cache_.size() > options_.cache_size) {
-    cache_.erase(lru_.back());
+    const auto oldest = cache_.find(*lru_.back());
     lru_.pop_back();
+    cache_.erase(oldest);
   }
   return created;
 }

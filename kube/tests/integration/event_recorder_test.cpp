@@ -71,6 +71,16 @@ TEST_CASE("event recorder: emits events.k8s.io/v1 Events and aggregates repeats 
   REQUIRE(again);
   CHECK_FALSE(again->contains("series"));
   CHECK(events_about(*client, ns, "subject").size() == 4);
+
+  // Eviction goes by last use, not by age: a repeat of the older entry (Scaled) makes it the
+  // newest, so the next distinct event evicts Ready, and Scaled's next repeat still grows its
+  // series instead of starting another Event.
+  REQUIRE(recorder.record(*cm, "Normal", "Scaled", "Scale", "scaled to 3"));
+  REQUIRE(recorder.record(*cm, "Warning", "ScaleFailed", "Scale", "trigger unreachable"));
+  auto scaled_again = recorder.record(*cm, "Normal", "Scaled", "Scale", "scaled to 3");
+  REQUIRE(scaled_again);
+  CHECK((*scaled_again)["series"]["count"] == 3);
+  CHECK(events_about(*client, ns, "subject").size() == 5);
 }
 
 TEST_CASE(

@@ -33,10 +33,13 @@ class EventRecorder {
   std::size_t cached() const;
 
  private:
+  // The key (regarding object, type, reason, action and note: a few hundred bytes) is kept once,
+  // in the map; the recency list points at the map's keys (std::map nodes do not move).
+  using Recency = std::list<const std::string*>;
   struct Entry {
     std::string ns, name;
     int count = 1;
-    std::list<std::string>::iterator lru;
+    Recency::iterator lru;
   };
   ApiResult<Object> create(const Object& regarding, const std::string& key, const std::string& type,
                            const std::string& reason, const std::string& action, const std::string& note);
@@ -45,7 +48,7 @@ class EventRecorder {
   EventRecorderOptions options_;
   mutable std::mutex mutex_;
   std::map<std::string, Entry> cache_;
-  std::list<std::string> lru_;  // most recent first
+  Recency lru_;  // most recent first
 };
 
 }  // namespace ebb::kube
