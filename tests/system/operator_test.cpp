@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -479,6 +480,30 @@ Object deployment_manifest(const std::string& name, const std::string& ns) {
                  Object::array({{{"name", "app"}, {"image", "registry.k8s.io/pause:3.9"}}})}}}}}}}};
 }
 
+// One line per thread of a process: id, name, state and the kernel function it waits in
+// (/proc/<pid>/task/<tid>/{comm,stat,wchan}): what a hung process was doing.
+std::string thread_states(pid_t pid) {
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return text;
+  };
+  std::string out;
+  std::error_code ec;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    const std::string dir = task.path().string();
+    const std::string stat = read(dir + "/stat");
+    const auto end_of_name = stat.rfind(')');
+    const std::string state =
+        end_of_name == std::string::npos ? "?" : stat.substr(end_of_name + 2, 1);
+    out += "  " + task.path().filename().string() + " " + read(dir + "/comm") + " " + state + " " +
+           read(dir + "/wchan") + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("1000 ScaledObjects reconcile without error", "[system][scale]") {
@@ -512,15 +537,27 @@ TEST_CASE("1000 ScaledObjects reconcile without error", "[system][scale]") {
   // a test that would never converge.
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // One scrape can miss its 5 s deadline on a machine this loaded (the sanitized operator renders
-  // 1000 objects' series): ask until it answers.
-  std::string metrics;
-  eventually("the operator's /metrics answered", [&] {
-    metrics = run.metrics();
-    return metric_value(metrics, "controller_runtime_reconcile_errors_total",
-                        "controller=\"scaledobject\"")
-        .has_value();
-  }, 60s, &run);
-  const auto errors = metric_value(metrics, "controller_runtime_reconcile_errors_total", "controller=\"scaledobject\"");
+  // 1000 objects' series): ask until it answers. If it never does, the failure says what the last
+  // scrape got and what each of the operator's threads was doing.
+  std::pair<int, std::string> scrape;
+  std::optional<double> errors;
+  for (const auto until = std::chrono::steady_clock::now() + 60s;
+       !errors && std::chrono::steady_clock::now() < until;) {
+    scrape = run.http_get(run.ports().metrics, "/metrics");
+    errors = metric_value(scrape.second, "controller_runtime_reconcile_errors_total",
+                          "controller=\"scaledobject\"");
+    if (!errors) std::this_thread::sleep_for(500ms);
+  }
+  if (!errors)
+    FAIL("no reconcile error count on the operator's /metrics within 60 s; last scrape: status "
+         << scrape.first << ", " << scrape.second.substr(0, 300) << "\noperator "
+         << (run.running() ? "running" : "gone") << "; threads:\n"
+         << thread_states(run.pid()) << "--- operator log (tail) ---\n"
+         << [&] {
+              const auto log = run.log();
+              return log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
+            }());
+  const std::string& metrics = scrape.second;
   const auto successes =
       metric_value(metrics, "controller_runtime_reconcile_total", "controller=\"scaledobject\",result=\"success\"");
   WARN("1000 ScaledObjects: all HPAs and Ready in " << seconds << " s (from the first create); reconciles ok="
