@@ -27,7 +27,7 @@ while IFS= read -r hit; do problem "metrics-adapter/ includes the operator: $hit
 while IFS= read -r hit; do
   case $hit in */tests/*) continue ;; esac
   problem "KEDA in a generic module: $hit"
-done < <(code_lines '[Kk][Ee][Dd][Aa]|ScaledObject|keda\.sh' kube runtime)
+done < <(code_lines '[Kk][Ee][Dd][Aa]|ScaledObject|keda[.]sh' kube runtime)
 
 # Every KEDA type name as a string literal, except "external", which is also the HPA's metric
 # source key.
