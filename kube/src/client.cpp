@@ -267,7 +267,7 @@ ApiResult<void> Client::watch(const Resource& resource, std::string_view ns, con
   WatchDecoder decoder;
   std::vector<WatchEvent> events;
   std::optional<ApiError> failure;
-  auto streamed = rest_->stream(request, options.idle_timeout, [&](std::string_view data) {
+  const auto on_data = [&](std::string_view data) {
     events.clear();
     auto decoded = decoder.feed(data, events);
     for (auto& event : events) {
@@ -283,7 +283,9 @@ ApiResult<void> Client::watch(const Resource& resource, std::string_view ns, con
       return false;
     }
     return true;
-  }, options.cancel);
+  };
+  auto streamed =
+      rest_->stream(request, options.idle_timeout, on_data, options.cancel, options.on_open);
   if (failure) return unexpected(*failure);
   return streamed;
 }

@@ -1,6 +1,7 @@
 #include "ebb/kube/informer.h"
 
 #include <charconv>
+#include <chrono>
 #include <optional>
 #include <random>
 #include <utility>
@@ -467,7 +468,8 @@ void Informer::apply(WatchEvent& event) {
 void Informer::run() {
   std::mt19937_64 rng(std::random_device{}());
   bool need_list = true;
-  bool probe_owed = false;  // after a failed watch: is the server's history still ours?
+  // After a failed or early-ended watch: is the server's history still ours?
+  bool probe_owed = false;
   int failures = 0;
   while (true) {
     {
@@ -483,24 +485,25 @@ void Informer::run() {
       probe_owed = false;  // a relist reads the server as it is now
       failures = 0;
     }
-    if (probe_owed) {
-      const auto went_back = server_went_back();
-      if (!went_back) {  // no answer yet (the server is still starting): ask again, not resume
-        if (!sleep_for(options_.backoff.delay(failures++, rng))) return;
-        continue;
-      }
-      probe_owed = false;
-      if (*went_back) {
-        need_list = true;
-        continue;
-      }
-    }
     WatchOptions watch = options_.watch;
     watch.resource_version = last_resource_version();
     watch.label_selector = options_.label_selector;
     watch.field_selector = options_.field_selector;
     watch.cancel = cancel_;
+    // The history check runs once the watch is open, not before it: only then is it certain
+    // which server holds the watch. Asked before, the old server may answer in its last moments
+    // and the watch reach its replacement. Asked now, a fresh request reaches the server that
+    // holds the address now, or a later one; the events wait unread meanwhile.
+    enum class Check { none, passed, went_back, no_answer } check = Check::none;
+    if (probe_owed) {
+      watch.on_open = [&] {
+        const auto went_back = server_went_back();
+        check = !went_back ? Check::no_answer : *went_back ? Check::went_back : Check::passed;
+        return check == Check::passed;
+      };
+    }
     ++watches_;
+    const auto watch_began = std::chrono::steady_clock::now();
     bool stopped = false;
     auto watched = client_.watch(resource_, options_.namespace_name, watch, [&](WatchEvent& event) {
       apply(event);
@@ -513,8 +516,25 @@ void Informer::run() {
       std::lock_guard lock(mutex_);
       if (stopping_) return;  // the watch was cancelled by stop()
     }
+    if (check == Check::went_back) {
+      need_list = true;
+      continue;
+    }
+    if (check == Check::no_answer) {  // the server is still starting: ask again, not resume
+      if (!sleep_for(options_.backoff.delay(failures++, rng))) return;
+      continue;
+    }
+    if (check == Check::passed) probe_owed = false;
     if (watched) {
-      failures = 0;  // the server ended the watch (timeoutSeconds): resume at once
+      // The server ended the watch: resume at once. At its timeoutSeconds that is routine. Before
+      // it, the server ended it for a reason of its own, most often a shutdown (kube-apiserver and
+      // the test server close their watches cleanly when they stop), and the resumed watch may
+      // reach whatever replaced it: check its history, as after a failed watch. We started timing
+      // before the server did, so a watch the server ran to its timeout never looks early.
+      // Without a timeout of ours the server picked one (30 to 60 minutes): always check.
+      failures = 0;
+      probe_owed = watch.timeout.count() <= 0 ||
+                   std::chrono::steady_clock::now() - watch_began < watch.timeout;
       continue;
     }
     if (watched.error().gone() || watched.error().too_large_resource_version()) {
@@ -528,11 +548,11 @@ void Informer::run() {
   }
 }
 
-// After a failed watch the server may be a different one: restarted empty, or on an etcd
-// restored from a backup. Its resourceVersions then start below ours, and a watch resumed from
-// ours is accepted and stays silent until the server's history passes it (kube-apiserver only
-// refuses a too-new version on lists and gets). One cheap list (limit 1, no resourceVersion: the
-// server's current version) tells: lower than ours means relist. resourceVersions are opaque by
+// After a failed or early-ended watch the server may be a different one: restarted empty, or on
+// an etcd restored from a backup. Its resourceVersions then start below ours, and a watch resumed
+// from ours is accepted and stays silent until the server's history passes it (kube-apiserver
+// only refuses a too-new version on lists and gets). One cheap list (limit 1, no resourceVersion:
+// the server's current version) tells: lower than ours means relist. resourceVersions are opaque by
 // contract; this only compares the decimal integers every etcd-backed server hands out, and
 // treats anything else as "no evidence" (the watch resumes as before); nullopt when the list
 // failed. No selectors: they do not change the version returned, and on servers that page

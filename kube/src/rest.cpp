@@ -163,9 +163,11 @@ ApiResult<RestResponse> RestClient::call(const RestRequest& request) {
   return unexpected(*last);
 }
 
-ApiResult<void> RestClient::stream(const RestRequest& request, std::chrono::milliseconds idle_timeout,
+ApiResult<void> RestClient::stream(const RestRequest& request,
+                                   std::chrono::milliseconds idle_timeout,
                                    const std::function<bool(std::string_view)>& on_data,
-                                   std::shared_ptr<net::HttpStreamCancel> cancel) {
+                                   std::shared_ptr<net::HttpStreamCancel> cancel,
+                                   const std::function<bool()>& on_open) {
   const auto deadline = Clock::now() + request.timeout.value_or(options_.timeout);
   const std::string what = request.method + " " + request.path;
   if (!bucket_.wait(deadline)) {
@@ -179,7 +181,8 @@ ApiResult<void> RestClient::stream(const RestRequest& request, std::chrono::mill
   handlers.cancel = std::move(cancel);
   handlers.on_head = [&](const net::HttpResponse& head) {
     status = head.status;
-    return true;
+    const bool accepted = status >= 200 && status < 300;
+    return !accepted || !on_open || on_open();
   };
   handlers.on_data = [&](std::string_view data) {
     if (status >= 200 && status < 300) return on_data(data);

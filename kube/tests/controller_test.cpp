@@ -71,7 +71,7 @@ class FakeApi final : public Transport {
     if (watch.events.empty() && !watch.drop) std::this_thread::sleep_for(20ms);  // a quiet, ended watch
     net::HttpResponse head;
     head.status = 200;
-    handlers.on_head(head);
+    if (!handlers.on_head(head)) return {};
     // Deliver in awkward pieces to exercise the incremental decoder.
     for (std::size_t i = 0; i < watch.events.size(); i += 13) {
       if (!handlers.on_data(std::string_view(watch.events).substr(i, 13))) return {};
@@ -104,12 +104,15 @@ TEST_CASE("informer: resume after a drop, skip replays, relist on 410, each chan
   auto* api = transport.get();
   api->lists.push_back(R"({"metadata":{"resourceVersion":"10"},"items":[)" + pod("a", "10") + "]}");
   api->watches.push_back({event("ADDED", pod("b", "11")) + event("MODIFIED", pod("a", "12")), true});
-  // After the drop, the informer asks for the server's current version (limit=1): ahead of its
-  // 12, so it resumes the watch.
+  // After the drop, once the next watch is open, the informer asks for the server's current
+  // version (limit=1): ahead of its 12, so it reads the watch.
   api->lists.push_back(R"({"metadata":{"resourceVersion":"13"},"items":[]})");
   api->watches.push_back({event("MODIFIED", pod("a", "12")) + event("DELETED", pod("b", "13")) +
                               event("BOOKMARK", R"({"metadata":{"resourceVersion":"14"}})"),
                           false});
+  // That watch ended cleanly long before its timeoutSeconds (as in a server shutdown): asked
+  // again on the next one, which the server then ends with 410.
+  api->lists.push_back(R"({"metadata":{"resourceVersion":"14"},"items":[]})");
   api->watches.push_back({event("ERROR", R"({"kind":"Status","code":410,"reason":"Expired","message":"too old"})"), false});
   api->lists.push_back(R"({"metadata":{"resourceVersion":"20"},"items":[)" + pod("a", "15") + "," + pod("c", "16", "api") + "]}");
 
@@ -157,10 +160,19 @@ TEST_CASE("informer: resume after a drop, skip replays, relist on 410, each chan
   CHECK_THAT(watch_urls[2], Catch::Contains("resourceVersion=14"));  // from the bookmark
   CHECK_THAT(watch_urls[3], Catch::Contains("resourceVersion=20"));  // after the relist
   CHECK_THAT(api->urls.front(), Catch::Contains("limit=500"));
-  std::vector<std::string> probes;
-  for (const auto& url : api->urls)
-    if (url.find("limit=1&") != std::string::npos || url.ends_with("limit=1")) probes.push_back(url);
-  CHECK(probes.size() == 1);  // only after the drop: a server-ended watch or a 410 needs none
+  // The requests in order, up to the watch after the relist: a history check after the drop and
+  // after the early end, each once its watch was open; none after the 410, which relists.
+  std::vector<std::string> kinds;
+  for (const auto& url : api->urls) {
+    const bool probe = url.find("limit=1&") != std::string::npos || url.ends_with("limit=1");
+    kinds.push_back(url.find("watch=true") != std::string::npos ? "watch"
+                    : probe                                     ? "probe"
+                                                                : "list");
+  }
+  REQUIRE(kinds.size() >= 8);
+  kinds.resize(8);
+  CHECK(kinds == std::vector<std::string>{"list", "watch", "watch", "probe", "watch", "probe",
+                                          "list", "watch"});
 }
 
 TEST_CASE("informer: after a drop, a server whose version is below ours (restored) is relisted") {
@@ -168,7 +180,7 @@ TEST_CASE("informer: after a drop, a server whose version is below ours (restore
   auto* api = transport.get();
   api->lists.push_back(R"({"metadata":{"resourceVersion":"500"},"items":[)" + pod("a", "500") + "]}");
   api->watches.push_back({"", true});  // dropped: the server went away
-  // Not answering at first: the question is asked again before any watch resumes.
+  // Not answering at first: the question is asked again before any event of a watch is read.
   api->lists.push_back(kRefuse);
   // Back, from an older etcd backup: its current version 40 is below our 500. Resuming the watch
   // at 500 would be accepted and silent; the informer relists instead.

@@ -541,7 +541,7 @@ struct TcpProxy::Impl {
     std::thread pump;
   };
 
-  std::string target_host;
+  std::string target_host;  // guarded by mu (retarget)
   std::uint16_t target_port = 0;
   int listener = -1;
   int wake = -1;  // eventfd that stops the acceptor
@@ -552,11 +552,18 @@ struct TcpProxy::Impl {
   std::list<std::shared_ptr<Link>> links;
   std::thread acceptor;
 
-  int connect_upstream() const {
+  int connect_upstream() {
+    std::string host;
+    std::uint16_t port_number = 0;
+    {
+      std::lock_guard lock(mu);
+      host = target_host;
+      port_number = target_port;
+    }
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
-    if (::getaddrinfo(target_host.c_str(), std::to_string(target_port).c_str(), &hints, &res) != 0)
+    if (::getaddrinfo(host.c_str(), std::to_string(port_number).c_str(), &hints, &res) != 0)
       return -1;
     int fd = -1;
     for (addrinfo* ai = res; ai && fd < 0; ai = ai->ai_next) fd = connect_with_timeout(ai->ai_addr, ai->ai_addrlen, 3s);
@@ -721,6 +728,12 @@ void TcpProxy::cut() {
 }
 
 void TcpProxy::restore() { impl_->is_cut = false; }
+
+void TcpProxy::retarget(std::string target_host, std::uint16_t target_port) {
+  std::lock_guard lock(impl_->mu);
+  impl_->target_host = std::move(target_host);
+  impl_->target_port = target_port;
+}
 std::size_t TcpProxy::connections_accepted() const { return impl_->accepted; }
 
 // ---------------------------------------------------------------------------------------------

@@ -170,6 +170,9 @@ class TcpProxy {
   std::uint16_t port() const;
   void cut();
   void restore();
+  // New connections go to this target from now on; current ones stay where they are (a service
+  // address that moved to a replacement server).
+  void retarget(std::string target_host, std::uint16_t target_port);
   // Connections accepted and forwarded (those closed at once while cut are not counted).
   std::size_t connections_accepted() const;
 

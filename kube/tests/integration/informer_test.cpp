@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "ebb/kube/informer.h"
+#include "support.h"
 #include "target.h"
 
 using namespace ebb;
@@ -71,6 +72,33 @@ InformerOptions options_for(const std::string& ns) {
 }
 
 using History = std::map<std::string, std::vector<std::string>>;
+
+std::uint16_t port_of(const std::string& url) {
+  return static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+}
+
+// Starts an informer on the ConfigMap "old" of namespace_and_map(..., 20) and returns once a
+// change (v 21) came through its watch: a watch is open then.
+void start_until_watching(Informer& informer, Recorder& recorder, Client& client,
+                          const std::string& ns) {
+  informer.start();
+  REQUIRE(informer.wait_for_sync(5s));
+  REQUIRE(recorder.wait_for(1));
+  REQUIRE(client.patch(resources::configmaps(), ns, "old", PatchType::merge,
+                       {{"data", {{"v", "21"}}}}));
+  REQUIRE(recorder.wait_for(2));
+}
+
+// The namespace `ns` and a ConfigMap `name` in it, written `writes` times (data.v 1, 2, ...).
+void namespace_and_map(Client& client, const std::string& ns, const std::string& name, int writes) {
+  const auto cm = resources::configmaps();
+  REQUIRE(client.create(
+      resources::namespaces(),
+      Object{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}));
+  REQUIRE(client.create(cm, configmap(ns, name, "1")));
+  for (int v = 2; v <= writes; ++v)
+    REQUIRE(client.patch(cm, ns, name, PatchType::merge, {{"data", {{"v", std::to_string(v)}}}}));
+}
 
 }  // namespace
 
@@ -268,44 +296,136 @@ TEST_CASE(
   // resourceVersions from scratch, below the version the informer holds from the first.
   auto first = std::make_unique<testapi::TestApiServer>();
   const std::string url = first->url();
-  const auto port = static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+  const auto port = port_of(url);
   Config config;
   config.server = url;
   config.token = TokenSource::fixed("test-token");
   const std::string ns = "ebb-it-went-back";
   auto cm = resources::configmaps();
-  auto namespace_and_map = [&](Client& client, const std::string& name, int writes) {
-    REQUIRE(client.create(resources::namespaces(),
-                          Object{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}));
-    REQUIRE(client.create(cm, configmap(ns, name, "1")));
-    for (int v = 2; v <= writes; ++v)
-      REQUIRE(client.patch(cm, ns, name, PatchType::merge, {{"data", {{"v", std::to_string(v)}}}}));
-  };
   Client client(config);
-  namespace_and_map(client, "old", 20);
+  namespace_and_map(client, ns, "old", 20);
 
   Recorder recorder;
   Informer informer(client, cm, options_for(ns));
   informer.add_handlers(recorder.handlers());
-  informer.start();
-  REQUIRE(informer.wait_for_sync(5s));
-  REQUIRE(recorder.wait_for(1));
+  // The watch is open on the first server when it stops (the case here is a watch that resumes;
+  // the first watch after a list is not checked).
+  start_until_watching(informer, recorder, client, ns);
   const auto held = std::stoull(informer.last_resource_version());
 
   first->stop();
   first.reset();
   testapi::TestApiServer second(testapi::TestApiServerOptions{.port = port});
   Client fresh(config);
-  namespace_and_map(fresh, "new", 1);
+  namespace_and_map(fresh, ns, "new", 1);
   const auto created = fresh.get(cm, ns, "new");
   REQUIRE(created);
   REQUIRE(std::stoull(meta_string(*created, "resourceVersion")) < held);
 
   // Resuming the watch from `held` would be accepted and stay silent: the informer must notice
   // the server went back, relist, and report "old" gone and "new" there.
-  CHECK(recorder.wait_for(3, 15s));
+  const bool arrived = recorder.wait_for(4, 15s);
+  std::string second_log;
+  for (const auto& r : second.request_log())
+    second_log +=
+        "\n  " + r.method + " " + r.path + "?" + r.query + " -> " + std::to_string(r.code);
+  INFO("held " << held << ", watches " << informer.watches() << ", lists " << informer.lists()
+               << ", second server:" << second_log);
+  CHECK(arrived);
   informer.stop();
-  CHECK(recorder.snapshot() == History{{"old", {"add 20", "delete 20"}}, {"new", {"add 1"}}});
+  CHECK(recorder.snapshot() ==
+        History{{"old", {"add 20", "update 20->21", "delete 21"}}, {"new", {"add 1"}}});
   CHECK(informer.lists() == 2);
   CHECK(informer.cache().size() == 1);
+}
+
+TEST_CASE(
+    "informer integration: a watch the server ends early (a shutdown) is not resumed blind on a "
+    "replacement with less history behind the same address",
+    "[faults]") {
+  EBB_NEEDS_TEST_SERVER();
+  // kube-apiserver closes its watches cleanly when it shuts down, and the informer resumes at
+  // once. A proxy stands for the service address: it moves to a second, newer server before the
+  // first ends its watches, so the resumed watch reaches the second one. Its resourceVersions
+  // are below the one the informer holds, and a watch from there would be accepted and silent.
+  // The first server stays up here (a real one would be on its way out); the informer's client
+  // keeps no idle connections, so none of its requests can reach the first server on an old one.
+  testapi::TestApiServer first, second;
+  test::TcpProxy address("127.0.0.1", port_of(first.url()));
+  Config config;
+  config.server = "http://127.0.0.1:" + std::to_string(address.port());
+  config.token = TokenSource::fixed("test-token");
+  Config config_second = config;
+  config_second.server = second.url();
+  const std::string ns = "ebb-it-early-end";
+  auto cm = resources::configmaps();
+  RestOptions no_keep_alive;
+  no_keep_alive.max_idle_per_host = 0;
+  Client client(config, no_keep_alive), direct_to_second(config_second);
+  namespace_and_map(client, ns, "old", 20);
+  namespace_and_map(direct_to_second, ns, "new", 1);
+
+  Recorder recorder;
+  auto options = options_for(ns);
+  options.watch.timeout = 60s;  // so the end below is early, not a timeout
+  Informer informer(client, cm, options);
+  informer.add_handlers(recorder.handlers());
+  start_until_watching(informer, recorder, client, ns);  // for close_watches() below
+  const auto held = std::stoull(informer.last_resource_version());
+  const auto created = direct_to_second.get(cm, ns, "new");
+  REQUIRE(created);
+  REQUIRE(std::stoull(meta_string(*created, "resourceVersion")) < held);
+
+  address.retarget("127.0.0.1", port_of(second.url()));
+  first.close_watches();  // a clean end, as in a graceful shutdown; the old connection stays up
+
+  CHECK(recorder.wait_for(4, 15s));
+  informer.stop();
+  CHECK(recorder.snapshot() ==
+        History{{"old", {"add 20", "update 20->21", "delete 21"}}, {"new", {"add 1"}}});
+  CHECK(informer.lists() == 2);
+  CHECK(informer.cache().size() == 1);
+  CHECK(informer.watches() >= 2);
+}
+
+TEST_CASE(
+    "informer integration: a watch the server runs to its timeout is resumed at once, without a "
+    "history check",
+    "[faults]") {
+  EBB_NEEDS_TEST_SERVER();
+  it::Target target;
+  auto& server = target.server();
+  auto client = target.client();
+  const auto& ns = target.ns();
+  auto cm = resources::configmaps();
+  REQUIRE(client->create(cm, configmap(ns, "a", "1")));
+  const std::string path = "/api/v1/namespaces/" + ns + "/configmaps";
+  auto count = [&](bool watches) {
+    int n = 0;
+    for (const auto& r : server.request_log())
+      if (r.method == "GET" && r.path == path &&
+          (r.query.find("watch=true") != std::string::npos) == watches)
+        ++n;
+    return n;
+  };
+
+  Recorder recorder;
+  auto options = options_for(ns);
+  options.watch.timeout = 1s;
+  Informer informer(*client, cm, options);
+  informer.add_handlers(recorder.handlers());
+  informer.start();
+  REQUIRE(informer.wait_for_sync(5s));
+  const auto lists_after_sync = count(false);
+  const auto end = std::chrono::steady_clock::now() + 10s;
+  while (informer.watches() < 4 && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(20ms);
+  REQUIRE(informer.watches() >= 4);  // three watches ran to their timeout and were resumed
+  // A change made now still arrives, through the resumed watch.
+  REQUIRE(client->patch(cm, ns, "a", PatchType::merge, {{"data", {{"v", "2"}}}}));
+  CHECK(recorder.wait_for(2));
+  informer.stop();
+  CHECK(count(false) == lists_after_sync);  // no list between the watches
+  CHECK(informer.lists() == 1);
+  CHECK(recorder.snapshot() == History{{"a", {"add 1", "update 1->2"}}});
 }

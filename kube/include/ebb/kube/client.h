@@ -84,6 +84,9 @@ struct WatchOptions {
   std::chrono::seconds idle_timeout{90};
   // Optional: cancel() from another thread ends the watch at once (with an error).
   std::shared_ptr<net::HttpStreamCancel> cancel;
+  // Optional: called once the server has accepted the watch (a 2xx head), before any event is
+  // read. Returning false ends the watch there, as a success.
+  std::function<bool()> on_open;
 };
 
 // Incremental decoder for the newline-delimited JSON stream of a watch: feed it bytes in any

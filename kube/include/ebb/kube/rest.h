@@ -92,10 +92,12 @@ class RestClient {
 
   // A streaming GET (watch). Not retried here: the watch loop resumes with its own
   // resourceVersion logic. Non-2xx responses are read whole and returned as ApiError.
-  // `on_data` returning false stops the stream (ok result).
+  // `on_data` returning false stops the stream (ok result); so does `on_open`, called once on a
+  // 2xx head before the body is read.
   ApiResult<void> stream(const RestRequest& request, std::chrono::milliseconds idle_timeout,
                          const std::function<bool(std::string_view)>& on_data,
-                         std::shared_ptr<net::HttpStreamCancel> cancel = nullptr);
+                         std::shared_ptr<net::HttpStreamCancel> cancel = nullptr,
+                         const std::function<bool()>& on_open = {});
 
   const Config& config() const { return config_; }
   const RestOptions& options() const { return options_; }
