@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ebb/cluster/resources.h"
 #include "ebb/net/http_client.h"
 
 #ifndef EBB_ADAPTER_BIN
@@ -275,6 +276,18 @@ void eventually_adapter(const std::string& what, const std::function<bool()>& pr
   FAIL("timed out after " << timeout.count() << " ms waiting for: " << what << "\n--- adapter log (tail) ---\n"
                           << tail(adapter.log())
                           << (op != nullptr ? "\n--- operator log (tail) ---\n" + tail(op->log(), 3000) : std::string()));
+}
+
+void eventually_scaled_job_condition(Cluster& cluster, const std::string& name,
+                                     const std::string& type, const std::string& status,
+                                     std::chrono::milliseconds timeout, const AdapterRun& adapter) {
+  eventually_adapter(
+      "ScaledJob " + name + ": " + type + "=" + status,
+      [&] {
+        auto sj = cluster.get(ebb::cluster::scaled_jobs(), name);
+        return sj && condition_status(*sj, type) == status;
+      },
+      timeout, adapter);
 }
 
 std::vector<int> attempted_scale_values(Cluster& cluster, const std::string& deployment) {

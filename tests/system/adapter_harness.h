@@ -109,6 +109,11 @@ void eventually_adapter(const std::string& what, const std::function<bool()>& pr
                         std::chrono::milliseconds timeout, const AdapterRun& adapter,
                         const OperatorRun* op = nullptr);
 
+// eventually_adapter() until the ScaledJob `name` has the condition `type` at `status`.
+void eventually_scaled_job_condition(Cluster& cluster, const std::string& name,
+                                     const std::string& type, const std::string& status,
+                                     std::chrono::milliseconds timeout, const AdapterRun& adapter);
+
 // --- the shared RabbitMQ's management API, as an administrator (fails the test on an error):
 // the parsed answer, null when the body is empty.
 kube::Object rabbit_call(const std::string& method, const std::string& path,

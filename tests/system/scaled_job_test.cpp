@@ -231,13 +231,8 @@ TEST_CASE(
   // The list drained; the Jobs end (3 succeeded at three times, 1 failed): the two older
   // successful ones go (successfulJobsHistoryLimit 1), the failed one stays (limit 1).
   REQUIRE(redis.cli({"DEL", "renders"}) == "1");
-  eventually_adapter(
-      "Active=False after the drain",
-      [&] {
-        auto sj = cluster.get(kScaledJobs, "render");
-        return sj && condition_status(*sj, "Active") == "False";
-      },
-      30s, adapter);
+  // Active=False after the drain.
+  eventually_scaled_job_condition(cluster, "render", "Active", "False", 30s, adapter);
   auto jobs = jobs_of(cluster, "render");
   REQUIRE(jobs.size() == 4);
   std::vector<std::string> job_names;
@@ -305,13 +300,7 @@ TEST_CASE("ScaledJob with its redis down: no Job is created, Ready=False and KED
   eventually_adapter(
       "3 Jobs once redis is back", [&] { return jobs_of(cluster, "broken").size() == 3; }, 30s,
       adapter);
-  eventually_adapter(
-      "Ready=True again",
-      [&] {
-        auto sj = cluster.get(kScaledJobs, "broken");
-        return sj && condition_status(*sj, "Ready") == "True";
-      },
-      10s, adapter);
+  eventually_scaled_job_condition(cluster, "broken", "Ready", "True", 10s, adapter);  // again
   eventually_adapter(
       "keda_scaler_metrics_value and keda_scaler_active of the ScaledJob's trigger",
       [&] {
