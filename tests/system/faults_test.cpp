@@ -746,44 +746,78 @@ TEST_CASE("test API server kill -9 and restart: the processes survive and work a
 }
 
 // ---------------------------------------------------------------------------------------------
+// ScaledJob rollouts.
+
+// The ScaledJob "render": a Job per item of the redis list "renders", polled every second.
+Object render_scaled_job(std::uint16_t redis_port) {
+  return {{"apiVersion", "keda.sh/v1alpha1"},
+          {"kind", "ScaledJob"},
+          {"metadata", {{"name", "render"}}},
+          {"spec",
+           {{"jobTargetRef",
+             {{"template",
+               {{"spec", {{"containers", {{{"name", "worker"}, {"image", "busybox"}}}}}}}}}},
+            {"pollingInterval", 1},
+            {"triggers",
+             {{{"type", "redis"},
+               {"metadata",
+                {{"address", "127.0.0.1:" + std::to_string(redis_port)},
+                 {"listName", "renders"},
+                 {"listLength", "1"}}}}}}}}};
+}
+
+// The Jobs of "render" on the server, by name: their scaledjob.keda.sh/generation annotations.
+std::map<std::string, std::string> render_job_generations(Cluster& cluster) {
+  std::map<std::string, std::string> out;
+  for (const auto& job : cluster.list(ebb::kube::resources::jobs())) {
+    const auto& metadata = job["metadata"];
+    if (metadata.value("labels", Object::object()).value("scaledjob.keda.sh/name", "") != "render")
+      continue;
+    out[metadata.value("name", "")] =
+        metadata.value("annotations", Object::object()).value("scaledjob.keda.sh/generation", "");
+  }
+  return out;
+}
+
+std::set<std::string> render_jobs(Cluster& cluster) {
+  std::set<std::string> out;
+  for (const auto& [name, generation] : render_job_generations(cluster)) out.insert(name);
+  return out;
+}
+
+// What the rollout tests start from (after EBB_SYSTEM_NEEDS_TEST_SERVER()): "render" on a fresh
+// redis with `items` queued, and an adapter that is ready.
+struct RenderRollout {
+  explicit RenderRollout(const std::vector<std::string>& items) {
+    if (!items.empty()) {
+      std::vector<std::string> push = {"RPUSH", "renders"};
+      push.insert(push.end(), items.begin(), items.end());
+      REQUIRE(redis.cli(push) == std::to_string(items.size()));
+    }
+    cluster.create(scaled_jobs, render_scaled_job(redis.port()));
+    adapter.emplace(cluster, pki);
+    adapter->require_ready();
+  }
+  Cluster cluster;
+  AdapterPki pki = make_adapter_pki(cluster.dir());
+  ebb::testapi::TestApiServer* server = cluster.server();
+  test::RedisServer redis;
+  ebb::kube::Resource scaled_jobs = ebb::cluster::scaled_jobs();
+  std::optional<AdapterRun> adapter;
+};
+
 // A ScaledJob rollout whose first Job delete is refused: KEDA's reconcile returns the error and
 // runs again, so the cleanup must not be forgotten after one failure.
 
 TEST_CASE("ScaledJob rollout: a refused Job delete is reported and retried on the next poll",
           "[system][adapter][scaledjob][faults]") {
   EBB_SYSTEM_NEEDS_TEST_SERVER();
-  Cluster cluster;
-  const auto pki = make_adapter_pki(cluster.dir());
-  auto* server = cluster.server();
-  test::RedisServer redis;
-  const auto scaled_jobs = ebb::cluster::scaled_jobs();
-  REQUIRE(redis.cli({"RPUSH", "renders", "a", "b"}) == "2");
-  cluster.create(
-      scaled_jobs,
-      {{"apiVersion", "keda.sh/v1alpha1"},
-       {"kind", "ScaledJob"},
-       {"metadata", {{"name", "render"}}},
-       {"spec",
-        {{"jobTargetRef",
-          {{"template",
-            {{"spec", {{"containers", {{{"name", "worker"}, {"image", "busybox"}}}}}}}}}},
-         {"pollingInterval", 1},
-         {"triggers",
-          {{{"type", "redis"},
-            {"metadata",
-             {{"address", "127.0.0.1:" + std::to_string(redis.port())},
-              {"listName", "renders"},
-              {"listLength", "1"}}}}}}}}});
-  auto job_names = [&] {
-    std::set<std::string> out;
-    for (const auto& job : cluster.list(ebb::kube::resources::jobs()))
-      if (job["metadata"].value("labels", Object::object()).value("scaledjob.keda.sh/name", "") ==
-          "render")
-        out.insert(job["metadata"].value("name", ""));
-    return out;
-  };
-  AdapterRun adapter(cluster, pki);
-  adapter.require_ready();
+  RenderRollout setup({"a", "b"});
+  auto& cluster = setup.cluster;
+  auto* server = setup.server;
+  const auto& adapter = *setup.adapter;
+  const auto& scaled_jobs = setup.scaled_jobs;
+  auto job_names = [&] { return render_jobs(cluster); };
   eventually_adapter(
       "2 Jobs", [&] { return job_names().size() == 2; }, 30s, adapter);
   const auto old_jobs = job_names();
@@ -827,11 +861,63 @@ TEST_CASE("ScaledJob rollout: a refused Job delete is reported and retried on th
     INFO(r.method << " " << r.path);
     CHECK_FALSE((r.method == "POST" && r.path.find("/jobs") != std::string::npos));
   }
+  // Ready=True again once the cleanup is done.
+  eventually_scaled_job_condition(cluster, "render", "Ready", "True", 30s, adapter);
+}
+
+// A Job the adapter created just before the ScaledJob's spec changed, which its Job informer has
+// not delivered yet, belongs to the old generation all the same: the rollout deletes it too.
+// Without that it would outlive the rollout and, counted as running, hold back the new Job.
+TEST_CASE(
+    "ScaledJob rollout: a Job created just before the spec change, not yet seen by the Job "
+    "informer, is deleted too",
+    "[system][adapter][scaledjob][faults]") {
+  EBB_SYSTEM_NEEDS_TEST_SERVER();
+  RenderRollout setup({});
+  auto& cluster = setup.cluster;
+  auto* server = setup.server;
+  const auto& adapter = *setup.adapter;
+  eventually_scaled_job_condition(cluster, "render", "Ready", "True", 30s, adapter);
+
+  // The adapter's Job informer stops seeing changes: its watch ends and every read of Jobs fails.
+  const std::string jobs_path = "/apis/batch/v1/namespaces/" + cluster.ns() + "/jobs";
+  server->inject({.kind = Fault::Kind::Error,
+                  .status = 500,
+                  .count = 1 << 30,
+                  .method = "^GET$",
+                  .path = "^" + jobs_path + "$"});
+  server->close_watches();
+  REQUIRE(setup.redis.cli({"RPUSH", "renders", "a"}) == "1");
+  auto created_jobs = [&] {
+    int n = 0;
+    for (const auto& r : server->request_log())
+      n += r.method == "POST" && r.path == jobs_path && r.code == 201;
+    return n;
+  };
   eventually_adapter(
-      "Ready=True again once the cleanup is done",
+      "a Job created for the item", [&] { return created_jobs() == 1; }, 30s, adapter);
+  cluster.modify(setup.scaled_jobs, "render", [](Object& o) {
+    o["spec"]["jobTargetRef"]["template"]["spec"]["containers"][0]["image"] = "busybox:1.36";
+  });
+  eventually_adapter(
+      "the generation-1 Job deleted by the rollout",
+      [&] { return !cluster.events_for("render", "ScaledJobRolloutCleanupCompleted").empty(); },
+      30s, adapter);
+  server->clear_faults();
+
+  // The item gets a Job of generation 2, and nothing of generation 1 is left.
+  eventually_adapter(
+      "one Job, of generation 2",
       [&] {
-        auto sj = cluster.get(scaled_jobs, "render");
-        return sj && condition_status(*sj, "Ready") == "True";
+        const auto jobs = render_job_generations(cluster);
+        return jobs.size() == 1 && jobs.begin()->second == "2";
       },
       30s, adapter);
+  CHECK(created_jobs() == 2);
+  const auto started = cluster.events_for("render", "ScaledJobRolloutCleanupStarted");
+  REQUIRE(started.size() == 1);
+  CHECK(started.front().value("note", "") ==
+        "Deleting 1 jobs owned by the previous version of the scaledJob");
+  std::this_thread::sleep_for(2s);  // two more polls: still the one Job
+  CHECK(render_job_generations(cluster).size() == 1);
 }

@@ -97,8 +97,13 @@ struct Runtime {
   bool removed = false;
   // Jobs this process created that the Job informer has not delivered yet (client-go's
   // "expectations"): counted as running and pending so that a poll right after a create does
-  // not create them again. Forgotten once seen, or after kExpectationTtl.
-  std::map<std::string, std::chrono::steady_clock::time_point> expected;  // poll thread only
+  // not create them again, and deleted by a rollout when of an older generation. Forgotten once
+  // seen, or after kExpectationTtl.
+  struct Expected {
+    std::chrono::steady_clock::time_point created;
+    std::int64_t generation = 0;  // the ScaledJob's, stamped on the Job
+  };
+  std::map<std::string, Expected> expected;  // poll thread only
 };
 
 constexpr auto kExpectationTtl = std::chrono::seconds(60);
@@ -429,7 +434,8 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
   // as KEDA's reconcile is retried on its error.
   bool rollout_cleanup(const api::ScaledJob& sj, Runtime& rt, std::string& failed_job) {
     if (sj.spec.rollout_strategy_or_default() == "gradual") return true;
-    const auto generation = std::to_string(sj.metadata.generation.value_or(0));
+    const auto current = sj.metadata.generation.value_or(0);
+    const auto generation = std::to_string(current);
     std::vector<std::string> stale;
     for (const auto& job : deps.jobs.indexed(kJobsByScaledJobIndex, rt.key)) {
       const auto& annotations = json_member(json_member(*job, "metadata"), "annotations");
@@ -437,6 +443,11 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
       if (!g.is_string() || g.get<std::string>() != generation)
         stale.push_back(kube::meta_string(*job, "name"));
     }
+    // Jobs made by a poll just before the change, not delivered by the informer yet, are not in
+    // the index: they would outlive the rollout.
+    for (const auto& [name, e] : rt.expected)
+      if (e.generation != current && !deps.jobs.find(kube::object_key(rt.ns, name)))
+        stale.push_back(name);
     if (stale.empty()) return true;
     record(sj, {"Normal", "ScaledJobRolloutCleanupStarted",
                 "Deleting " + std::to_string(stale.size()) +
@@ -580,7 +591,7 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
     const auto steady_now = std::chrono::steady_clock::now();
     for (auto it = rt->expected.begin(); it != rt->expected.end();) {
       if (deps.jobs.find(kube::object_key(rt->ns, it->first)) ||
-          steady_now - it->second > kExpectationTtl) {
+          steady_now - it->second.created > kExpectationTtl) {
         it = rt->expected.erase(it);
       } else {
         ++input.running;
@@ -609,7 +620,8 @@ struct JobLoop::Impl : std::enable_shared_from_this<JobLoop::Impl> {
         auto r = deps.client.create(kube::resources::jobs(), manifest);
         if (r) {
           ++created;
-          rt->expected[kube::meta_string(*r, "name")] = std::chrono::steady_clock::now();
+          rt->expected[kube::meta_string(*r, "name")] = {std::chrono::steady_clock::now(),
+                                                         sj->metadata.generation.value_or(0)};
         } else {
           events.push_back({"Warning", "KEDAJobCreateFailed",
                             "Failed to create job " + rt->name + "-: " + r.error().message});
