@@ -524,7 +524,6 @@ void Informer::run() {
       if (!sleep_for(options_.backoff.delay(failures++, rng))) return;
       continue;
     }
-    if (check == Check::passed) probe_owed = false;
     if (watched) {
       // The server ended the watch: resume at once. At its timeoutSeconds that is routine. Before
       // it, the server ended it for a reason of its own, most often a shutdown (kube-apiserver and

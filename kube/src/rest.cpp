@@ -176,23 +176,24 @@ ApiResult<void> RestClient::stream(const RestRequest& request,
   auto http = build(request, deadline);
   if (!http) return api_fail(0, "", what + ": " + http.error().message);
   int status = 0;
+  bool accepted = false;  // a 2xx head
   std::string error_body;
   net::HttpStreamHandlers handlers;
   handlers.cancel = std::move(cancel);
   handlers.on_head = [&](const net::HttpResponse& head) {
     status = head.status;
-    const bool accepted = status >= 200 && status < 300;
+    accepted = status >= 200 && status < 300;
     return !accepted || !on_open || on_open();
   };
   handlers.on_data = [&](std::string_view data) {
-    if (status >= 200 && status < 300) return on_data(data);
+    if (accepted) return on_data(data);
     if (error_body.size() < (1u << 20)) error_body.append(data);
     return true;
   };
   bool sent = false;
   ++stats_.requests;
   auto streamed = transport_->stream(*http, idle_timeout, handlers, sent);
-  if (status != 0 && (status < 200 || status >= 300)) return unexpected(error_from_response(what, status, error_body));
+  if (status != 0 && !accepted) return unexpected(error_from_response(what, status, error_body));
   if (!streamed) return api_fail(0, "", what + ": " + streamed.error().message, true);
   return {};
 }
