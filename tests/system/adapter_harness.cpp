@@ -25,10 +25,6 @@ void run_openssl(std::vector<std::string> args) {
   if (r.exit_code != 0) FAIL("openssl " << args[1] << " failed: " << r.err);
 }
 
-std::string tail(const std::string& text, std::size_t n = 6000) {
-  return text.size() > n ? text.substr(text.size() - n) : text;
-}
-
 }  // namespace
 
 AdapterPki make_adapter_pki(const std::string& dir) {
@@ -183,8 +179,9 @@ bool AdapterRun::wait_ready(std::chrono::milliseconds timeout) const {
 
 void AdapterRun::require_ready(std::chrono::milliseconds timeout) const {
   if (wait_ready(timeout)) return;
-  FAIL("ebb-metrics-adapter not ready (GET /readyz) within " << timeout.count() << " ms; running: " << running()
-                                                              << "\n--- adapter log (tail) ---\n" << tail(log()));
+  FAIL("ebb-metrics-adapter not ready (GET /readyz) within "
+       << timeout.count() << " ms; running: " << running() << "\n--- adapter log (tail) ---\n"
+       << log_tail(log()));
 }
 
 std::string AdapterRun::metrics() const {
@@ -273,9 +270,12 @@ void eventually_adapter(const std::string& what, const std::function<bool()>& pr
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(100ms);
   }
-  FAIL("timed out after " << timeout.count() << " ms waiting for: " << what << "\n--- adapter log (tail) ---\n"
-                          << tail(adapter.log())
-                          << (op != nullptr ? "\n--- operator log (tail) ---\n" + tail(op->log(), 3000) : std::string()));
+  FAIL("timed out after " << timeout.count() << " ms waiting for: " << what
+                          << "\n--- adapter log (tail) ---\n"
+                          << log_tail(adapter.log())
+                          << (op != nullptr
+                                  ? "\n--- operator log (tail) ---\n" + log_tail(op->log(), 3000)
+                                  : std::string()));
 }
 
 void eventually_scaled_job_condition(Cluster& cluster, const std::string& name,

@@ -360,6 +360,10 @@ int OperatorRun::terminate(std::chrono::milliseconds timeout) {
   return status.value_or(-1);
 }
 
+std::string log_tail(const std::string& log, std::size_t n) {
+  return log.size() > n ? log.substr(log.size() - n) : log;
+}
+
 void eventually(const std::string& what, const std::function<bool()>& predicate, std::chrono::milliseconds timeout,
                 const OperatorRun* run) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -368,13 +372,10 @@ void eventually(const std::string& what, const std::function<bool()>& predicate,
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(100ms);
   }
-  std::string tail;
-  if (run != nullptr) {
-    const std::string log = run->log();
-    tail = log.size() > 6000 ? log.substr(log.size() - 6000) : log;
-  }
   FAIL("timed out after " << timeout.count() << " ms waiting for: " << what
-                          << (run != nullptr ? "\n--- operator log (tail) ---\n" + tail : std::string()));
+                          << (run != nullptr
+                                  ? "\n--- operator log (tail) ---\n" + log_tail(run->log())
+                                  : std::string()));
 }
 
 std::optional<double> metric_value(const std::string& text, const std::string& name, const std::string& labels) {

@@ -152,6 +152,9 @@ class OperatorRun {
   test::Process process_;
 };
 
+// The last `n` bytes of a process log, for failure messages.
+std::string log_tail(const std::string& log, std::size_t n = 6000);
+
 // Polls `predicate` every 100 ms until it holds or `timeout` passes; on timeout the test fails
 // with `what`, and the tail of the operator's log when one is given.
 void eventually(const std::string& what, const std::function<bool()>& predicate,

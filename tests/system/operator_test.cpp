@@ -556,10 +556,7 @@ TEST_CASE("1000 ScaledObjects reconcile without error", "[system][scale]") {
          << scrape.first << ", " << scrape.second.substr(0, 300) << "\noperator "
          << (run.running() ? "running" : "gone") << "; threads:\n"
          << thread_states(run.pid()) << "--- operator log (tail) ---\n"
-         << [&] {
-              const auto log = run.log();
-              return log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
-            }());
+         << log_tail(run.log(), 4000));
   const std::string& metrics = scrape.second;
   const auto successes =
       metric_value(metrics, "controller_runtime_reconcile_total", "controller=\"scaledobject\",result=\"success\"");
