@@ -112,7 +112,10 @@ TEST_CASE("an applied ScaledObject gets the expected HPA and status", "[system]"
   const auto finalizers = so["metadata"].value("finalizers", Object::array());
   CHECK(std::find(finalizers.begin(), finalizers.end(), "finalizer.keda.sh") != finalizers.end());
   CHECK(so["metadata"]["labels"].value("scaledobject.keda.sh/name", "") == "orders-so");
-  CHECK_FALSE(cluster.events_for("orders-so", "ScaledObjectReady").empty());
+  // The Event follows the status write that made the object Ready: it may land after it.
+  eventually(
+      "a ScaledObjectReady event for orders-so",
+      [&] { return !cluster.events_for("orders-so", "ScaledObjectReady").empty(); }, 30s, &run);
 }
 
 TEST_CASE("a changed ScaledObject updates its HPA and the generation is observed", "[system]") {
@@ -174,7 +177,10 @@ TEST_CASE("a deleted ScaledObject removes its HPA and restores replicas only whe
   wait_no_hpa(cluster, "keda-hpa-keep-so", run);
   CHECK(cluster.deployment_replicas("restored") == 2);
   CHECK(cluster.deployment_replicas("kept") == 5);
-  CHECK_FALSE(cluster.events_for("restore-so", "ScaledObjectDeleted").empty());
+  // Recorded once the finalizer is off, so it may land after the object is gone.
+  eventually(
+      "a ScaledObjectDeleted event for restore-so",
+      [&] { return !cluster.events_for("restore-so", "ScaledObjectDeleted").empty(); }, 30s, &run);
 }
 
 TEST_CASE("an invalid ScaledObject gets Ready=False and a Warning event and no HPA", "[system]") {

@@ -471,7 +471,8 @@ TEST_CASE(
           if (first["roll-default"].count(job["metadata"].value("name", "")) ||
               generation_of(job) != "2" || image_of(job) != "busybox:1.36")
             return false;
-        return true;
+        // The Events go through the status writer and may land after the Jobs.
+        return !cluster.events_for("roll-default", "ScaledJobRolloutCleanupCompleted").empty();
       },
       30s, adapter);
   CHECK(note_of(cluster.events_for("roll-default", "ScaledJobRolloutCleanupStarted")) ==
