@@ -457,6 +457,7 @@ TEST_CASE("KubeActuator: scale from 0 to 1 is a PUT of the Scale with its resour
 
   auto scaled = actuator.scale(so, 1);
   if (!scaled) FAIL(scaled.error().message);
+  CHECK(*scaled == ScaleOutcome::written);
   CHECK(f.replicas("worker") == 1);
   auto puts = f.requests("PUT", "/apis/apps/v1/namespaces/shop/deployments/worker/scale");
   REQUIRE(puts.size() == 1);
@@ -467,9 +468,11 @@ TEST_CASE("KubeActuator: scale from 0 to 1 is a PUT of the Scale with its resour
   CHECK(body["metadata"]["resourceVersion"].is_string());
   CHECK_FALSE(body["metadata"]["resourceVersion"].get<std::string>().empty());
 
-  SECTION("already at the value: read, no write") {
+  SECTION("already at the value: read, no write, and it says so") {
     f.server.clear_request_log();
-    REQUIRE(actuator.scale(so, 1).ok());
+    const auto again = actuator.scale(so, 1);
+    REQUIRE(again.ok());
+    CHECK(*again == ScaleOutcome::unchanged);
     const auto log = f.server.request_log();
     CHECK(std::none_of(log.begin(), log.end(), is_write));
     CHECK(f.requests("GET", "/deployments/worker/scale").size() == 1);

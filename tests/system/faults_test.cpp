@@ -50,10 +50,10 @@ bool has_finalizer(const std::optional<Object>& so) {
   return false;
 }
 
-// The (target, replicas) of every "scaled target" line of an adapter's log, as a set: the
-// adapter also logs it when GET /scale already shows the value and it writes nothing
-// (KubeActuator::scale; seen once after the API server outage, 4 lines for 3 writes), so a line
-// may repeat without a second write. The writes themselves are checked on the request log.
+// The (target, replicas) of every "scaled target" line of an adapter's log, as a set. The adapter
+// logs that line for a /scale write only: when GET /scale already shows the value it writes
+// nothing and logs "target already at replicas" (KubeActuator::scale; seen after the API server
+// outage). The writes themselves are checked on the request log.
 std::set<std::pair<std::string, int>> scaled_lines(const std::string& log) {
   std::set<std::pair<std::string, int>> out;
   std::istringstream in(log);

@@ -142,7 +142,7 @@ Result<TargetState> KubeActuator::read_target(const api::ScaledObject& so) {
   return state;
 }
 
-Result<void> KubeActuator::scale(const api::ScaledObject& so, std::int32_t replicas) {
+Result<ScaleOutcome> KubeActuator::scale(const api::ScaledObject& so, std::int32_t replicas) {
   if (!leader()) return fail("not the leader: /scale of ScaledObject " + so_key(so) + "'s target not written");
   if (replicas < 0) return fail("ScaledObject " + so_key(so) + ": refusing to scale to " + std::to_string(replicas));
   auto target = target_of(client_, so);
@@ -152,9 +152,9 @@ Result<void> KubeActuator::scale(const api::ScaledObject& so, std::int32_t repli
   for (int attempt = 0;; ++attempt) {
     auto current = read_scale(client_, t);
     if (!current) return unexpected(scale_read_error(client_, t, current.error()));
-    if (current->replicas == replicas) return {};
+    if (current->replicas == replicas) return ScaleOutcome::unchanged;
     auto written = client_.update_scale(t.resource, t.ns, t.name, replicas, current->resource_version);
-    if (written) return {};
+    if (written) return ScaleOutcome::written;
     const auto& e = written.error();
     if (e.conflict() && attempt < options_.conflict_retries) {
       conflict_pause(attempt);

@@ -90,13 +90,16 @@ class LoggingActuator : public Actuator {
                                                  {"error", target.error().message}});
     return target;
   }
-  Result<void> scale(const api::ScaledObject& so, std::int32_t replicas) override {
+  Result<ScaleOutcome> scale(const api::ScaledObject& so, std::int32_t replicas) override {
     auto result = inner_.scale(so, replicas);
     if (result) {
-      log_.info("scaled target", {{"namespace", so.metadata.namespace_},
-                                  {"name", so.metadata.name},
-                                  {"target", so.spec.scale_target_ref.name},
-                                  {"replicas", replicas}});
+      // "scaled target" only for a write: a fresh read can show the count already there (the
+      // decision was made on a cached read, and the HPA or a person may have been first).
+      log_.info(*result == ScaleOutcome::written ? "scaled target" : "target already at replicas",
+                {{"namespace", so.metadata.namespace_},
+                 {"name", so.metadata.name},
+                 {"target", so.spec.scale_target_ref.name},
+                 {"replicas", replicas}});
     } else {
       log_.error("cannot scale target", {{"namespace", so.metadata.namespace_},
                                          {"name", so.metadata.name},

@@ -80,9 +80,13 @@ class StatusSink {
                       std::vector<Event> events) = 0;
 };
 
+// What a successful Actuator::scale did: wrote /scale, or found the target already at the count
+// (the engine decides on a cached read; the write starts from a fresh GET).
+enum class ScaleOutcome { written, unchanged };
+
 struct ExecutionReport {
   bool skipped_not_leader = false;
-  std::optional<std::int32_t> scaled_to;     // /scale written
+  std::optional<std::int32_t> scaled_to;     // the target is at this count: written or found there
   std::optional<std::string> scale_error;    // /scale failed
   bool status_queued = false;  // status and Events handed to the StatusSink, not written yet
   bool status_written = false;
@@ -95,7 +99,7 @@ class Actuator {
   virtual ~Actuator() = default;
   virtual bool leader() const = 0;
   virtual Result<TargetState> read_target(const api::ScaledObject& so) = 0;
-  virtual Result<void> scale(const api::ScaledObject& so, std::int32_t replicas) = 0;
+  virtual Result<ScaleOutcome> scale(const api::ScaledObject& so, std::int32_t replicas) = 0;
   virtual Result<void> update_status(const api::ScaledObject& so, const StatusUpdate& update) = 0;
   virtual void record(const api::ScaledObject& so, const Event& event) = 0;
 
@@ -125,7 +129,7 @@ class KubeActuator : public Actuator {
   KubeActuator(kube::Client& client, KubeActuatorOptions options);
   bool leader() const override;
   Result<TargetState> read_target(const api::ScaledObject& so) override;
-  Result<void> scale(const api::ScaledObject& so, std::int32_t replicas) override;
+  Result<ScaleOutcome> scale(const api::ScaledObject& so, std::int32_t replicas) override;
   Result<void> update_status(const api::ScaledObject& so, const StatusUpdate& update) override;
   void record(const api::ScaledObject& so, const Event& event) override;
 
