@@ -46,7 +46,7 @@ struct Env {
   OperatorRun op;
   explicit Env(ClusterOptions options = {})
       : cluster(std::move(options)), pki(make_adapter_pki(cluster.dir())), op(cluster) {
-    REQUIRE(op.wait_ready());
+    op.require_ready();
   }
 };
 
@@ -562,9 +562,12 @@ TEST_CASE("adapter kill -9 and restart: reads served again within seconds and th
                      &env.op);
   eventually_adapter("a leader holds the lease", [&] { return !lease_holder(cluster).empty(); }, 10s, adapter);
   const std::string old_holder = lease_holder(cluster);
+  // Every /scale write the adapter makes is logged, "scaled target" or "cannot scale target",
+  // once its answer is back (after the replicas are visible, and after the test server's request
+  // log has it); the restarted process appends to the same log.
+  eventually_adapter("the 0 -> 1 write logged", [&] { return logged_scale_writes(adapter.log()) >= 1; }, 10s,
+                     adapter);
   const std::size_t writes_before = cluster.server() ? scale_writes(*cluster.server(), cluster.ns(), "worker").size() : 0;
-  // Every /scale write the adapter makes is logged, "scaled target" or "cannot scale target";
-  // the restarted process appends to the same log.
   const std::size_t logged_before = logged_scale_writes(adapter.log());
   CHECK(logged_before == 1);
 
@@ -638,6 +641,9 @@ TEST_CASE("two adapter replicas: both serve reads and only the leader writes /sc
                      second);
   eventually_adapter("worker scaled 1 -> 0 by the new leader", [&] { return cluster.deployment_replicas("worker") == 0; },
                      30s, second, &env.op);
+  // Logged once the write's answer is back, after the replicas are visible.
+  eventually_adapter("the new leader's write logged",
+                     [&] { return count_lines(second.log(), "\"scaled target\"") >= 1; }, 10s, second);
   CHECK(count_lines(second.log(), "\"scaled target\"") == 1);
   CHECK(seen(worker) == std::vector<int>({0, 1, 0}));
   if (cluster.server()) CHECK(successful_scale_values(cluster, "worker") == std::vector<int>({1, 0}));
@@ -936,6 +942,10 @@ TEST_CASE(
     ++events;
     leaks("an Event", e.dump());
   }
-  CHECK(events > 0);  // at least the fallback's
-  CHECK_FALSE(cluster.events_for("redis-so", "ScaledObjectFallbackActivated").empty());
+  // The fallback's Event goes through the status writer; its note is checked for the canary too.
+  eventually_adapter("a ScaledObjectFallbackActivated event for redis-so", [&] {
+    return !cluster.events_for("redis-so", "ScaledObjectFallbackActivated").empty();
+  }, 30s, adapter);
+  for (const auto& e : cluster.events_for("redis-so", "ScaledObjectFallbackActivated")) leaks("an Event", e.dump());
+  CHECK(events > 0);
 }

@@ -111,7 +111,7 @@ TEST_CASE("self-managed certificates: Secret, caBundles, verified TLS, rotation 
        "--cert-webhook-configuration-name=" + vwc, "--ca-validity=40s", "--cert-validity=30s",
        "--cert-renew-before=20s", "--cert-check-interval=1s", "--webhook-cert-dir=" + webhook_dir,
        "--webhook-cert-optional"});
-  REQUIRE(op.wait_ready());
+  op.require_ready();
 
   std::optional<Object> secret;
   eventually(

@@ -334,6 +334,16 @@ bool OperatorRun::wait_ready(std::chrono::milliseconds timeout) const {
   return false;
 }
 
+void OperatorRun::require_ready(std::chrono::milliseconds timeout) const {
+  if (wait_ready(timeout)) return;
+  const auto status = exit_status();
+  FAIL("ebb-operator not ready (GET /readyz) within "
+       << timeout.count() << " ms; "
+       << (status ? "exited with status " + std::to_string(*status) : std::string("still running"))
+       << "\n--- operator log (tail) ---\n"
+       << log_tail(log()));
+}
+
 std::optional<int> OperatorRun::exit_status() const {
   if (process_.pid() <= 0) return std::nullopt;
   siginfo_t info{};

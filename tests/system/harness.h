@@ -139,6 +139,8 @@ class OperatorRun {
   // GET http://127.0.0.1:<port><path>: {status, body}; status 0 when the connection failed.
   std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path) const;
   bool wait_ready(std::chrono::milliseconds timeout = 30s) const;
+  // wait_ready(), failing the test with how the process ended and the tail of its log.
+  void require_ready(std::chrono::milliseconds timeout = 30s) const;
   std::string metrics() const { return http_get(ports_.metrics, "/metrics").second; }
 
   void kill9();

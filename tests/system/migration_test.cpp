@@ -210,7 +210,7 @@ TEST_CASE(
   // The switch: Ebb's operator runs (KEDA's is at 0). It adopts KEDA's HPA as its own.
   if (auto* server = cluster.server()) server->clear_request_log();
   OperatorRun run(cluster);
-  REQUIRE(run.wait_ready());
+  run.require_ready();
   std::optional<Object> hpa;
   eventually(
       "the HPA keda-hpa-orders updated by Ebb (its version label, maxReplicas 10)",
@@ -281,7 +281,7 @@ TEST_CASE(
     cluster.create(ebb::cluster::scaled_objects(), so);
   }
   OperatorRun run(cluster);
-  REQUIRE(run.wait_ready());
+  run.require_ready();
   auto status_of = [&](const ebb::kube::Resource& resource, const std::string& name) {
     auto object = cluster.get(resource, name);
     if (!object) return std::string("(missing)");
@@ -365,7 +365,7 @@ TEST_CASE(
   cluster.create(ebb::cluster::scaled_objects(), so);
 
   OperatorRun run(cluster);
-  REQUIRE(run.wait_ready());
+  run.require_ready();
   auto status_of = [&](const ebb::kube::Resource& resource, const std::string& name,
                        const std::string& field) {
     auto object = cluster.get(resource, name);
@@ -452,7 +452,7 @@ TEST_CASE(
     ::setenv("POD_NAMESPACE", "elsewhere", 1);
     OperatorRun run(cluster, {}, "operator-elsewhere");
     ::unsetenv("POD_NAMESPACE");
-    REQUIRE(run.wait_ready());
+    run.require_ready();
     eventually(
         "Ready=False naming the namespace it looked in",
         [&] {
@@ -466,7 +466,7 @@ TEST_CASE(
   ::setenv("POD_NAMESPACE", cluster.ns().c_str(), 1);
   OperatorRun run(cluster);
   ::unsetenv("POD_NAMESPACE");
-  REQUIRE(run.wait_ready());
+  run.require_ready();
   eventually(
       "Ready=True once the Secret is read from the pod's namespace",
       [&] { return is_ready(cluster.scaled_object("orders")); }, 30s, &run);

@@ -650,9 +650,8 @@ TEST_CASE(
     eventually_adapter(
         std::string("2 Jobs of ") + sj, [&] { return jobs_of(cluster, sj).size() == 2; }, 30s,
         adapter);
-    auto current = cluster.get(kScaledJobs, sj);
-    REQUIRE(current);
-    CHECK(condition_status(*current, "Ready") == "True");
+    // Ready=True is written after the poll's Jobs are created.
+    eventually_scaled_job_condition(cluster, sj, "Ready", "True", 30s, adapter);
   }
   eventually_adapter(
       "env-missing: Ready=False and a KEDAScalerFailed event naming the container",
